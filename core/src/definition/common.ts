@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from '../util/duration.js';
+
+/**
+ * Shared field schemas. Every field has a description: it becomes the editor tooltip.
+ * Durations are written as text (`30s`) and parsed to milliseconds; give defaults with
+ * `.prefault('30s')` so the default is parsed too.
+ */
+export const duration = (description: string) =>
+  z
+    .string()
+    .regex(new RegExp(DURATION_PATTERN), 'expected a duration such as 500ms, 30s, 5m or 1h')
+    .transform((text) => parseDuration(text) as number)
+    .describe(description);
+
+/** An environment variable's name: how secrets are referenced, never their values. */
+export const envVarName = (description: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as SLACK_BOT_TOKEN')
+    .describe(description);
+
+/**
+ * A command: an argv array run without a shell (safe for any value), or `{ run, shell }` when a
+ * shell is really wanted. Workflow values reach commands as ROLLGATE_* environment variables.
+ */
+export const commandSpec = z.union([
+  z.array(z.string()).min(1).describe('Program and arguments, run without a shell'),
+  z.strictObject({
+    run: z
+      .union([z.array(z.string()).min(1), z.string().min(1)])
+      .describe('An argv array, or script text when `shell` is true'),
+    shell: z
+      .union([z.boolean(), z.enum(['sh', 'bash'])])
+      .default(false)
+      .describe('Run `run` as script text through /bin/sh (true or sh) or bash. Off by default.'),
+    timeout: duration('Kill the command after this long').optional(),
+    env: z.record(z.string(), z.string()).optional().describe('Extra environment variables (plain values; use *Env fields for secrets)'),
+    cwd: z.string().optional().describe('Working directory, relative to the workflow file'),
+  }),
+]);
+export type CommandSpec = z.infer<typeof commandSpec>;
+
+export const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a name of letters, digits and _ that starts with a letter (it is used in conditions as probes.NAME)');
+
+export const slug = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected lowercase letters, digits and dashes (like a Kubernetes name)');

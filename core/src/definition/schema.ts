@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import * as autoApproval from '../approvals/auto.js';
+import * as manualApproval from '../approvals/manual.js';
+import * as fileAudit from '../audit/file.js';
+import * as consoleNotifier from '../notifiers/console.js';
+import * as commandProbe from '../probes/command.js';
+import * as httpProbe from '../probes/http.js';
+import * as simProbe from '../probes/sim.js';
+import * as tcpProbe from '../probes/tcp.js';
+import { simConfigSchema } from '../sim/config.js';
+import * as direct from '../strategies/direct.js';
+import * as commandTarget from '../targets/command.js';
+import * as simTarget from '../targets/sim.js';
+import { duration, identifier, slug } from './common.js';
+
+/**
+ * The workflow file's structure. Each implementation contributes its own `configSchema`; the
+ * unions below are the registries' view of the file (a `type` with no implementation cannot
+ * parse, and the error lists the allowed values).
+ */
+export const probeConfig = z.discriminatedUnion('type', [
+  httpProbe.configSchema,
+  tcpProbe.configSchema,
+  commandProbe.configSchema,
+  simProbe.configSchema,
+]);
+export const targetConfig = z.discriminatedUnion('type', [commandTarget.configSchema, simTarget.configSchema]);
+export const strategyConfig = z.discriminatedUnion('type', [direct.configSchema]);
+export const approvalConfig = z.discriminatedUnion('type', [manualApproval.configSchema, autoApproval.configSchema]);
+export const notifierConfig = z.discriminatedUnion('type', [consoleNotifier.configSchema]);
+export const auditSinkConfig = z.discriminatedUnion('type', [fileAudit.configSchema]);
+
+const environment = z
+  .strictObject({
+    description: z.string().optional(),
+    url: z.string().optional().describe('Where the environment is reachable; shown in notifications'),
+    variables: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Plain values for this environment: {{ vars.NAME }} in workflow values, ROLLGATE_VAR_NAME in commands'),
+    sim: simConfigSchema.optional().describe('Simulated infrastructure for this environment (replaces the top-level `sim`)'),
+  })
+  .describe('A place to deploy to, with its own variables and settings');
+
+const input = z
+  .strictObject({
+    description: z.string().optional(),
+    default: z.string().optional().describe('Value when the run does not give one'),
+    required: z.boolean().default(false),
+    allowed: z.array(z.string()).optional().describe('The only values accepted'),
+  })
+  .describe('A value given at run time with --input NAME=VALUE (ROLLGATE_INPUT_NAME in commands)');
+
+export const retrySchema = z
+  .strictObject({
+    attempts: z.number().int().min(1).max(20).default(3).describe('Tries in all, for retryable provider errors only'),
+    initialDelay: duration('Delay before the second try; doubles each time, with jitter').prefault('1s'),
+    maxDelay: duration('Longest delay between tries').prefault('30s'),
+  })
+  .describe('Retries of steps that failed with a retryable provider error (rate limits, 5xx, timeouts)');
+
+const stage = z
+  .strictObject({
+    name: slug.describe('Unique stage name'),
+    description: z.string().optional(),
+    environment: z.string().describe('Name of an entry in `environments`'),
+    needs: z.array(z.string()).default([]).describe('Stages that must succeed first'),
+    when: z
+      .string()
+      .optional()
+      .describe('CEL condition over probes.NAME.{ok,value,latencyMs,error}, inputs.NAME and vars.NAME; false skips the stage'),
+    version: z
+      .string()
+      .default('{{ inputs.version }}')
+      .describe('Version to deploy; placeholders such as {{ inputs.version }} are filled at run time'),
+    approval: approvalConfig.optional().describe('Gate before the stage changes anything'),
+    target: targetConfig.describe('Where the version runs'),
+    strategy: strategyConfig.prefault({ type: 'direct' }).describe('How the version is rolled out'),
+    verify: z
+      .strictObject({
+        timeout: duration('Give up waiting for the target to become healthy after this long').prefault('5m'),
+        interval: duration('Time between health checks').prefault('5s'),
+      })
+      .prefault({})
+      .describe('How verification polls the target health'),
+    timeout: duration('Deadline for the whole stage; passing it rolls the stage back').optional(),
+    retry: retrySchema.optional(),
+  })
+  .describe('One deployment to one environment');
+
+export const workflowSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Editor hint; ignored by rollgate'),
+    version: z.literal(1).describe('Workflow file format version'),
+    name: slug.describe('Workflow name, used in run ids, notifications and the audit trail'),
+    description: z.string().optional(),
+    inputs: z.record(identifier, input).default({}).describe('Run-time values'),
+    secrets: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
+      .default([])
+      .describe('Names of environment variables whose values are masked in every output'),
+    environments: z.record(slug, environment).describe('Where to deploy'),
+    sim: simConfigSchema.optional().describe('Simulated infrastructure shared by all environments'),
+    probes: z.record(identifier, probeConfig).default({}).describe('Named infrastructure checks, used in conditions as probes.NAME'),
+    stages: z.array(stage).min(1).describe('Deployments, run as a graph through `needs`'),
+    notifications: z.array(notifierConfig).default([]).describe('Who is told, and about what'),
+    audit: z
+      .strictObject({
+        sinks: z.array(auditSinkConfig).prefault([{ type: 'file' }]).describe('Where the audit trail is written'),
+      })
+      .prefault({})
+      .describe('The audit trail'),
+    defaults: z
+      .strictObject({
+        maxParallelStages: z.number().int().min(1).max(64).default(4).describe('Stages that may run at the same time'),
+        stageTimeout: duration('Deadline for a stage without its own `timeout`').prefault('30m'),
+        stepTimeout: duration('Deadline for one step (deploy, verify…)').prefault('15m'),
+        retry: retrySchema.prefault({}),
+      })
+      .prefault({})
+      .describe('Settings that apply to every stage'),
+  })
+  .describe('A rollgate workflow');
+
+export type WorkflowInput = z.input<typeof workflowSchema>;
+export type Workflow = z.output<typeof workflowSchema>;
+export type Stage = Workflow['stages'][number];
+export type ProbeConfig = z.output<typeof probeConfig>;
+export type TargetConfig = z.output<typeof targetConfig>;
+export type StrategyConfig = z.output<typeof strategyConfig>;
+export type ApprovalConfig = z.output<typeof approvalConfig>;
+export type NotifierConfig = z.output<typeof notifierConfig>;
+export type AuditSinkConfig = z.output<typeof auditSinkConfig>;
+export type EnvironmentConfig = Workflow['environments'][string];

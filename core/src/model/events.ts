@@ -1,0 +1,87 @@
+import type { ApprovalDecision, ProbeSnapshot } from './results.js';
+import type { RunContext } from './run-context.js';
+
+/**
+ * Everything a run does is one of these events. Reporters, notifiers, the audit trail and tests
+ * consume them; nothing else writes them. Kinds are lowercase dotted strings, never enums.
+ */
+export type RunStatus =
+  | 'running'
+  | 'paused'
+  | 'succeeded'
+  | 'failed'
+  | 'rolled-back'
+  | 'manual-intervention-required'
+  | 'cancelled';
+
+export type StageStatus =
+  | 'pending'
+  | 'skipped'
+  | 'running'
+  | 'paused'
+  | 'succeeded'
+  | 'failed'
+  | 'rolled-back'
+  | 'manual-intervention-required'
+  | 'cancelled';
+
+/** One infrastructure change: what object, which field, before and after. */
+export interface Change {
+  object: string;
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** What a decision was based on: the condition text and the values it saw. */
+export interface Evidence {
+  condition?: string;
+  values?: Record<string, unknown>;
+  probes?: ProbeSnapshot;
+}
+
+interface Base {
+  /** Monotonic within a run, across resumes. */
+  seq: number;
+  /** ISO time on the run's clock (virtual under `sim`). */
+  time: string;
+  runId: string;
+}
+
+export type RunEventBody =
+  | { kind: 'run.started'; workflow: string; context: RunContext; inputs: Record<string, string>; resumed: boolean }
+  | { kind: 'run.finished'; status: RunStatus; durationMs: number; message?: string }
+  | { kind: 'run.paused'; stage: string; gate: string; message: string }
+  | { kind: 'stage.started'; stage: string; environment: string; strategy: string; version: string }
+  | { kind: 'stage.skipped'; stage: string; reason: string; evidence?: Evidence }
+  | { kind: 'stage.finished'; stage: string; status: StageStatus; message?: string }
+  | { kind: 'probes.measured'; stage?: string; snapshot: ProbeSnapshot }
+  | { kind: 'decision.made'; stage: string; decision: string; reason: string; evidence: Evidence }
+  | { kind: 'step.started'; stage: string; step: string; action: string; attempt: number }
+  | { kind: 'step.retrying'; stage: string; step: string; attempt: number; delayMs: number; error: string }
+  | { kind: 'step.succeeded'; stage: string; step: string; durationMs: number; message?: string }
+  | { kind: 'step.failed'; stage: string; step: string; error: string; errorKind: string }
+  | { kind: 'step.output'; stage: string; step: string; stream: 'stdout' | 'stderr'; line: string }
+  | { kind: 'infra.changed'; stage: string; step: string; change: Change }
+  | { kind: 'weight.changed'; stage: string; from: number; to: number }
+  | {
+      kind: 'analysis.measured';
+      stage: string;
+      metric: string;
+      value: number | null;
+      condition: string;
+      verdict: 'succeeded' | 'failed' | 'inconclusive' | 'errored';
+      message?: string;
+    }
+  | { kind: 'approval.requested'; stage: string; gate: string; approver: string }
+  | { kind: 'approval.decided'; stage: string; gate: string; decision: ApprovalDecision }
+  | { kind: 'rollback.started'; stage: string; reason: string; steps: number }
+  | { kind: 'rollback.step'; stage: string; compensation: string; ok: boolean; error?: string }
+  | { kind: 'rollback.finished'; stage: string; complete: boolean; remaining: string[] }
+  | { kind: 'manual-intervention.required'; stage: string; remaining: string[]; instructions: string[] };
+
+export type RunEvent = Base & RunEventBody;
+export type RunEventKind = RunEventBody['kind'];
+
+/** Distributive helpers so callers can narrow by `kind`. */
+export type EventOf<K extends RunEventKind> = Extract<RunEvent, { kind: K }>;

@@ -1,0 +1,18 @@
+/**
+ * Time as the engine sees it. The real clock uses wall time; the virtual clock (simulated
+ * infrastructure) makes long waits cost no real time.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch on this clock. */
+  now(): number;
+  /**
+   * Resolves after `ms` on this clock. Rejects with the signal's reason as soon as `signal` aborts;
+   * never resolves after an abort.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Calls `fn` once `ms` have passed on this clock or in wall time, whichever comes first, so a
+   * deadline still fires when a real process hangs under a virtual clock. Returns a cancel function.
+   */
+  setTimer(ms: number, fn: () => void): () => void;
+}

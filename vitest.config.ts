@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['core/src/**/*.test.ts', 'tests/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results.json' },
+    coverage: {
+      provider: 'v8',
+      include: ['core/src/**/*.ts'],
+      exclude: ['core/src/**/*.test.ts', 'core/src/testing/**', 'core/src/index.ts', 'core/src/ports/**', 'core/src/model/**'],
+      reporter: ['text-summary', 'json-summary'],
+      thresholds: {
+        'core/src/**': { lines: 90 },
+      },
+    },
+  },
+});
