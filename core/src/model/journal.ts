@@ -41,8 +41,10 @@ export interface StageRecord {
   steps: StepRecord[];
   compensations: CompensationRecord[];
   approval?: ApprovalDecision;
-  /** Index of the gate the stage is paused at, when paused. */
+  /** The gate the stage is paused at, when paused. */
   pausedAt?: string;
+  /** Why a skipped stage did not run: the need that failed, or `(run)` when the run stopped. */
+  blockedBy?: string;
 }
 
 export interface RunJournal {

@@ -5,8 +5,7 @@
 export type StrategyStep =
   | { id: string; action: 'deploy' }
   | { id: string; action: 'verify' }
-  | { id: string; action: 'pause'; durationMs: number }
-  | { id: string; action: 'set-weight'; weight: number };
+  | { id: string; action: 'pause'; durationMs: number };
 
 export interface Strategy<Config = unknown> {
   readonly type: string;

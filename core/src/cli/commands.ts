@@ -1,0 +1,182 @@
+import { loadWorkflowFile } from '../definition/load.js';
+import { FileRunStore } from '../engine/file-run-store.js';
+import { resumeRun, runWorkflow, type RunOutcome } from '../engine/executor.js';
+import { planRun } from '../engine/plan.js';
+import { inspectPlan } from '../engine/plan-inspect.js';
+import { resolveInputs } from '../engine/inputs.js';
+import { CancelledError, errorMessage, formatIssue, isUserError, RollgateError, UsageError } from '../errors.js';
+import type { RunEvent } from '../model/events.js';
+import { contextFromEnv } from './context.js';
+import { createConsoleReporter, formatSummary } from './console-reporter.js';
+import { formatPlan } from './plan-format.js';
+import { loadScenario } from './scenario.js';
+
+export interface CommandIO {
+  out: { stdout: (s: string) => void; stderr: (s: string) => void };
+  env: NodeJS.ProcessEnv;
+  defaultState: string;
+  color: boolean;
+  installSignals: (onSignal: (signal: NodeJS.Signals) => void) => void;
+}
+
+type Values = Record<string, unknown>;
+
+/** Runs one CLI command and returns its exit code; user errors become messages, not stacks. */
+export async function runCommand(command: 'validate' | 'plan' | 'run' | 'resume', values: Values, positionals: string[], io: CommandIO): Promise<number> {
+  try {
+    switch (command) {
+      case 'validate':
+        return await validate(positionals, io);
+      case 'plan':
+        return await plan(values, positionals, io);
+      case 'run':
+        return await run(values, positionals, io);
+      case 'resume':
+        return await resume(values, io);
+    }
+  } catch (err) {
+    return reportError(command, err, Boolean(values.debug), io);
+  }
+}
+
+function reportError(command: string, err: unknown, debug: boolean, io: CommandIO): number {
+  if (debug && err instanceof Error) io.out.stderr(`${err.stack ?? ''}\n`);
+  if (isUserError(err)) {
+    io.out.stderr(`rollgate ${command}: ${errorMessage(err)}\n`);
+    return 2;
+  }
+  const hint = debug ? '' : ' (run with --debug for details)';
+  io.out.stderr(`rollgate ${command}: ${err instanceof RollgateError ? '' : 'unexpected error: '}${errorMessage(err)}${hint}\n`);
+  return 70;
+}
+
+function fileArg(command: string, positionals: string[]): string {
+  const [file, ...extra] = positionals;
+  if (!file) throw new UsageError(`missing workflow FILE: rollgate ${command} FILE`);
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  return file;
+}
+
+async function validate(positionals: string[], io: CommandIO): Promise<number> {
+  const file = fileArg('validate', positionals);
+  const loaded = await loadWorkflowFile(file);
+  for (const w of loaded.warnings) io.out.stderr(`warning: ${formatIssue(w)}\n`);
+  const { workflow } = loaded;
+  io.out.stdout(
+    `${file}: valid (workflow ${workflow.name}: ${workflow.stages.length} stage${workflow.stages.length === 1 ? '' : 's'}, ` +
+      `${Object.keys(workflow.environments).length} environment(s), ${Object.keys(workflow.probes).length} probe(s))\n`,
+  );
+  return 0;
+}
+
+export function parseInputs(pairs: unknown): Record<string, string> {
+  const inputs: Record<string, string> = {};
+  for (const pair of (pairs as string[] | undefined) ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--input '${pair}' must look like NAME=VALUE`);
+    inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return inputs;
+}
+
+function selection(values: Values) {
+  return {
+    ...(values.stage ? { stages: values.stage as string[] } : {}),
+    ...(values.env ? { environment: values.env as string } : {}),
+  };
+}
+
+async function plan(values: Values, positionals: string[], io: CommandIO): Promise<number> {
+  const loaded = await loadWorkflowFile(fileArg('plan', positionals));
+  const inputs = resolveInputs(loaded.workflow, parseInputs(values.input));
+  const scenario = values.scenario ? await loadScenario(values.scenario as string) : [];
+  const executionPlan = planRun(loaded.workflow, inputs, selection(values));
+  const inspected = await inspectPlan(loaded, executionPlan, inputs, envRecord(io.env), scenario);
+  io.out.stdout(values.json ? `${JSON.stringify(inspected, null, 2)}\n` : formatPlan(inspected));
+  return 0;
+}
+
+async function run(values: Values, positionals: string[], io: CommandIO): Promise<number> {
+  const loaded = await loadWorkflowFile(fileArg('run', positionals));
+  for (const w of loaded.warnings) io.out.stderr(`warning: ${formatIssue(w)}\n`);
+  const scenario = values.scenario ? await loadScenario(values.scenario as string) : [];
+  const controller = new AbortController();
+  io.installSignals((signal) => controller.abort(new CancelledError(`cancelled: received ${signal}`)));
+  const outcome = await runWorkflow({
+    loaded,
+    store: new FileRunStore((values.state as string | undefined) ?? io.defaultState),
+    context: contextFromEnv(io.env, values.actor as string | undefined),
+    inputs: parseInputs(values.input),
+    selection: selection(values),
+    env: envRecord(io.env),
+    signal: controller.signal,
+    scenario,
+    subscribers: [reporter(values, io)],
+    onWarning: (m) => io.out.stderr(`warning: ${m}\n`),
+  });
+  return finish(outcome, values, io);
+}
+
+async function resume(values: Values, io: CommandIO): Promise<number> {
+  if (values.approve && values.reject) throw new UsageError('pass --approve or --reject, not both');
+  const store = new FileRunStore((values.state as string | undefined) ?? io.defaultState);
+  const journal = await store.load();
+  if (!journal) throw new UsageError(`no run journal at ${store.location}: pass the --state file that 'rollgate run' wrote`);
+  const workflowPath = (values.workflow as string | undefined) ?? journal.workflow.path;
+  const loaded = await loadWorkflowFile(workflowPath);
+  const scenario = values.scenario ? await loadScenario(values.scenario as string) : [];
+  const context = contextFromEnv(io.env, values.actor as string | undefined);
+  const controller = new AbortController();
+  io.installSignals((signal) => controller.abort(new CancelledError(`cancelled: received ${signal}`)));
+  const outcome = await resumeRun({
+    loaded,
+    store,
+    context,
+    env: envRecord(io.env),
+    signal: controller.signal,
+    scenario,
+    subscribers: [reporter(values, io)],
+    onWarning: (m) => io.out.stderr(`warning: ${m}\n`),
+    ...(values.approve || values.reject
+      ? {
+          decision: {
+            approve: Boolean(values.approve),
+            by: (values.by as string | undefined) ?? context.actor,
+            ...(values.comment ? { comment: values.comment as string } : {}),
+          },
+        }
+      : {}),
+  });
+  return finish(outcome, values, io);
+}
+
+function reporter(values: Values, io: CommandIO): (e: RunEvent) => void {
+  if (values.json) return (e) => io.out.stdout(`${JSON.stringify(e)}\n`);
+  return createConsoleReporter({ write: io.out.stdout, color: io.color });
+}
+
+function finish(outcome: RunOutcome, values: Values, io: CommandIO): number {
+  if (!values.json) {
+    io.out.stdout(`\n${formatSummary(outcome.journal)}`);
+    const next = nextStep(outcome);
+    if (next) io.out.stdout(`${next}\n`);
+  }
+  return outcome.exitCode;
+}
+
+function nextStep(outcome: RunOutcome): string | undefined {
+  switch (outcome.status) {
+    case 'paused':
+      return `paused: approve with 'rollgate resume --approve' (or --reject); the journal is kept for it`;
+    case 'manual-intervention-required':
+      return 'MANUAL INTERVENTION REQUIRED: see the stages above for what is left; after fixing, run rollgate resume to retry';
+    default:
+      return undefined;
+  }
+}
+
+function envRecord(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}

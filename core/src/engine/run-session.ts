@@ -1,0 +1,161 @@
+import type { LoadedWorkflow } from '../definition/load.js';
+import type { Stage, Workflow } from '../definition/schema.js';
+import type { RunEventBody } from '../model/events.js';
+import type { RunJournal, StageRecord } from '../model/journal.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { ProviderDeps } from '../ports/provider-deps.js';
+import type { RunStore } from '../ports/run-store.js';
+import type { StepContext } from '../ports/step-context.js';
+import { simConfigSchema, type FailureSpec, type SimConfig } from '../sim/config.js';
+import { createSimWorld, type SimWorld } from '../sim/world.js';
+import type { EventBus } from './event-bus.js';
+import type { RetryPolicy } from './retry.js';
+
+/**
+ * Everything one run shares: the workflow, its journal and store, the event bus, the clock, the
+ * simulated worlds, and the environment handed to commands. Stage runners and the rollback read
+ * and write the run through this object only.
+ */
+export class RunSession {
+  private readonly worlds = new Map<string, SimWorld>();
+  private saving: Promise<void> = Promise.resolve();
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  constructor(
+    readonly loaded: LoadedWorkflow,
+    readonly journal: RunJournal,
+    readonly store: RunStore,
+    readonly bus: EventBus,
+    readonly clock: Clock,
+    /** The runner's environment (PATH, HOME, secrets named by *Env fields). */
+    readonly env: Record<string, string>,
+    readonly scenario: FailureSpec[],
+  ) {}
+
+  get workflow(): Workflow {
+    return this.loaded.workflow;
+  }
+
+  get runId(): string {
+    return this.journal.runId;
+  }
+
+  stage(name: string): Stage {
+    const stage = this.workflow.stages.find((s) => s.name === name);
+    if (!stage) throw new Error(`stage ${name} is not in the workflow`);
+    return stage;
+  }
+
+  record(name: string): StageRecord {
+    const record = this.journal.stages[name];
+    if (!record) throw new Error(`stage ${name} is not in the run journal`);
+    return record;
+  }
+
+  emit(body: RunEventBody): void {
+    const event = this.bus.emit(body);
+    this.journal.seq = event.seq;
+  }
+
+  /**
+   * Writes the journal after a transition. Saves are serialised, and each one writes the state as
+   * it is when its turn comes, so the file on disk never goes backwards.
+   */
+  save(): Promise<void> {
+    this.saving = this.saving.then(async () => {
+      this.journal.updatedAt = new Date(this.clock.now()).toISOString();
+      this.journal.seq = this.bus.lastSeq;
+      if (this.worlds.size > 0) {
+        this.journal.sim = { clock: this.clock.now(), worlds: Object.fromEntries([...this.worlds].map(([k, w]) => [k, w.toJSON()])) };
+      }
+      await this.store.save(this.journal);
+    });
+    return this.saving;
+  }
+
+  /** Registers work to finish before the run returns (flushing notifiers and audit sinks). */
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  async closeSinks(): Promise<void> {
+    for (const fn of this.closers) await fn();
+  }
+
+  /** The simulated infrastructure of one environment, restored from the journal when resuming. */
+  world(environment: string): SimWorld {
+    let world = this.worlds.get(environment);
+    if (!world) {
+      const saved = (this.journal.sim as { worlds?: Record<string, unknown> } | undefined)?.worlds?.[environment];
+      world = createSimWorld(simConfigFor(this.workflow, environment, this.scenario), this.clock, saved);
+      this.worlds.set(environment, world);
+    }
+    return world;
+  }
+
+  deps(environment: string, log: Logger): ProviderDeps {
+    return {
+      runId: this.runId,
+      clock: this.clock,
+      log,
+      environment,
+      workDir: this.loaded.dir,
+      sim: () => this.world(environment),
+    };
+  }
+
+  retryPolicy(stage: Stage): RetryPolicy {
+    return stage.retry ?? this.workflow.defaults.retry;
+  }
+
+  /** ROLLGATE_* values every command sees, on top of the runner's environment. */
+  commandEnv(stage: Stage, version: string): Record<string, string> {
+    const env: Record<string, string> = {
+      ...this.env,
+      ROLLGATE_RUN_ID: this.runId,
+      ROLLGATE_WORKFLOW: this.workflow.name,
+      ROLLGATE_STAGE: stage.name,
+      ROLLGATE_ENVIRONMENT: stage.environment,
+      ROLLGATE_VERSION: version,
+      ROLLGATE_ACTOR: this.journal.context.actor,
+    };
+    for (const [k, v] of Object.entries(this.journal.inputs)) env[`ROLLGATE_INPUT_${envName(k)}`] = v;
+    for (const [k, v] of Object.entries(this.workflow.environments[stage.environment]?.variables ?? {})) {
+      env[`ROLLGATE_VAR_${envName(k)}`] = v;
+    }
+    return env;
+  }
+
+  stepContext(stage: Stage, step: string, signal: AbortSignal, version: string): StepContext {
+    const log = this.logger(stage.name, step);
+    return {
+      runId: this.runId,
+      stage: stage.name,
+      step,
+      signal,
+      clock: this.clock,
+      log,
+      env: this.commandEnv(stage, version),
+      recordChange: (change) => this.emit({ kind: 'infra.changed', stage: stage.name, step, change }),
+    };
+  }
+
+  logger(stage: string, step: string): Logger {
+    return {
+      info: (line) => this.emit({ kind: 'step.output', stage, step, stream: 'stdout', line }),
+      warn: (line) => this.emit({ kind: 'step.output', stage, step, stream: 'stderr', line }),
+      output: (stream, line) => this.emit({ kind: 'step.output', stage, step, stream, line }),
+    };
+  }
+}
+
+function envName(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+}
+
+/** The sim config that applies in an environment, with the scenario file's failures added. */
+export function simConfigFor(workflow: Workflow, environment: string, scenario: FailureSpec[]): SimConfig {
+  const base = workflow.environments[environment]?.sim ?? workflow.sim ?? simConfigSchema.parse({});
+  return scenario.length > 0 ? { ...base, failures: [...base.failures, ...scenario] } : base;
+}

@@ -1,0 +1,44 @@
+import type { Workflow } from '../definition/schema.js';
+import { type ConfigIssue, WorkflowConfigError } from '../errors.js';
+import type { Clock } from '../ports/clock.js';
+import { createVirtualClock } from '../sim/virtual-clock.js';
+import { createMasker } from '../util/mask.js';
+import { createRealClock } from './real-clock.js';
+
+/**
+ * The virtual clock runs when the workflow uses the simulated infrastructure (unless its `sim`
+ * asks for `clock: real`): then a 30-minute rollout costs no real time. Everything else runs on
+ * wall time. A resumed run's virtual clock continues where it stopped.
+ */
+export function createRunClock(workflow: Workflow, resumeAtMs?: number): Clock {
+  const sims = [workflow.sim, ...Object.values(workflow.environments).map((e) => e.sim)].filter((s) => s !== undefined);
+  const usesSim = sims.length > 0 || workflow.stages.some((s) => s.target.type === 'sim') || Object.values(workflow.probes).some((p) => p.type === 'sim');
+  const virtual = usesSim && sims.every((s) => s.clock === 'virtual');
+  if (!virtual) return createRealClock();
+  return createVirtualClock(resumeAtMs ?? Date.now());
+}
+
+/** Every `*Env` field in the workflow: the names of the environment variables it reads secrets from. */
+export function referencedEnvVars(value: unknown, path = ''): { name: string; path: string }[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => referencedEnvVars(v, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => {
+    const here = path ? `${path}.${k}` : k;
+    if (k.endsWith('Env') && typeof v === 'string') return [{ name: v, path: here }];
+    return referencedEnvVars(v, here);
+  });
+}
+
+/**
+ * Checks that every secret the workflow references is set, before anything runs, and returns the
+ * masker that hides their values (and those of the `secrets` list) in every output.
+ */
+export function prepareSecrets(workflow: Workflow, env: Record<string, string>): (text: string) => string {
+  const refs = referencedEnvVars(workflow);
+  const issues: ConfigIssue[] = refs
+    .filter((r) => !env[r.name])
+    .map((r) => ({ path: r.path, message: `environment variable ${r.name} is not set (export it in the CI job's secrets)` }));
+  if (issues.length > 0) throw new WorkflowConfigError(issues, 'missing secrets');
+  const names = new Set([...refs.map((r) => r.name), ...workflow.secrets]);
+  return createMasker([...names].map((n) => env[n]).filter((v): v is string => typeof v === 'string' && v.length > 0));
+}

@@ -1,0 +1,39 @@
+import type { RunEvent } from '../model/events.js';
+import type { RunSession } from './run-session.js';
+import { createAuditSink, createNotifier } from './wiring.js';
+
+/** Longest a run waits at its end for notifications still in flight. */
+const NOTIFY_FLUSH_MS = 2000;
+
+/**
+ * Connects the workflow's notifiers and audit sinks to the run's events. Notifications are fired
+ * and forgotten (a slow or failing Slack never holds a rollout); audit entries are queued and
+ * flushed at every pause and at the end.
+ */
+export function attachSinks(session: RunSession, onWarning: (message: string) => void): void {
+  const environment = Object.values(session.journal.stages)[0]?.environment ?? Object.keys(session.workflow.environments)[0] ?? '';
+  const deps = session.deps(environment, { info: () => {}, warn: onWarning, output: () => {} });
+  const notifiers = session.workflow.notifications.map((c) => createNotifier(c, deps));
+  const audits = session.workflow.audit.sinks.map((c) => createAuditSink(c, deps));
+  const inFlight = new Set<Promise<void>>();
+  session.bus.subscribe((event: RunEvent) => {
+    for (const sink of audits) sink.record(event);
+    for (const n of notifiers) {
+      if (!n.wants(event)) continue;
+      const p = n.notify(event).catch((err: unknown) => onWarning(`notifier ${n.type} failed: ${(err as Error).message}`));
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    }
+  });
+  session.onClose(async () => {
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS).unref());
+    await Promise.race([Promise.all([...inFlight, ...notifiers.map((n) => n.flush())]), timeout]);
+    for (const sink of audits) {
+      try {
+        await sink.flush();
+      } catch (err) {
+        onWarning(`audit sink ${sink.type} failed: ${(err as Error).message}`);
+      }
+    }
+  });
+}
