@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { commandSpec, duration } from '../definition/common.js';
 import type { Probe } from '../ports/probe.js';
+import type { ProbeResult } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
+import { errorMessage } from '../errors.js';
+import { runCommand } from '../util/command-runner.js';
 
 export const type = 'command';
 
@@ -14,6 +17,58 @@ export const configSchema = z
   .describe('Runs a command; ok when it exits 0');
 export type CommandProbeConfig = z.infer<typeof configSchema>;
 
+/** Probes keep little output: the value is one short line. */
+const PROBE_OUTPUT_LIMIT = 65_536;
+const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
 export function create(config: CommandProbeConfig, deps: ProviderDeps): Probe {
-  throw new Error('not implemented yet');
+  return {
+    type,
+    async check(ctx): Promise<ProbeResult> {
+      const started = performance.now();
+      try {
+        const result = await runCommand(config.run, {
+          env: ctx.env,
+          workDir: deps.workDir,
+          timeoutMs: config.timeout,
+          signal: ctx.signal,
+          outputLimit: PROBE_OUTPUT_LIMIT,
+          // A probe that hangs must not hold the snapshot: short grace before SIGKILL.
+          killGraceMs: 200,
+          closeGraceMs: 200,
+        });
+        const value = parseValue(result.stdout);
+        const ok = result.exitCode === 0 && !result.timedOut && !result.cancelled;
+        const probe: ProbeResult = {
+          ok,
+          value,
+          latencyMs: result.durationMs,
+          details: { exitCode: result.exitCode },
+        };
+        if (!ok) {
+          const said = lastLine(result.stderr) || lastLine(result.stdout);
+          probe.error = `command ${result.reason}${said ? `: ${said}` : ''}`;
+        }
+        return probe;
+      } catch (err) {
+        return { ok: false, value: null, latencyMs: Math.round(performance.now() - started), error: errorMessage(err) };
+      }
+    },
+  };
+}
+
+/** Trimmed stdout; a number when it reads as one; `null` when empty. */
+export function parseValue(stdout: string): number | string | null {
+  const text = stdout.trim();
+  if (text === '') return null;
+  if (NUMERIC.test(text)) {
+    const n = Number(text);
+    if (Number.isFinite(n)) return n;
+  }
+  return text;
+}
+
+function lastLine(text: string): string {
+  const lines = text.trimEnd().split('\n');
+  return (lines[lines.length - 1] ?? '').trim();
 }

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { duration, envVarName } from '../definition/common.js';
 import type { Probe } from '../ports/probe.js';
+import { errorMessage } from '../errors.js';
+import type { ProbeResult } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
+import { formatLimit } from '../util/command-runner.js';
+import { hasPlaceholder, renderTemplate } from '../util/template.js';
 
 export const type = 'http';
 
@@ -19,6 +23,147 @@ export const configSchema = z
   .describe('Requests a URL; ok when the status is expected');
 export type HttpProbeConfig = z.infer<typeof configSchema>;
 
-export function create(config: HttpProbeConfig, deps: ProviderDeps): Probe {
-  throw new Error('not implemented yet');
+type Value = ProbeResult['value'];
+
+export function create(config: HttpProbeConfig, _deps: ProviderDeps): Probe {
+  const path = config.jsonPath === undefined ? undefined : parseJsonPath(config.jsonPath);
+  const expected = config.expectStatus ? new Set(config.expectStatus) : undefined;
+  const expectedText = config.expectStatus ? config.expectStatus.join(', ') : '2xx';
+
+  return {
+    type,
+    async check(ctx): Promise<ProbeResult> {
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      const fail = (error: string, value: Value = null, status?: number): ProbeResult => ({
+        ok: false,
+        value,
+        latencyMs: elapsed(),
+        error,
+        ...(status === undefined ? {} : { details: { status } }),
+      });
+
+      let url: string;
+      try {
+        url = resolveUrl(config.url, ctx.env);
+      } catch (err) {
+        return fail(`url: ${errorMessage(err)}`);
+      }
+      let target: URL;
+      try {
+        target = new URL(url);
+      } catch {
+        return fail(`url '${safeUrl(url)}' is not a valid URL; write it as http(s)://host[:port]/path`);
+      }
+      const headers: Record<string, string> = { ...config.headers };
+      if (target.username || target.password) {
+        // fetch refuses credentials in URLs: send them as Basic auth, as curl does.
+        const user = decodeURIComponent(target.username);
+        const password = decodeURIComponent(target.password);
+        headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+        target.username = '';
+        target.password = '';
+      }
+      if (config.bearerTokenEnv) {
+        const token = ctx.env[config.bearerTokenEnv];
+        if (!token) return fail(`environment variable ${config.bearerTokenEnv} is not set (bearerTokenEnv)`);
+        headers.authorization = `Bearer ${token}`;
+      }
+      if (ctx.signal.aborted) return fail(`cancelled before requesting ${safeUrl(url)}`);
+
+      const deadline = AbortSignal.timeout(config.timeout);
+      const signal = AbortSignal.any([ctx.signal, deadline]);
+      try {
+        const response = await fetch(target, { method: config.method, headers, signal });
+        const status = response.status;
+        const ok = expected ? expected.has(status) : status >= 200 && status < 300;
+        if (!ok || path === undefined || config.method === 'HEAD') {
+          await response.body?.cancel().catch(() => undefined);
+          if (!ok) return fail(`${safeUrl(url)} answered ${status} (expected ${expectedText})`, status, status);
+          return { ok: true, value: status, latencyMs: elapsed(), details: { status } };
+        }
+        const text = await response.text();
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return fail(`${safeUrl(url)} answered ${status} but the body is not JSON, so jsonPath '${config.jsonPath}' cannot be read`, null, status);
+        }
+        const found = lookup(body, path);
+        if (!found.found) {
+          return fail(`jsonPath '${config.jsonPath}' is not in the response of ${safeUrl(url)}`, null, status);
+        }
+        return { ok: true, value: found.value, latencyMs: elapsed(), details: { status } };
+      } catch (err) {
+        if (deadline.aborted && !ctx.signal.aborted) {
+          return fail(`no answer from ${safeUrl(url)} within ${formatLimit(config.timeout)}`);
+        }
+        if (ctx.signal.aborted) return fail(`cancelled while requesting ${safeUrl(url)}`);
+        return fail(`request to ${safeUrl(url)} failed: ${describeFetchError(err)}`);
+      }
+    },
+  };
+}
+
+/**
+ * Fills `{{ vars.NAME }}` from ROLLGATE_VAR_NAME and `{{ env.NAME }}` from the environment, for
+ * placeholders the engine left in the URL.
+ */
+function resolveUrl(url: string, env: Record<string, string>): string {
+  if (!hasPlaceholder(url)) return url;
+  const vars: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith('ROLLGATE_VAR_')) vars[key.slice('ROLLGATE_VAR_'.length)] = value;
+  }
+  return renderTemplate(url, { vars, env });
+}
+
+/** The URL without user info or query string, for messages. */
+function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return url;
+  }
+}
+
+function describeFetchError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
+  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  if (cause?.message) return cause.message;
+  return errorMessage(err);
+}
+
+/** Splits `a.b.0.c`, `$.a.b`, `a[0].b` into keys; numbers index arrays. */
+export function parseJsonPath(path: string): string[] {
+  const trimmed = path.trim().replace(/^\$\.?/, '');
+  if (trimmed === '') return [];
+  return trimmed
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter((part) => part !== '');
+}
+
+/** Reads own properties only: `__proto__`, `constructor` and friends are never followed. */
+export function lookup(body: unknown, path: readonly string[]): { found: true; value: Value } | { found: false } {
+  let node: unknown = body;
+  for (const key of path) {
+    if (Array.isArray(node)) {
+      if (!/^\d+$/.test(key)) return { found: false };
+      const index = Number(key);
+      if (index >= node.length) return { found: false };
+      node = node[index];
+    } else if (node !== null && typeof node === 'object') {
+      if (!Object.hasOwn(node, key)) return { found: false };
+      node = (node as Record<string, unknown>)[key];
+    } else {
+      return { found: false };
+    }
+  }
+  if (node === null || typeof node === 'number' || typeof node === 'string' || typeof node === 'boolean') {
+    return { found: true, value: node };
+  }
+  return { found: true, value: JSON.stringify(node) };
 }

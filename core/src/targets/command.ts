@@ -1,7 +1,11 @@
 import { z } from 'zod';
+import { commandSpec, duration, type CommandSpec } from '../definition/common.js';
+import { CancelledError, ProviderError } from '../errors.js';
+import type { DeployedState, HealthReport } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
+import type { StepContext } from '../ports/step-context.js';
 import type { Target } from '../ports/target.js';
-import { commandSpec, duration } from '../definition/common.js';
+import { runCommand, type CommandResult } from '../util/command-runner.js';
 
 export const type = 'command';
 
@@ -23,6 +27,154 @@ export const configSchema = z
 export type CommandTargetConfig = z.infer<typeof configSchema>;
 type Config = CommandTargetConfig;
 
+/** Lines of stderr (or stdout when stderr is empty) quoted in an error message. */
+const QUOTED_LINES = 5;
+
+type Action = 'current' | 'deploy' | 'health' | 'revert';
+
+/**
+ * A target driven by the user's own commands. Every command gets `ctx.env` plus ROLLGATE_VERSION,
+ * ROLLGATE_PREVIOUS_VERSION, ROLLGATE_STAGE and ROLLGATE_ENVIRONMENT; values never enter argv or
+ * script text. Output is streamed line by line to `ctx.log.output` (which masks secrets).
+ */
 export function create(config: Config, deps: ProviderDeps): Target {
-  throw new Error('not implemented yet');
+  /** The version this process last deployed or put back: the fallback when there is no `current`. */
+  let lastKnown: string | undefined;
+
+  async function run(
+    action: Action,
+    spec: CommandSpec,
+    ctx: StepContext,
+    versions: { version: string; previous: string },
+  ): Promise<CommandResult> {
+    const env: Record<string, string> = {
+      ...ctx.env,
+      ROLLGATE_VERSION: versions.version,
+      ROLLGATE_PREVIOUS_VERSION: versions.previous,
+      ROLLGATE_STAGE: ctx.stage,
+      ROLLGATE_ENVIRONMENT: deps.environment,
+    };
+    let result: CommandResult;
+    try {
+      result = await runCommand(spec, {
+        env,
+        workDir: deps.workDir,
+        timeoutMs: config.timeout,
+        signal: ctx.signal,
+        outputLimit: config.outputLimit,
+        onLine: (stream, line) => ctx.log.output(stream, line),
+      });
+    } catch (err) {
+      if (err instanceof ProviderError) {
+        throw new ProviderError(`${what(action, ctx)} cannot run: ${err.message}`, { cause: err, retryable: false });
+      }
+      throw err;
+    }
+    if (result.cancelled) {
+      const reason: unknown = ctx.signal.reason;
+      throw reason instanceof Error ? reason : new CancelledError(`${what(action, ctx)} was cancelled`);
+    }
+    return result;
+  }
+
+  function failure(action: Action, ctx: StepContext, result: CommandResult, next: string): ProviderError {
+    const quoted = lastLines(result);
+    return new ProviderError(
+      `${what(action, ctx)} ${result.reason}${quoted ? `:\n${quoted}` : ''}\n${next}`,
+      { retryable: false },
+    );
+  }
+
+  async function readCurrent(ctx: StepContext): Promise<string | undefined> {
+    if (!config.current) return undefined;
+    const known = lastKnown ?? '';
+    const result = await run('current', config.current, ctx, { version: known, previous: known });
+    if (result.exitCode !== 0) {
+      throw failure('current', ctx, result, 'Fix the `current` command so it prints the running version (or nothing) and exits 0.');
+    }
+    const version = result.stdout.trim();
+    return version === '' ? undefined : version;
+  }
+
+  return {
+    type,
+
+    async current(ctx) {
+      const version = await readCurrent(ctx);
+      return version === undefined ? undefined : { version };
+    },
+
+    async deploy(version, ctx) {
+      const before = config.current ? await readCurrent(ctx) : (lastKnown ?? nonEmpty(ctx.env.ROLLGATE_PREVIOUS_VERSION));
+      const result = await run('deploy', config.deploy, ctx, { version, previous: before ?? '' });
+      if (result.exitCode !== 0) {
+        throw failure('deploy', ctx, result, `Nothing was recorded as deployed; fix the cause and run again (the deploy command must be idempotent).`);
+      }
+      lastKnown = version;
+      if (before !== version) {
+        ctx.recordChange({ object: `command-target/${ctx.stage}`, field: 'version', before: before ?? null, after: version });
+      }
+    },
+
+    async health(ctx): Promise<HealthReport> {
+      if (!config.health) {
+        return { healthy: true, ready: 1, total: 1, message: 'no health command configured' };
+      }
+      const known = lastKnown ?? '';
+      const result = await run('health', config.health, ctx, { version: known, previous: known });
+      if (result.exitCode === 0) {
+        const said = lastLine(result.stdout);
+        return { healthy: true, ready: 1, total: 1, message: said ? `health command: ${said}` : 'health command exited 0' };
+      }
+      const said = lastLine(result.stderr) || lastLine(result.stdout);
+      return { healthy: false, ready: 0, total: 1, message: `health command ${result.reason}${said ? `: ${said}` : ''}` };
+    },
+
+    async revert(previous: DeployedState | undefined, ctx) {
+      const previousVersion = previous?.version;
+      if (!config.revert) {
+        const what = previousVersion
+          ? `put back version ${previousVersion} by hand`
+          : `remove what the first deploy${lastKnown ? ` of ${lastKnown}` : ''} created by hand (nothing ran before it)`;
+        throw new ProviderError(`no revert command configured for stage ${ctx.stage}: ${what}, or add \`revert\` to the command target`);
+      }
+      const before = config.current ? await readCurrent(ctx) : lastKnown;
+      const result = await run('revert', config.revert, ctx, { version: previousVersion ?? '', previous: previousVersion ?? '' });
+      if (result.exitCode !== 0) {
+        throw failure(
+          'revert',
+          ctx,
+          result,
+          previousVersion ? `Version ${previousVersion} was not put back; restore it by hand.` : 'The first deploy was not removed; remove it by hand.',
+        );
+      }
+      lastKnown = previousVersion;
+      if (before !== previousVersion) {
+        ctx.recordChange({ object: `command-target/${ctx.stage}`, field: 'version', before: before ?? null, after: previousVersion ?? null });
+      }
+    },
+  };
+}
+
+function what(action: Action, ctx: StepContext): string {
+  return `${action} command of stage ${ctx.stage}`;
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text ? text : undefined;
+}
+
+function lastLine(text: string): string {
+  const lines = text.trimEnd().split('\n');
+  return (lines[lines.length - 1] ?? '').trim();
+}
+
+/** The last lines of stderr (stdout when stderr is empty), indented, for an error message. */
+function lastLines(result: CommandResult): string {
+  const source = result.stderr.trim() ? result.stderr : result.stdout;
+  const lines = source.trimEnd().split('\n').filter((l) => l.trim() !== '');
+  return lines
+    .slice(-QUOTED_LINES)
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
