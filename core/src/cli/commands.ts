@@ -113,6 +113,7 @@ async function run(values: Values, positionals: string[], io: CommandIO): Promis
     scenario,
     subscribers: [reporter(values, io)],
     onWarning: (m) => io.out.stderr(`warning: ${m}\n`),
+    onNotice: (m) => io.out.stderr(`${m}\n`),
   });
   return finish(outcome, values, io);
 }
@@ -137,6 +138,7 @@ async function resume(values: Values, io: CommandIO): Promise<number> {
     scenario,
     subscribers: [reporter(values, io)],
     onWarning: (m) => io.out.stderr(`warning: ${m}\n`),
+    onNotice: (m) => io.out.stderr(`${m}\n`),
     ...(values.approve || values.reject
       ? {
           decision: {

@@ -11,7 +11,7 @@ import { simConfigSchema } from '../sim/config.js';
 import * as direct from '../strategies/direct.js';
 import * as commandTarget from '../targets/command.js';
 import * as simTarget from '../targets/sim.js';
-import { duration, identifier, slug } from './common.js';
+import { duration, envVarName, identifier, slug } from './common.js';
 
 /**
  * The workflow file's structure. Each implementation contributes its own `configSchema`; the
@@ -80,6 +80,12 @@ const stage = z
       .strictObject({
         timeout: duration('Give up waiting for the target to become healthy after this long').prefault('5m'),
         interval: duration('Time between health checks').prefault('5s'),
+        failureThreshold: z
+          .number()
+          .int()
+          .positive()
+          .default(3)
+          .describe('Fail after this many unhealthy checks in a row once every unit is up (a bad version, not a slow start)'),
       })
       .prefault({})
       .describe('How verification polls the target health'),
@@ -96,7 +102,7 @@ export const workflowSchema = z
     description: z.string().optional(),
     inputs: z.record(identifier, input).default({}).describe('Run-time values'),
     secrets: z
-      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
+      .array(envVarName('Name of an environment variable whose value is a secret'))
       .default([])
       .describe('Names of environment variables whose values are masked in every output'),
     environments: z.record(slug, environment).describe('Where to deploy'),

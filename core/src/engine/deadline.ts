@@ -42,7 +42,7 @@ export async function withDeadline<T>(
 }
 
 function asError(reason: unknown, label: string): Error {
-  if (reason instanceof Error) return reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason;
   return new CancelledError(`${label}: cancelled${reason ? ` (${String(reason)})` : ''}`);
 }
 

@@ -34,6 +34,8 @@ export interface RunOptions {
   runId?: string;
   /** Called with problems that must not stop the run (a notifier or subscriber failing). */
   onWarning?: (message: string) => void;
+  /** Where the `console` notifier writes (the job log); silent by default. */
+  onNotice?: (message: string) => void;
 }
 
 export interface ResumeOptions extends Omit<RunOptions, 'inputs' | 'selection' | 'runId'> {
@@ -174,7 +176,7 @@ function openSession(opts: RunOptions | ResumeOptions, journal: RunJournal, cloc
   );
   for (const fn of opts.subscribers ?? []) bus.subscribe(fn);
   const session = new RunSession(opts.loaded, journal, opts.store, bus, clock, env, opts.scenario ?? []);
-  attachSinks(session, opts.onWarning ?? (() => {}));
+  attachSinks(session, opts.onWarning ?? (() => {}), opts.onNotice ?? (() => {}));
   return session;
 }
 

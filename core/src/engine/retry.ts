@@ -17,18 +17,24 @@ export async function withRetry<T>(
   clock: Clock,
   signal: AbortSignal,
   work: (attempt: number) => Promise<T>,
-  onRetry: (attempt: number, delayMs: number, err: ProviderError) => void = () => {},
+  onRetry: (attempt: number, delayMs: number, err: Error) => void = () => {},
   random: () => number = Math.random,
+  shouldRetry: (err: unknown) => boolean = isRetryable,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work(attempt);
     } catch (err) {
-      if (!(err instanceof ProviderError) || !err.retryable || attempt >= policy.attempts || signal.aborted) throw err;
+      if (!shouldRetry(err) || attempt >= policy.attempts || signal.aborted) throw err;
       const cap = Math.min(policy.maxDelay, policy.initialDelay * 2 ** (attempt - 1));
       const delay = Math.round(cap / 2 + (random() * cap) / 2);
-      onRetry(attempt + 1, delay, err);
+      onRetry(attempt + 1, delay, err as Error);
       await clock.sleep(delay, signal);
     }
   }
+}
+
+/** The default: only provider errors that say a retry may help. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof ProviderError && err.retryable;
 }

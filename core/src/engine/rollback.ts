@@ -14,8 +14,8 @@ export interface RollbackResult {
 }
 
 /**
- * Runs a stage's pending compensations in reverse order, each retried within the stage's retry
- * policy and under its own deadline. It runs under a fresh signal: a cancelled run still rolls
+ * Runs a stage's pending compensations in reverse order, each retried on any error within the
+ * stage's retry policy and under its own deadline. It runs under a fresh signal: a cancelled run still rolls
  * back. A compensation that keeps failing is left `failed` with instructions for a human, and the
  * later (earlier-registered) ones still run, so as much as possible is undone.
  */
@@ -44,6 +44,9 @@ export async function rollbackStage(session: RunSession, stageName: string, reas
         },
         (attempt, delayMs, err) =>
           session.emit({ kind: 'step.retrying', stage: stageName, step: ctx.step, attempt, delayMs, error: err.message }),
+        Math.random,
+        // Undoing matters more than the error's class: every failure gets the retry budget.
+        () => true,
       );
       markDone(comp);
       session.emit({ kind: 'rollback.step', stage: stageName, compensation: comp.description, ok: true });

@@ -10,9 +10,9 @@ const NOTIFY_FLUSH_MS = 2000;
  * and forgotten (a slow or failing Slack never holds a rollout); audit entries are queued and
  * flushed at every pause and at the end.
  */
-export function attachSinks(session: RunSession, onWarning: (message: string) => void): void {
+export function attachSinks(session: RunSession, onWarning: (message: string) => void, onNotice: (message: string) => void): void {
   const environment = Object.values(session.journal.stages)[0]?.environment ?? Object.keys(session.workflow.environments)[0] ?? '';
-  const deps = session.deps(environment, { info: () => {}, warn: onWarning, output: () => {} });
+  const deps = session.deps(environment, { info: onNotice, warn: onWarning, output: (_stream, line) => onNotice(line) });
   const notifiers = session.workflow.notifications.map((c) => createNotifier(c, deps));
   const audits = session.workflow.audit.sinks.map((c) => createAuditSink(c, deps));
   const inFlight = new Set<Promise<void>>();

@@ -41,12 +41,18 @@ const deploy: StepHandler<Extract<StrategyStep, { action: 'deploy' }>> = async (
 const verify: StepHandler<Extract<StrategyStep, { action: 'verify' }>> = async (session, stage, _step, ctx) => {
   const target = createTarget(stage.target, session.deps(stage.environment, ctx.log));
   const started = ctx.clock.now();
+  let failuresWhileUp = 0;
   for (;;) {
     let last: string;
     try {
       const health = await target.health(ctx);
       if (health.healthy) return `healthy (${health.ready}/${health.total} ready)`;
       last = `${health.message ?? 'not healthy'} (${health.ready}/${health.total} ready)`;
+      // Every unit is up yet the target is unhealthy: the version is bad, not slow to start.
+      failuresWhileUp = health.ready === health.total ? failuresWhileUp + 1 : 0;
+      if (failuresWhileUp >= stage.verify.failureThreshold) {
+        throw new AnalysisFailedError(`${stage.name}: unhealthy in ${failuresWhileUp} checks in a row with every unit up: ${last}`);
+      }
     } catch (err) {
       if (!(err instanceof ProviderError) || !err.retryable) throw err;
       last = `health check errored: ${err.message}`;

@@ -1,0 +1,254 @@
+import { describe, expect, it } from 'vitest';
+import { CancelledError } from '../errors.js';
+import { parseWorkflow, type LoadedWorkflow } from '../definition/load.js';
+import type { RunEvent } from '../model/events.js';
+import { createVirtualClock } from '../sim/virtual-clock.js';
+import { stringify } from 'yaml';
+import { exitCodeFor, resumeRun, runWorkflow, type RunOptions } from './executor.js';
+import { MemoryRunStore } from './memory-run-store.js';
+
+/** A workflow on the simulated infrastructure, built from a small object. */
+function load(doc: Record<string, unknown>): LoadedWorkflow {
+  const text = stringify({ version: 1, name: 'web', inputs: { version: { default: 'v2' } }, environments: { staging: {}, production: {} }, ...doc });
+  const result = parseWorkflow(text, 'test.yml');
+  if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
+  return { workflow: result.workflow, path: '/tmp/test.yml', dir: '/tmp', text, sha256: 'sha-test', warnings: result.warnings };
+}
+
+const simStage = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  environment: 'staging',
+  target: { type: 'sim', service: 'web' },
+  ...extra,
+});
+
+async function run(loaded: LoadedWorkflow, extra: Partial<RunOptions> = {}) {
+  const events: RunEvent[] = [];
+  const store = extra.store ?? new MemoryRunStore();
+  const outcome = await runWorkflow({
+    loaded,
+    store,
+    context: { actor: 'alice', ci: 'local' },
+    clock: createVirtualClock(Date.UTC(2026, 0, 1)),
+    subscribers: [(e) => events.push(e)],
+    ...extra,
+  });
+  return { outcome, events, store, kinds: events.map((e) => e.kind) };
+}
+
+const sim = { services: { web: { version: 'v1' } } };
+
+describe('runWorkflow on the simulated infrastructure', () => {
+  it('deploys, verifies and succeeds, recording the change', async () => {
+    const { outcome, events } = await run(load({ sim, stages: [simStage('web')] }));
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.exitCode).toBe(0);
+    expect(events.find((e) => e.kind === 'infra.changed')).toMatchObject({ change: { object: 'service/web', before: 'v1', after: 'v2' } });
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(outcome.journal.stages.web?.steps.map((s) => [s.id, s.status])).toEqual([
+      ['deploy', 'succeeded'],
+      ['verify', 'succeeded'],
+    ]);
+  });
+
+  it('catches a bad version in verification and rolls back to the previous version', async () => {
+    const loaded = load({ sim: { ...sim, failures: [{ kind: 'bad-version', version: 'v2', errorRate: 0.3 }] }, stages: [simStage('web')] });
+    const { outcome, events, kinds } = await run(loaded);
+    expect(outcome.status).toBe('rolled-back');
+    expect(outcome.exitCode).toBe(1);
+    expect(kinds).toContain('rollback.started');
+    const changes = events.filter((e) => e.kind === 'infra.changed').map((e) => (e.kind === 'infra.changed' ? e.change.after : ''));
+    expect(changes).toEqual(['v2', 'v1']);
+    expect(outcome.journal.stages.web?.message).toMatch(/unhealthy in 3 checks in a row.*30% of requests fail.*rolled back/);
+  });
+
+  it('handles a first deploy: rollback removes what was created', async () => {
+    const loaded = load({ sim: { failures: [{ kind: 'bad-version', version: 'v2' }] }, stages: [simStage('web')] });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('rolled-back');
+    const rollback = events.find((e) => e.kind === 'rollback.step');
+    expect(rollback).toMatchObject({ compensation: 'remove v2 from web (first deploy)', ok: true });
+  });
+
+  it('treats a re-deploy of the running version as a recorded no-op', async () => {
+    const { outcome, events } = await run(load({ sim: { services: { web: { version: 'v2' } } }, stages: [simStage('web')] }));
+    expect(outcome.status).toBe('succeeded');
+    expect(events.find((e) => e.kind === 'decision.made')).toMatchObject({ decision: 're-deploy' });
+    expect(events.filter((e) => e.kind === 'infra.changed')).toHaveLength(0);
+  });
+
+  it('skips a stage whose condition is false, with the probe values as evidence', async () => {
+    const loaded = load({
+      sim: { ...sim, database: { up: false } },
+      probes: { db: { type: 'sim', measure: 'database' } },
+      stages: [simStage('web', { when: 'probes.db.ok' })],
+    });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.journal.stages.web?.status).toBe('skipped');
+    const skipped = events.find((e) => e.kind === 'stage.skipped');
+    expect(skipped).toMatchObject({ reason: 'when: probes.db.ok is false', evidence: { probes: { db: { ok: false } } } });
+  });
+
+  it('fails a stage whose condition cannot be evaluated, changing nothing', async () => {
+    const loaded = load({
+      sim,
+      probes: { ver: { type: 'sim', measure: 'version', service: 'web' } },
+      stages: [simStage('web', { when: 'probes.ver.value > 3' })],
+    });
+    const { outcome } = await run(loaded);
+    expect(outcome.status).toBe('failed');
+    expect(outcome.journal.stages.web?.message).toMatch(/condition 'probes.ver.value > 3' failed.*nothing was changed/);
+  });
+
+  it('runs independent stages in parallel and blocks dependents of a failed stage', async () => {
+    const loaded = load({
+      sim: { ...sim, services: { web: { version: 'v1' }, api: { version: 'v1' } }, failures: [{ kind: 'bad-version', version: 'v2' }] },
+      stages: [
+        simStage('web'),
+        { name: 'api', environment: 'staging', target: { type: 'sim', service: 'api' }, version: 'v9' },
+        simStage('after-web', { needs: ['web'], target: { type: 'sim', service: 'web2' } }),
+      ],
+    });
+    const { outcome, kinds, events } = await run(loaded);
+    expect(kinds.filter((k) => k === 'stage.started').length).toBe(2);
+    const startedBeforeFirstFinish = kinds.slice(0, kinds.indexOf('stage.finished')).filter((k) => k === 'stage.started').length;
+    expect(startedBeforeFirstFinish).toBe(2);
+    expect(outcome.journal.stages.api?.status).toBe('succeeded');
+    expect(outcome.journal.stages['after-web']).toMatchObject({ status: 'skipped', blockedBy: 'web' });
+    expect(events.find((e) => e.kind === 'stage.skipped')).toMatchObject({ reason: 'needs web, which ended rolled-back' });
+    expect(outcome.status).toBe('rolled-back');
+  });
+
+  it('retries rate-limited API calls and succeeds', async () => {
+    const loaded = load({ sim: { ...sim, failures: [{ kind: 'api-errors', operation: 'deploy', status: 429, count: 2 }] }, stages: [simStage('web')] });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('succeeded');
+    expect(events.filter((e) => e.kind === 'step.retrying').map((e) => (e.kind === 'step.retrying' ? e.attempt : 0))).toEqual([2, 3]);
+  });
+
+  it('fails cleanly when the API keeps failing past the retry budget', async () => {
+    const loaded = load({ sim: { ...sim, failures: [{ kind: 'api-errors', operation: 'deploy', status: 503, count: 10 }] }, stages: [simStage('web')] });
+    const { outcome } = await run(loaded);
+    expect(outcome.status).toBe('rolled-back');
+    expect(outcome.journal.stages.web?.steps[0]).toMatchObject({ status: 'failed', attempts: 3 });
+  });
+
+  it('rolls back when the stage deadline passes', async () => {
+    const loaded = load({ sim: { ...sim, versions: { v2: { startup: '20m' } } }, stages: [simStage('web', { timeout: '5m' })] });
+    const { outcome } = await run(loaded);
+    expect(outcome.status).toBe('rolled-back');
+    expect(outcome.journal.stages.web?.message).toMatch(/deadline passed: stage web: deadline of 300s passed/);
+  });
+
+  it('ends in manual-intervention-required when a compensation keeps failing, and resume retries it', async () => {
+    const loaded = load({
+      sim: { ...sim, failures: [{ kind: 'bad-version', version: 'v2' }, { kind: 'compensation-fails', operation: 'revert', count: 3 }] },
+      stages: [simStage('web')],
+    });
+    const { outcome, events, store } = await run(loaded);
+    expect(outcome.status).toBe('manual-intervention-required');
+    expect(outcome.exitCode).toBe(4);
+    const manual = events.find((e) => e.kind === 'manual-intervention.required');
+    expect(manual).toMatchObject({ stage: 'web' });
+    expect(manual?.kind === 'manual-intervention.required' && manual.instructions[0]).toBe('put v1 back on sim target of stage web (environment staging)');
+
+    const resumed = await resumeRun({ loaded, store, context: { actor: 'bob', ci: 'local' }, clock: createVirtualClock(Date.UTC(2026, 0, 2)) });
+    expect(resumed.status).toBe('rolled-back');
+    expect(resumed.journal.stages.web?.compensations[0]?.status).toBe('done');
+  });
+
+  it('pauses at a manual gate, then resumes with the approver recorded', async () => {
+    const loaded = load({ sim, stages: [simStage('web', { approval: { type: 'manual' } })] });
+    const { outcome, store, kinds } = await run(loaded);
+    expect(outcome.status).toBe('paused');
+    expect(outcome.exitCode).toBe(3);
+    expect(kinds).toContain('run.paused');
+    await expect(resumeRun({ loaded, store, context: { actor: 'bob', ci: 'local' } })).rejects.toThrow(
+      /is paused at web \(approval-web\): pass --approve or --reject/,
+    );
+    const events: RunEvent[] = [];
+    const resumed = await resumeRun({
+      loaded,
+      store,
+      context: { actor: 'bob', ci: 'local' },
+      decision: { approve: true, by: 'carol', comment: 'dashboards green' },
+      subscribers: [(e) => events.push(e)],
+    });
+    expect(resumed.status).toBe('succeeded');
+    expect(events.find((e) => e.kind === 'approval.decided')).toMatchObject({ decision: { status: 'approved', by: 'carol', comment: 'dashboards green' } });
+    expect(events[0]?.seq).toBeGreaterThan(outcome.journal.seq);
+    await expect(resumeRun({ loaded, store, context: { actor: 'bob', ci: 'local' } })).rejects.toThrow(/already ended \(succeeded\); nothing to resume/);
+  });
+
+  it('fails a rejected stage without changing anything', async () => {
+    const loaded = load({ sim, stages: [simStage('web', { approval: { type: 'auto', decision: 'reject', by: 'policy-bot' } })] });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('failed');
+    expect(outcome.journal.stages.web?.message).toBe('rejected by policy-bot; nothing was changed');
+    expect(events.filter((e) => e.kind === 'infra.changed')).toHaveLength(0);
+  });
+
+  it('refuses to start over a journal of a run still in progress', async () => {
+    const loaded = load({ sim, stages: [simStage('web', { approval: { type: 'manual' } })] });
+    const { store } = await run(loaded);
+    await expect(run(loaded, { store })).rejects.toThrow(/holds run .*, which is paused; finish it with 'rollgate resume --state memory'/);
+  });
+
+  it('refuses to resume with a changed workflow file', async () => {
+    const loaded = load({ sim, stages: [simStage('web', { approval: { type: 'manual' } })] });
+    const { store } = await run(loaded);
+    await expect(resumeRun({ loaded: { ...loaded, sha256: 'other' }, store, context: { actor: 'b', ci: 'local' } })).rejects.toThrow(
+      /was started from a different version of \/tmp\/test.yml/,
+    );
+  });
+
+  it('cancels: the step in flight stops, the stage rolls back, exit code 130', async () => {
+    const controller = new AbortController();
+    const loaded = load({ sim: { ...sim, versions: { v2: { startup: '1m' } } }, stages: [simStage('web'), simStage('later', { needs: ['web'] })] });
+    const kinds: string[] = [];
+    const { outcome } = await run(loaded, {
+      signal: controller.signal,
+      subscribers: [
+        (e) => {
+          kinds.push(e.kind);
+          if (e.kind === 'infra.changed' && kinds.filter((k) => k === 'infra.changed').length === 1) {
+            controller.abort(new CancelledError('cancelled: received SIGINT'));
+          }
+        },
+      ],
+    });
+    expect(kinds).toContain('rollback.finished');
+    expect(outcome.status).toBe('cancelled');
+    expect(outcome.exitCode).toBe(130);
+    expect(outcome.journal.stages.later?.message).toBe('needs web, which ended cancelled');
+  });
+
+  it('finishes the rollback of a run whose process died mid-stage', async () => {
+    const loaded = load({ sim, stages: [simStage('web')] });
+    const store = new MemoryRunStore();
+    // Capture the journal as it was on disk right after the change began, as a crash would leave it.
+    let atCrash: string | undefined;
+    await run(loaded, {
+      store,
+      subscribers: [
+        (e) => {
+          if (e.kind === 'infra.changed') void store.load().then((j) => (atCrash ??= JSON.stringify(j)));
+        },
+      ],
+    });
+    const crashed = new MemoryRunStore();
+    await crashed.save(JSON.parse(atCrash as string));
+    expect((await crashed.load())?.stages.web?.status).toBe('running');
+    const events: RunEvent[] = [];
+    const resumed = await resumeRun({ loaded, store: crashed, context: { actor: 'ci', ci: 'local' }, subscribers: [(e) => events.push(e)] });
+    expect(resumed.status).toBe('rolled-back');
+    expect(events.find((e) => e.kind === 'rollback.started')).toMatchObject({ reason: expect.stringMatching(/process running this stage stopped/) });
+  });
+});
+
+describe('exitCodeFor', () => {
+  it('maps every status to the documented exit code', () => {
+    expect(['succeeded', 'failed', 'rolled-back', 'paused', 'manual-intervention-required', 'cancelled', 'running'].map((s) => exitCodeFor(s as never))).toEqual([0, 1, 1, 3, 4, 130, 70]);
+  });
+});

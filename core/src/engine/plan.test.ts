@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { workflowSchema, type WorkflowInput } from '../definition/schema.js';
+import { resolveInputs } from './inputs.js';
+import { planRun } from './plan.js';
+
+const wf = (extra: Partial<WorkflowInput> = {}) =>
+  workflowSchema.parse({
+    version: 1,
+    name: 'web',
+    inputs: { version: { default: 'v2' }, tier: { allowed: ['a', 'b'] }, ticket: { required: true } },
+    environments: { staging: { variables: { region: 'eu' } }, production: {} },
+    stages: [
+      { name: 'build-check', environment: 'staging', target: { type: 'sim' } },
+      { name: 'staging', environment: 'staging', needs: ['build-check'], version: '{{ inputs.version }}-{{ vars.region }}', target: { type: 'sim' } },
+      { name: 'canary-eu', environment: 'production', needs: ['staging'], target: { type: 'sim' } },
+      { name: 'canary-us', environment: 'production', needs: ['staging'], approval: { type: 'manual' }, target: { type: 'sim' }, strategy: { type: 'direct', bake: '5m' } },
+    ],
+    ...extra,
+  });
+
+describe('planRun', () => {
+  it('orders stages by level and renders versions with inputs and environment variables', () => {
+    const plan = planRun(wf(), { version: 'v7' });
+    expect(plan.stages.map((s) => [s.name, s.level])).toEqual([
+      ['build-check', 0],
+      ['staging', 1],
+      ['canary-eu', 2],
+      ['canary-us', 2],
+    ]);
+    expect(plan.stages[1]?.version).toBe('v7-eu');
+    expect(plan.stages[3]?.approval).toBe('manual');
+    expect(plan.stages[3]?.steps.map((s) => s.id)).toEqual(['deploy', 'verify', 'bake', 'verify-after-bake']);
+    expect(plan.stages[0]?.steps).toEqual([
+      { id: 'deploy', action: 'deploy' },
+      { id: 'verify', action: 'verify' },
+    ]);
+  });
+
+  it('selects stages by name; needs outside the selection count as met', () => {
+    const plan = planRun(wf(), { version: 'v7' }, { stages: ['canary-eu'] });
+    expect(plan.stages).toHaveLength(1);
+    expect(plan.stages[0]).toMatchObject({ name: 'canary-eu', level: 0, needs: [] });
+  });
+
+  it('selects stages by environment', () => {
+    expect(planRun(wf(), { version: 'v7' }, { environment: 'production' }).stages.map((s) => s.name)).toEqual(['canary-eu', 'canary-us']);
+  });
+
+  it('names the known stages and environments when a selection is wrong', () => {
+    expect(() => planRun(wf(), {}, { stages: ['nope'] })).toThrow("unknown stage 'nope'; stages: build-check, staging, canary-eu, canary-us");
+    expect(() => planRun(wf(), {}, { environment: 'qa' })).toThrow("unknown environment 'qa'; environments: staging, production");
+    expect(() => planRun(wf(), {}, { stages: ['staging'], environment: 'production' })).toThrow(/no stage matches --stage staging --env production/);
+  });
+
+  it('says which placeholder has no value', () => {
+    expect(() => planRun(wf(), {})).toThrow(/stage build-check: version: '\{\{ inputs.version \}\}' has no value/);
+  });
+});
+
+describe('resolveInputs', () => {
+  it('fills defaults and keeps given values', () => {
+    expect(resolveInputs(wf(), { ticket: 'CHG-1', tier: 'a' })).toEqual({ version: 'v2', tier: 'a', ticket: 'CHG-1' });
+  });
+
+  it('reports unknown, missing and disallowed inputs at once', () => {
+    expect(() => resolveInputs(wf(), { colour: 'red', tier: 'z' })).toThrow(
+      /inputs.colour: unknown input 'colour'; declared inputs: version, tier, ticket[\s\S]*input 'tier' is 'z'; allowed: a, b[\s\S]*input 'ticket' is required: pass --input ticket=VALUE/,
+    );
+  });
+});
