@@ -21,12 +21,12 @@ export async function takeSnapshot(
   deadlineMs = SNAPSHOT_DEADLINE_MS,
 ): Promise<ProbeSnapshot> {
   const results = await Promise.all(
-    probes.map(async ({ name, probe, timeoutMs }) => [name, await runOne(probe, Math.min(timeoutMs, deadlineMs), ctx)] as const),
+    probes.map(async ({ name, probe, timeoutMs }) => [name, await runOne(name, probe, Math.min(timeoutMs, deadlineMs), ctx)] as const),
   );
   return Object.fromEntries(results);
 }
 
-async function runOne(probe: Probe, limitMs: number, ctx: StepContext): Promise<ProbeResult> {
+async function runOne(name: string, probe: Probe, limitMs: number, ctx: StepContext): Promise<ProbeResult> {
   const controller = new AbortController();
   const onParent = () => controller.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onParent, { once: true });
@@ -40,7 +40,7 @@ async function runOne(probe: Probe, limitMs: number, ctx: StepContext): Promise<
   });
   try {
     const result = await Promise.race([
-      probe.check({ ...ctx, signal: controller.signal }).catch(
+      probe.check({ ...ctx, step: `probe-${name}`, signal: controller.signal }).catch(
         (err: unknown): ProbeResult => ({
           ok: false,
           value: null,

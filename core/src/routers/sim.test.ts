@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { ProviderError } from '../errors.js';
+import { createSimHarness } from '../sim/harness.js';
+import { routers } from './index.js';
+import { configSchema, create, type } from './sim.js';
+
+describe('sim router', () => {
+  it('is registered and parses its config', () => {
+    expect(routers.sim.type).toBe(type);
+    expect(configSchema.parse({ type: 'sim', service: 'web' })).toEqual({ type: 'sim', service: 'web' });
+    expect(() => configSchema.parse({ type: 'sim', extra: 1 })).toThrow();
+  });
+
+  it('walks the canary weights, records changes, and the weight moves the metrics', async () => {
+    const h = createSimHarness({ services: { web: { version: 'v1' } }, failures: [{ kind: 'bad-version', version: 'v2' }] });
+    const router = create({ type: 'sim' }, h.deps);
+    expect(router.type).toBe('sim');
+    const ctx = h.ctx('web');
+    h.world.deploy('web', 'v2');
+    expect(await router.getWeights(ctx)).toEqual({ canary: 0 });
+    await router.setWeights({ canary: 10 }, ctx);
+    expect(await router.getWeights(ctx)).toEqual({ canary: 10 });
+    const at10 = h.world.errorRate('web') as number;
+    await router.setWeights({ canary: 10 }, ctx); // idempotent
+    await router.setWeights({ canary: 50 }, ctx);
+    expect(h.world.errorRate('web') as number).toBeGreaterThan(at10 * 3);
+    await router.finalize(ctx);
+    expect(await router.getWeights(ctx)).toEqual({ canary: 0 });
+    expect(h.world.traffic('web')).toEqual([{ version: 'v1', share: 1 }]);
+    await router.finalize(ctx); // idempotent
+    expect(h.changes).toEqual([
+      { object: 'route/web', field: 'weight', before: null, after: 10 },
+      { object: 'route/web', field: 'weight', before: 10, after: 50 },
+      { object: 'route/web', field: 'weight', before: 50, after: 0 },
+    ]);
+  });
+
+  it('promotes on finalize after 100 %', async () => {
+    const h = createSimHarness({ services: { api: { version: 'a1' } } });
+    const router = create({ type: 'sim', service: 'api' }, h.deps);
+    h.world.deploy('api', 'a2');
+    await router.setWeights({ canary: 100 }, h.ctx('stage-x'));
+    await router.finalize(h.ctx('stage-x'));
+    expect(h.world.traffic('api')).toEqual([{ version: 'a2', share: 1 }]);
+    expect(h.changes.at(-1)).toEqual({ object: 'route/api', field: 'stable', before: 'a1', after: 'a2' });
+  });
+
+  it('fails with provider errors: bad weight, nothing deployed, injected failures', async () => {
+    const h = createSimHarness({
+      services: { web: { version: 'v1' } },
+      failures: [
+        { kind: 'api-errors', operation: 'get-weight', count: 1 },
+        { kind: 'compensation-fails', operation: 'finalize' },
+      ],
+    });
+    const router = create({ type: 'sim' }, h.deps);
+    await expect(router.setWeights({ canary: 150 }, h.ctx())).rejects.toThrow(ProviderError);
+    await expect(router.setWeights({ canary: 5 }, h.ctx('api'))).rejects.toThrow('nothing is deployed');
+    await expect(router.getWeights(h.ctx())).rejects.toThrow('(503) on get-weight of web');
+    await expect(router.finalize(h.ctx())).rejects.toThrow('finalize of web failed (injected compensation failure)');
+  });
+});

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import type { ProviderDeps } from '../ports/provider-deps.js';
+import type { StepContext } from '../ports/step-context.js';
+import type { TrafficRouter } from '../ports/traffic-router.js';
+
+export const type = 'sim';
+
+export const configSchema = z
+  .strictObject({
+    type: z.literal(type),
+    service: z.string().min(1).optional().describe('Service in the simulated cluster whose traffic is split (default: the stage name)'),
+  })
+  .describe('Splits the traffic of a simulated service between its stable and new version (see `sim`)');
+export type SimRouterConfig = z.infer<typeof configSchema>;
+type Config = SimRouterConfig;
+
+/**
+ * Traffic weights of a service in the environment's simulated world. The split drives what the
+ * `sim` metrics measure. `finalize` at 100 % promotes the new version to stable; below 100 % it
+ * sends everything back to the stable version (a rollback).
+ */
+export function create(config: Config, deps: ProviderDeps): TrafficRouter {
+  const service = (ctx: StepContext) => config.service ?? ctx.stage;
+  return {
+    type,
+    async setWeights(weights, ctx) {
+      const world = deps.sim();
+      const name = service(ctx);
+      world.guard('set-weight', name);
+      for (const change of world.setWeight(name, weights.canary)) ctx.recordChange(change);
+    },
+    async getWeights(ctx) {
+      const world = deps.sim();
+      const name = service(ctx);
+      world.guard('get-weight', name);
+      return { canary: world.weight(name) };
+    },
+    async finalize(ctx) {
+      const world = deps.sim();
+      const name = service(ctx);
+      world.guard('finalize', name);
+      for (const change of world.finalize(name)) ctx.recordChange(change);
+    },
+  };
+}
