@@ -43,7 +43,7 @@ export type CommandSpec = z.infer<typeof commandSpec>;
 
 export const identifier = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a name of letters, digits and _ that starts with a letter (it is used in conditions as probes.NAME)');
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a name of letters, digits and _ that does not start with a digit (names are used in conditions, as in probes.NAME)');
 
 export const slug = z
   .string()

@@ -1,6 +1,7 @@
 /**
  * `{{ inputs.version }}`-style placeholders, filled by lookup only: no expressions, no code. Used
- * for workflow values and argv elements; never spliced into shell text (see command targets).
+ * for `version` and probe URLs; never in commands, which read ROLLGATE_* environment variables
+ * instead (validation rejects placeholders there).
  */
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*\}\}/g;
 
