@@ -359,7 +359,7 @@ const shellCommands: Rule = {
         });
         continue;
       }
-      if (typeof spec.run !== 'string') continue;
+      if (Array.isArray(spec) || typeof spec.run !== 'string') continue;
       const runPath = [...path, 'run'];
       if (spec.shell === false) {
         findings.push(

@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { JournalError, ProviderError, WorkflowConfigError } from '../errors.js';
 import { simConfig } from './harness.js';
 import { createVirtualClock } from './virtual-clock.js';
-import {
-  createSimWorld,
-  DEFAULT_PROFILE,
-  mixtureP99,
-  nodeIndex,
-  noiseUnit,
-  percent,
-  REQUESTS_PER_REPLICA,
-  simConfigIssues,
-} from './world.js';
+import { createSimWorld, DEFAULT_PROFILE, REQUESTS_PER_REPLICA, simConfigIssues } from './world.js';
 
 type Input = Parameters<typeof simConfig>[0];
 
@@ -534,40 +525,22 @@ describe('toJSON and restore', () => {
   });
 });
 
-describe('helpers', () => {
-  it('nodeIndex parses node names within range', () => {
-    expect(nodeIndex('node-1', 3)).toBe(0);
-    expect(nodeIndex('node-3', 3)).toBe(2);
-    expect(nodeIndex('node-0', 3)).toBeUndefined();
-    expect(nodeIndex('node-4', 3)).toBeUndefined();
-    expect(nodeIndex('web-1', 3)).toBeUndefined();
-  });
-
-  it('percent formats shares', () => {
-    expect(percent(0.25)).toBe('25%');
-    expect(percent(0.0612)).toBe('6.1%');
-  });
-
-  it('mixtureP99 is exact for one version and between the extremes for a mix', () => {
-    expect(mixtureP99([])).toBe(0);
-    expect(mixtureP99([{ share: 1, p99: 0 }])).toBe(0);
-    expect(mixtureP99([{ share: 0.5, p99: 80 }, { share: 0.5, p99: 0 }])).toBe(80);
-    expect(mixtureP99([{ share: 0.99, p99: 80 }, { share: 0.01, p99: 800 }])).toBeGreaterThan(80);
-    const even = mixtureP99([{ share: 0.5, p99: 100 }, { share: 0.5, p99: 100 }]);
-    expect(even).toBeCloseTo(100, 3);
-    const mix = mixtureP99([{ share: 0.9, p99: 100 }, { share: 0.1, p99: 1000 }]);
-    expect(mix).toBeGreaterThan(500);
-    expect(mix).toBeLessThan(1000);
-  });
-
-  it('noiseUnit is reproducible and spread over [-0.5, 0.5)', () => {
-    expect(noiseUnit(1, 'web', 1, 0)).toBe(noiseUnit(1, 'web', 1, 0));
-    const values = Array.from({ length: 2000 }, (_, i) => noiseUnit(1, 'web', 1, i));
-    expect(Math.min(...values)).toBeGreaterThanOrEqual(-0.5);
-    expect(Math.max(...values)).toBeLessThan(0.5);
-    const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    expect(Math.abs(mean)).toBeLessThan(0.03);
-    expect(noiseUnit(2, 'web', 1, 0)).not.toBe(noiseUnit(1, 'web', 1, 0));
+describe('module surface', () => {
+  // The world is implemented across several modules; callers import only from world.js.
+  it('re-exports the helpers and constants of its modules', async () => {
+    const mod = await import('./world.js');
+    expect(Object.keys(mod).sort()).toEqual([
+      'DEFAULT_PROFILE',
+      'REQUESTS_PER_REPLICA',
+      'SIM_STATE_FORMAT',
+      'UNHEALTHY_ERROR_RATE',
+      'createSimWorld',
+      'mixtureP99',
+      'nodeIndex',
+      'noiseUnit',
+      'percent',
+      'simConfigIssues',
+    ]);
   });
 });
 
