@@ -39,7 +39,8 @@ export async function runCommand(command: 'validate' | 'plan' | 'run' | 'resume'
   }
 }
 
-function reportError(command: string, err: unknown, debug: boolean, io: CommandIO): number {
+/** User errors become one line and exit 2; anything else is a bug: exit 70, stack with --debug. */
+export function reportError(command: string, err: unknown, debug: boolean, io: Pick<CommandIO, 'out'>): number {
   if (debug && err instanceof Error) io.out.stderr(`${err.stack ?? ''}\n`);
   if (isUserError(err)) {
     io.out.stderr(`rollgate ${command}: ${errorMessage(err)}\n`);

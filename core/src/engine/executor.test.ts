@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../errors.js';
 import { parseWorkflow, type LoadedWorkflow } from '../definition/load.js';
@@ -9,7 +12,14 @@ import { MemoryRunStore } from './memory-run-store.js';
 
 /** A workflow on the simulated infrastructure, built from a small object. */
 function load(doc: Record<string, unknown>): LoadedWorkflow {
-  const text = stringify({ version: 1, name: 'web', inputs: { version: { default: 'v2' } }, environments: { staging: {}, production: {} }, ...doc });
+  const text = stringify({
+    version: 1,
+    name: 'web',
+    inputs: { version: { default: 'v2' } },
+    environments: { staging: {}, production: {} },
+    audit: { sinks: [{ type: 'file', dir: join(tmpdir(), 'rollgate-test-audit') }] },
+    ...doc,
+  });
   const result = parseWorkflow(text, 'test.yml');
   if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
   return { workflow: result.workflow, path: '/tmp/test.yml', dir: '/tmp', text, sha256: 'sha-test', warnings: result.warnings };
@@ -244,6 +254,105 @@ describe('runWorkflow on the simulated infrastructure', () => {
     const resumed = await resumeRun({ loaded, store: crashed, context: { actor: 'ci', ci: 'local' }, subscribers: [(e) => events.push(e)] });
     expect(resumed.status).toBe('rolled-back');
     expect(events.find((e) => e.kind === 'rollback.started')).toMatchObject({ reason: expect.stringMatching(/process running this stage stopped/) });
+  });
+});
+
+describe('verification, probes, secrets and sinks', () => {
+  it('keeps polling through retryable health-check errors', async () => {
+    const loaded = load({ sim: { ...sim, failures: [{ kind: 'api-errors', operation: 'health', status: 503, count: 2 }] }, stages: [simStage('web')] });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('succeeded');
+    expect(events.filter((e) => e.kind === 'step.output' && /health check errored: sim: service unavailable \(503\)/.test(e.line))).toHaveLength(2);
+  });
+
+  it('fails verification at its timeout while replicas are still starting', async () => {
+    const loaded = load({
+      sim: { ...sim, nodes: 2, failures: [{ kind: 'node-crash', node: 'node-2' }] },
+      stages: [simStage('web', { verify: { timeout: '20s', interval: '5s' } })],
+    });
+    const { outcome } = await run(loaded);
+    expect(outcome.status).toBe('rolled-back');
+    expect(outcome.journal.stages.web?.message).toMatch(/web: not healthy after 20s: .*\(1\/2 ready\)/);
+  });
+
+  it('records a hanging probe as timed out within the snapshot deadline', async () => {
+    const loaded = load({
+      sim: { ...sim, failures: [{ kind: 'slow-probe', probe: 'db', delay: '1h' }] },
+      probes: { db: { type: 'sim', measure: 'database', timeout: '1s' } },
+      stages: [simStage('web', { when: 'probes.db.ok' })],
+    });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.journal.stages.web?.status).toBe('skipped');
+    const measured = events.find((e) => e.kind === 'probes.measured');
+    expect(measured?.kind === 'probes.measured' && measured.snapshot.db).toMatchObject({ ok: false, error: expect.stringMatching(/timed out/) });
+  });
+
+  it('names every missing secret before anything runs', async () => {
+    const loaded = load({
+      sim,
+      probes: { api: { type: 'http', url: 'http://127.0.0.1:9/', bearerTokenEnv: 'API_TOKEN' } },
+      stages: [simStage('web', { when: 'probes.api.ok' })],
+    });
+    await expect(run(loaded, { env: {} })).rejects.toThrow(/missing secrets:\n {2}- probes.api.bearerTokenEnv: environment variable API_TOKEN is not set/);
+  });
+
+  it('reports a failing notifier or audit sink as a warning and finishes the run', async () => {
+    const warnings: string[] = [];
+    const file = join(await mkdtemp(join(tmpdir(), 'rollgate-sinks-')), 'not-a-dir');
+    await writeFile(file, '');
+    const loaded = load({ sim, stages: [simStage('web')], notifications: [{ type: 'console' }], audit: { sinks: [{ type: 'file', dir: file }] } });
+    const { outcome } = await run(loaded, {
+      onWarning: (w) => warnings.push(w),
+      onNotice: () => {
+        throw new Error('webhook down');
+      },
+    });
+    expect(outcome.status).toBe('succeeded');
+    expect(warnings).toContain('notifier console failed: webhook down');
+    expect(warnings.some((w) => /^audit sink file failed: audit file .*not-a-dir.*: write failed/.test(w))).toBe(true);
+  });
+
+  it('tells a human how to remove a first deploy that could not be undone', async () => {
+    const loaded = load({ sim: { failures: [{ kind: 'bad-version', version: 'v2' }, { kind: 'compensation-fails' }] }, stages: [simStage('web')] });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('manual-intervention-required');
+    const manual = events.find((e) => e.kind === 'manual-intervention.required');
+    expect(manual?.kind === 'manual-intervention.required' && manual.instructions[0]).toBe(
+      'remove what stage web deployed (v2) from staging: it was a first deploy',
+    );
+  });
+});
+
+describe('a run journal that cannot be written', () => {
+  class FailingStore extends MemoryRunStore {
+    saves = 0;
+    constructor(private readonly failFrom: number) {
+      super();
+    }
+    override async save(journal: Parameters<MemoryRunStore['save']>[0]): Promise<void> {
+      this.saves += 1;
+      if (this.saves >= this.failFrom) throw new Error('ENOSPC: no space left on device');
+      await super.save(journal);
+    }
+  }
+
+  it('stops before the first change when the undo cannot be recorded', async () => {
+    const warnings: string[] = [];
+    const store = new FailingStore(2);
+    const { outcome, events } = await run(load({ sim, stages: [simStage('web')] }), { store, onWarning: (w) => warnings.push(w) });
+    expect(outcome.status).toBe('failed');
+    expect(events.filter((e) => e.kind === 'infra.changed')).toHaveLength(0);
+    expect(outcome.journal.stages.web?.message).toMatch(/ENOSPC.*nothing had been changed/);
+    expect(warnings[0]).toMatch(/the run journal memory could not be written \(ENOSPC: no space left on device\)/);
+  });
+
+  it('still rolls back when the journal fails after a change', async () => {
+    const warnings: string[] = [];
+    const loaded = load({ sim: { ...sim, failures: [{ kind: 'bad-version', version: 'v2' }] }, stages: [simStage('web')] });
+    const { outcome, events } = await run(loaded, { store: new FailingStore(3), onWarning: (w) => warnings.push(w) });
+    expect(outcome.status).toBe('rolled-back');
+    expect(events.filter((e) => e.kind === 'infra.changed').map((e) => (e.kind === 'infra.changed' ? e.change.after : ''))).toEqual(['v2', 'v1']);
+    expect(warnings).toHaveLength(1);
   });
 });
 

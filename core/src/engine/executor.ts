@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { LoadedWorkflow } from '../definition/load.js';
-import { JournalError, UsageError } from '../errors.js';
+import { errorMessage, JournalError, UsageError } from '../errors.js';
 import type { RunStatus, StageStatus } from '../model/events.js';
 import { JOURNAL_FORMAT, type RunJournal } from '../model/journal.js';
 import type { RunContext } from '../model/run-context.js';
@@ -258,7 +258,13 @@ async function finishRun(session: RunSession, opts: RunOptions | ResumeOptions):
   session.journal.status = status;
   const started = Date.parse(session.journal.createdAt);
   session.emit({ kind: 'run.finished', status, durationMs: session.clock.now() - started, message: summary(session) });
-  await session.save();
+  await session.saveBestEffort();
+  if (session.saveError) {
+    opts.onWarning?.(
+      `the run journal ${session.store.location} could not be written (${errorMessage(session.saveError)}); ` +
+        'it may not show the final state: the run summary above is the record of what happened',
+    );
+  }
   await session.closeSinks();
   return { runId: session.runId, status, exitCode: exitCodeFor(status), journal: session.journal };
 }

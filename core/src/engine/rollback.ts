@@ -24,7 +24,7 @@ export async function rollbackStage(session: RunSession, stageName: string, reas
   const record = session.record(stageName);
   const todo = record.compensations.filter((c) => c.status !== 'done').reverse();
   session.emit({ kind: 'rollback.started', stage: stageName, reason, steps: todo.length });
-  await session.save();
+  await session.saveBestEffort();
   const remaining: string[] = [];
   const instructions: string[] = [];
   for (const comp of todo) {
@@ -57,7 +57,7 @@ export async function rollbackStage(session: RunSession, stageName: string, reas
       instructions.push(op.instructions(stage, comp.params));
       session.emit({ kind: 'rollback.step', stage: stageName, compensation: comp.description, ok: false, error: comp.error });
     }
-    await session.save();
+    await session.saveBestEffort();
   }
   const complete = remaining.length === 0;
   session.emit({ kind: 'rollback.finished', stage: stageName, complete, remaining });
@@ -72,7 +72,7 @@ export async function rollbackStage(session: RunSession, stageName: string, reas
       ],
     });
   }
-  await session.save();
+  await session.saveBestEffort();
   return { complete, remaining };
 }
 

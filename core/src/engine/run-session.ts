@@ -20,6 +20,7 @@ import type { RetryPolicy } from './retry.js';
 export class RunSession {
   private readonly worlds = new Map<string, SimWorld>();
   private saving: Promise<void> = Promise.resolve();
+  private pending: Promise<void> | undefined;
   private readonly closers: (() => Promise<void>)[] = [];
 
   constructor(
@@ -63,15 +64,38 @@ export class RunSession {
    * it is when its turn comes, so the file on disk never goes backwards.
    */
   save(): Promise<void> {
-    this.saving = this.saving.then(async () => {
-      this.journal.updatedAt = new Date(this.clock.now()).toISOString();
-      this.journal.seq = this.bus.lastSeq;
-      if (this.worlds.size > 0) {
-        this.journal.sim = { clock: this.clock.now(), worlds: Object.fromEntries([...this.worlds].map(([k, w]) => [k, w.toJSON()])) };
-      }
-      await this.store.save(this.journal);
+    // Calls made while a write is in flight share the next write: it captures the state as it is
+    // when it starts, which includes every change made before any of those calls.
+    this.pending ??= this.saving.catch(() => {}).then(() => {
+      this.pending = undefined;
+      return this.write();
     });
-    return this.saving;
+    this.saving = this.pending;
+    return this.pending;
+  }
+
+  /** The last journal write that failed, if any: reported at the end of the run. */
+  saveError: unknown;
+
+  /**
+   * A save that must not stop what is in progress (a rollback): a failure is remembered and
+   * reported when the run ends, and the undo goes on.
+   */
+  async saveBestEffort(): Promise<void> {
+    try {
+      await this.save();
+    } catch (err) {
+      this.saveError = err;
+    }
+  }
+
+  private async write(): Promise<void> {
+    this.journal.updatedAt = new Date(this.clock.now()).toISOString();
+    this.journal.seq = this.bus.lastSeq;
+    if (this.worlds.size > 0) {
+      this.journal.sim = { clock: this.clock.now(), worlds: Object.fromEntries([...this.worlds].map(([k, w]) => [k, w.toJSON()])) };
+    }
+    await this.store.save(this.journal);
   }
 
   /** Registers work to finish before the run returns (flushing notifiers and audit sinks). */

@@ -41,7 +41,8 @@ export async function runStage(session: RunSession, plan: StagePlan, runSignal: 
     strategy: stage.strategy.type,
     version: record.version,
   });
-  await session.save();
+  // No save here: nothing has changed yet. The first save of a running stage is the one that
+  // records a compensation, just before the first change.
 
   const stageTimeout = stage.timeout ?? session.workflow.defaults.stageTimeout;
   try {
@@ -136,7 +137,6 @@ async function runSteps(session: RunSession, stage: Stage, plan: StagePlan, sign
       });
       throw err;
     }
-    await session.save();
   }
 }
 
@@ -209,6 +209,7 @@ async function finish(session: RunSession, stage: string, status: StageStatus, m
   record.finishedAt = new Date(session.clock.now()).toISOString();
   if (message) record.message = message;
   session.emit({ kind: 'stage.finished', stage, status, ...(message ? { message } : {}) });
-  await session.save();
+  // A failed write is reported at the end; the next change's own save will refuse to go on.
+  await session.saveBestEffort();
   return status;
 }

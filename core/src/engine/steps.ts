@@ -33,7 +33,13 @@ const deploy: StepHandler<Extract<StrategyStep, { action: 'deploy' }>> = async (
     status: 'pending',
     attempts: 0,
   });
-  await session.save();
+  try {
+    await session.save();
+  } catch (err) {
+    // Without its undo on disk the change must not happen; nothing was changed, so nothing to undo.
+    record.compensations.pop();
+    throw err;
+  }
   await target.deploy(record.version, ctx);
   return previous ? `${previous.version} -> ${record.version}` : `${record.version} (first deploy)`;
 };

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { repoRoot } from '../util/repo-root.js';
+import { HELP, USAGE } from './help.js';
+
+/*
+ * The rollgate CLI: flags, help and exit codes. Heavy modules (schema, YAML, CEL) load only for
+ * commands that need them, so `--version` starts fast.
+ */
+const DEFAULT_STATE = '.rollgate/run.json';
+
+const common = {
+  help: { type: 'boolean', short: 'h' },
+  debug: { type: 'boolean' },
+} satisfies ParseArgsConfig['options'];
+
+const runOptions = {
+  ...common,
+  stage: { type: 'string', multiple: true },
+  env: { type: 'string' },
+  input: { type: 'string', multiple: true, short: 'i' },
+  state: { type: 'string' },
+  json: { type: 'boolean' },
+  scenario: { type: 'string' },
+  actor: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+const resumeOptions = {
+  ...common,
+  state: { type: 'string' },
+  approve: { type: 'boolean' },
+  reject: { type: 'boolean' },
+  by: { type: 'string' },
+  comment: { type: 'string' },
+  workflow: { type: 'string' },
+  json: { type: 'boolean' },
+  scenario: { type: 'string' },
+  actor: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+
+export interface CliIO {
+  out: { stdout: (s: string) => void; stderr: (s: string) => void };
+  env: NodeJS.ProcessEnv;
+  color: boolean;
+  /** Calls `onSignal` on SIGINT/SIGTERM; a second signal ends the process at once. */
+  installSignals: (onSignal: (signal: NodeJS.Signals) => void) => void;
+}
+
+/** The whole CLI as a function of its arguments and its edge (output, environment, signals). */
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  const { out } = io;
+  const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    out.stdout(`${version()}\n`);
+    return 0;
+  }
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    const topic = rest[0];
+    out.stdout(topic && topic in HELP ? HELP[topic as keyof typeof HELP] : USAGE);
+    return 0;
+  }
+  if (!(command in HELP)) {
+    out.stderr(`rollgate: unknown command '${command}'\n\n${USAGE}`);
+    return 2;
+  }
+  const { runCommand } = await import('./commands.js');
+  const spec = command === 'resume' ? resumeOptions : command === 'validate' ? common : runOptions;
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options: spec, allowPositionals: true, strict: true });
+  } catch (err) {
+    out.stderr(`rollgate ${command}: ${(err as Error).message}\nSee 'rollgate ${command} --help'.\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    out.stdout(HELP[command as keyof typeof HELP]);
+    return 0;
+  }
+  return runCommand(command as keyof typeof HELP, parsed.values as Record<string, unknown>, parsed.positionals, {
+    ...io,
+    defaultState: DEFAULT_STATE,
+  });
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+

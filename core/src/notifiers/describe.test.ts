@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { RunEvent, RunEventBody } from '../model/events.js';
+import { createVirtualClock } from '../sim/virtual-clock.js';
+import { create as createConsoleNotifier } from './console.js';
+import { describeEvent } from './describe.js';
+
+const ev = (body: RunEventBody): RunEvent => ({ seq: 1, time: '2026-01-01T00:00:00.000Z', runId: 'r1', ...body }) as RunEvent;
+
+describe('describeEvent', () => {
+  it.each<[RunEventBody, string]>([
+    [{ kind: 'run.started', workflow: 'web', context: { actor: 'al', ci: 'local' }, inputs: {}, resumed: false }, 'run r1 of web started by al'],
+    [{ kind: 'run.started', workflow: 'web', context: { actor: 'al', ci: 'local' }, inputs: {}, resumed: true }, 'run r1 of web resumed by al'],
+    [{ kind: 'run.finished', status: 'succeeded', durationMs: 5 }, 'run r1 succeeded'],
+    [{ kind: 'run.finished', status: 'failed', durationMs: 5, message: 'web: failed' }, 'run r1 failed: web: failed'],
+    [{ kind: 'run.paused', stage: 'prod', gate: 'approval-prod', message: 'approve' }, 'run paused at prod/approval-prod: approve'],
+    [{ kind: 'stage.started', stage: 'web', environment: 'prod', strategy: 'direct', version: 'v2' }, 'stage web started: v2 to prod (direct)'],
+    [{ kind: 'stage.skipped', stage: 'web', reason: 'when: x is false' }, 'stage web skipped: when: x is false'],
+    [{ kind: 'stage.finished', stage: 'web', status: 'succeeded' }, 'stage web succeeded'],
+    [{ kind: 'stage.finished', stage: 'web', status: 'rolled-back', message: 'bad' }, 'stage web rolled-back: bad'],
+    [
+      { kind: 'probes.measured', snapshot: { db: { ok: true, value: 'up', latencyMs: 1 }, cpu: { ok: false, value: null, latencyMs: 2, error: 'x' } } },
+      'probes: db=ok(up) cpu=FAIL',
+    ],
+    [{ kind: 'decision.made', stage: 'web', decision: 'skip', reason: 'db down', evidence: {} }, 'web: skip because db down'],
+    [{ kind: 'step.started', stage: 'web', step: 'deploy', action: 'deploy', attempt: 1 }, 'web/deploy: deploy'],
+    [{ kind: 'step.started', stage: 'web', step: 'deploy', action: 'deploy', attempt: 2 }, 'web/deploy: deploy (attempt 2)'],
+    [{ kind: 'step.retrying', stage: 'web', step: 'deploy', attempt: 2, delayMs: 900, error: '429' }, 'web/deploy: retrying in 900ms after: 429'],
+    [{ kind: 'step.succeeded', stage: 'web', step: 'deploy', durationMs: 3 }, 'web/deploy: done'],
+    [{ kind: 'step.succeeded', stage: 'web', step: 'deploy', durationMs: 3, message: 'v1 -> v2' }, 'web/deploy: done (v1 -> v2)'],
+    [{ kind: 'step.failed', stage: 'web', step: 'verify', error: 'unhealthy', errorKind: 'AnalysisFailedError' }, 'web/verify: failed: unhealthy'],
+    [{ kind: 'step.output', stage: 'web', step: 'deploy', stream: 'stdout', line: 'hello' }, 'web/deploy | hello'],
+    [{ kind: 'infra.changed', stage: 'web', step: 'deploy', change: { object: 'svc', field: 'version', before: null, after: 'v2' } }, 'web: svc version (none) -> v2'],
+    [{ kind: 'infra.changed', stage: 'web', step: 'deploy', change: { object: 'svc', field: 'nodes', before: ['a'], after: ['a', 'b'] } }, 'web: svc nodes ["a"] -> ["a","b"]'],
+    [{ kind: 'weight.changed', stage: 'web', from: 10, to: 50 }, 'web: weight 10% -> 50%'],
+    [{ kind: 'analysis.measured', stage: 'web', metric: 'errors', value: 0.2, condition: 'result < 0.05', verdict: 'failed' }, 'web: errors=0.2 [result < 0.05] failed'],
+    [{ kind: 'analysis.measured', stage: 'web', metric: 'errors', value: null, condition: 'result < 0.05', verdict: 'inconclusive' }, 'web: errors=no data [result < 0.05] inconclusive'],
+    [{ kind: 'approval.requested', stage: 'prod', gate: 'g', approver: 'manual' }, 'prod: approval needed (g, manual)'],
+    [{ kind: 'approval.decided', stage: 'prod', gate: 'g', decision: { status: 'approved', by: 'al', comment: 'ok' } }, 'prod: approved by al: ok'],
+    [{ kind: 'approval.decided', stage: 'prod', gate: 'g', decision: { status: 'rejected' } }, 'prod: rejected by unknown'],
+    [{ kind: 'rollback.started', stage: 'web', reason: 'bad', steps: 1 }, 'web: rolling back (1 step) because bad'],
+    [{ kind: 'rollback.started', stage: 'web', reason: 'bad', steps: 2 }, 'web: rolling back (2 steps) because bad'],
+    [{ kind: 'rollback.step', stage: 'web', compensation: 'revert', ok: true }, 'web: undo revert done'],
+    [{ kind: 'rollback.step', stage: 'web', compensation: 'revert', ok: false, error: 'e' }, 'web: undo revert FAILED: e'],
+    [{ kind: 'rollback.step', stage: 'web', compensation: 'revert', ok: false }, 'web: undo revert FAILED: '],
+    [{ kind: 'rollback.finished', stage: 'web', complete: true, remaining: [] }, 'web: rollback complete'],
+    [{ kind: 'rollback.finished', stage: 'web', complete: false, remaining: ['a', 'b'] }, 'web: rollback INCOMPLETE, left: a; b'],
+    [{ kind: 'manual-intervention.required', stage: 'web', remaining: ['a'], instructions: [] }, 'web: MANUAL INTERVENTION REQUIRED: a'],
+  ])('%j', (body, text) => {
+    expect(describeEvent(ev(body))).toBe(text);
+  });
+});
+
+describe('console notifier', () => {
+  const deps = (lines: string[]) => ({
+    runId: 'r1',
+    clock: createVirtualClock(0),
+    log: { info: (l: string) => lines.push(l), warn: () => {}, output: () => {} },
+    environment: 'prod',
+    workDir: '/',
+    sim: () => {
+      throw new Error('unused');
+    },
+  });
+
+  it('announces the default kinds only, as one line each', async () => {
+    const lines: string[] = [];
+    const n = createConsoleNotifier({ type: 'console' }, deps(lines));
+    expect(n.wants(ev({ kind: 'run.finished', status: 'succeeded', durationMs: 1 }))).toBe(true);
+    expect(n.wants(ev({ kind: 'step.output', stage: 's', step: 'x', stream: 'stdout', line: 'l' }))).toBe(false);
+    await n.notify(ev({ kind: 'run.finished', status: 'succeeded', durationMs: 1 }));
+    await n.flush();
+    expect(lines).toEqual(['notify: run r1 succeeded']);
+  });
+
+  it('follows its `on` filter', () => {
+    const n = createConsoleNotifier({ type: 'console', on: ['weight.changed'] }, deps([]));
+    expect(n.wants(ev({ kind: 'weight.changed', stage: 's', from: 0, to: 5 }))).toBe(true);
+    expect(n.wants(ev({ kind: 'run.finished', status: 'succeeded', durationMs: 1 }))).toBe(false);
+  });
+});
