@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Drives the built CLI as a user does: a real process, real files, exit codes and output. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = join(ROOT, 'dist/core/src/cli/main.js');
+export const CLI = join(ROOT, 'dist/cli/main.js');
 export const EXAMPLES = join(ROOT, 'examples');
 
 export interface CliResult {
