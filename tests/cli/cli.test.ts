@@ -244,6 +244,18 @@ describe('rollgate run with the command target', () => {
   });
 });
 
+describe('the command-target example', () => {
+  it('runs as the README shows, and a second run of the same version is a no-op', async () => {
+    const cwd = await workspace();
+    const first = await cli(['run', join(EXAMPLES, 'command-target.yml'), '--input', 'version=2.1.0'], { cwd });
+    expect(first.code, first.stderr).toBe(0);
+    expect(await readFile(join(cwd, '.rollgate/demo/current'), 'utf8')).toBe('2.1.0\n');
+    const again = await cli(['run', join(EXAMPLES, 'command-target.yml'), '--input', 'version=2.1.0'], { cwd });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/release: re-deploy because 2\.1\.0 already runs/);
+  });
+});
+
 describe('rollgate plan', () => {
   it('shows levels, steps and the condition verdict from live probes, changing nothing', async () => {
     const cwd = await workspace();

@@ -36,7 +36,7 @@ export const commandSpec = z.union([
       .describe('Run `run` as script text through /bin/sh (true or sh) or bash. Off by default.'),
     timeout: duration('Kill the command after this long').optional(),
     env: z.record(z.string(), z.string()).optional().describe('Extra environment variables (plain values; use *Env fields for secrets)'),
-    cwd: z.string().optional().describe('Working directory, relative to the workflow file'),
+    cwd: z.string().optional().describe('Working directory, relative to the workflow file (default: where rollgate runs, like a CI run: step)'),
   }),
 ]);
 export type CommandSpec = z.infer<typeof commandSpec>;

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -21,10 +21,15 @@ interface Harness {
 }
 
 let dir: string;
+let previousCwd: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rollgate-command-target-'));
+  // Commands run where rollgate runs; these tests run it inside their own folder.
+  previousCwd = process.cwd();
+  process.chdir(dir);
 });
 afterEach(async () => {
+  process.chdir(previousCwd);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -241,8 +246,10 @@ describe('command target', () => {
   });
 
   it('cwd is relative to the workflow folder', async () => {
-    await writeFile(join(dir, 'VERSION'), '3.1.4\n');
-    const target = create(configSchema.parse({ type: 'command', current: ['cat', 'VERSION'], deploy: ['true'] }), deps());
+    await mkdir(join(dir, 'app'));
+    await writeFile(join(dir, 'app', 'VERSION'), '3.1.4\n');
+    process.chdir(tmpdir());
+    const target = create(configSchema.parse({ type: 'command', current: { run: ['cat', 'VERSION'], cwd: 'app' }, deploy: ['true'] }), deps());
     expect(await target.current(harness().ctx)).toEqual({ version: '3.1.4' });
   });
 

@@ -78,11 +78,11 @@ describe('runCommand without a shell', () => {
     expect(lines).toEqual(['A=override', 'B=2', 'EXTRA=yes']);
   });
 
-  it('resolves cwd against workDir, and uses workDir by default', async () => {
+  it('resolves cwd against workDir, and runs in the working directory by default', async () => {
     const inSub = await runCommand({ run: ['cat', 'marker.txt'], shell: false, cwd: 'sub' }, { workDir: dir, env: BASE_ENV });
     expect(inSub.stdout).toBe('here\n');
-    const atRoot = await runCommand([NODE, '-e', 'process.stdout.write(process.cwd())'], { workDir: dir });
-    expect(atRoot.stdout).toBe(dir);
+    const here = await runCommand([NODE, '-e', 'process.stdout.write(process.cwd())'], { workDir: dir });
+    expect(here.stdout).toBe(process.cwd());
     const absolute = await runCommand(
       { run: [NODE, '-e', 'process.stdout.write(process.cwd())'], shell: false, cwd: join(dir, 'sub') },
       { workDir: '/' },

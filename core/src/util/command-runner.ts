@@ -23,7 +23,10 @@ export interface RunCommandOptions {
   name?: string;
   /** The whole environment of the child (nothing is inherited); `spec.env` is laid over it. */
   env?: Record<string, string>;
-  /** Folder that a relative `spec.cwd` is resolved against, and the cwd when `spec.cwd` is absent. */
+  /**
+   * Folder that a relative `spec.cwd` is resolved against (the workflow file's folder). Without
+   * `spec.cwd` a command runs in rollgate's own working directory, like a CI `run:` step.
+   */
   workDir?: string;
   /** Time limit when the spec has no `timeout`. No limit when both are absent. */
   timeoutMs?: number;
@@ -214,7 +217,7 @@ export async function runCommand(spec: CommandSpec, opts: RunCommandOptions = {}
     ? isAbsolute(specObject.cwd)
       ? specObject.cwd
       : resolvePath(baseDir, specObject.cwd)
-    : resolvePath(baseDir);
+    : resolvePath('.');
   const timeoutMs = specObject?.timeout ?? opts.timeoutMs;
   const mask = opts.mask ?? ((text: string) => text);
   const limit = opts.outputLimit ?? DEFAULT_OUTPUT_LIMIT;
