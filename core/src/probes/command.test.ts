@@ -27,7 +27,7 @@ function ctx(options: { signal?: AbortSignal; env?: Record<string, string> } = {
     signal: options.signal ?? new AbortController().signal,
     clock: createRealClock(),
     log: { info() {}, warn() {}, output() {} },
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...options.env },
     recordChange() {},
   };
 }
@@ -54,7 +54,7 @@ describe('command probe', () => {
 
   it('reads values from the environment, verbatim', async () => {
     const hostile = '7; rm -rf / $(id)';
-    const result = await probe([NODE, '-e', 'process.stdout.write(process.env.X)']).check(ctx({ env: { X: hostile } }));
+    const result = await probe([NODE, new URL('../../../tests/fixtures/bin/print-env.mjs', import.meta.url).pathname, '--raw', 'X']).check(ctx({ env: { X: hostile } }));
     expect(result.value).toBe(hostile);
   });
 

@@ -64,7 +64,7 @@ function harness(options: { signal?: AbortSignal; env?: Record<string, string>; 
       warn: (m) => infos.push(mask(m)),
       output: (stream, line) => lines.push({ stream, line: mask(line) }),
     },
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...options.env },
     recordChange: (c) => changes.push(c),
   };
   return { ctx, changes, lines, infos };
@@ -130,22 +130,23 @@ describe('command target', () => {
   });
 
   it('hands every command ROLLGATE_* values, with hostile values reaching it verbatim', async () => {
-    const dump = [NODE, '-e', 'const e = process.env; console.log(JSON.stringify({v: e.ROLLGATE_VERSION, p: e.ROLLGATE_PREVIOUS_VERSION, s: e.ROLLGATE_STAGE, n: e.ROLLGATE_ENVIRONMENT, x: e.EXTRA}))'];
+    const printEnv = new URL('../../../tests/fixtures/bin/print-env.mjs', import.meta.url).pathname;
+    const dump = [NODE, printEnv, 'ROLLGATE_VERSION', 'ROLLGATE_PREVIOUS_VERSION', 'ROLLGATE_STAGE', 'ROLLGATE_ENVIRONMENT', 'EXTRA'];
     const target = create(configSchema.parse({ type: 'command', deploy: dump, health: dump, revert: dump }), deps());
     const h = harness({ env: { EXTRA: 'from-ctx', ROLLGATE_PREVIOUS_VERSION: 'v1' } });
     await target.deploy(HOSTILE, h.ctx);
-    expect(JSON.parse(h.lines[0]!.line)).toEqual({ v: HOSTILE, p: 'v1', s: 'prod', n: 'production', x: 'from-ctx' });
+    expect(JSON.parse(h.lines[0]!.line)).toEqual({ ROLLGATE_VERSION: HOSTILE, ROLLGATE_PREVIOUS_VERSION: 'v1', ROLLGATE_STAGE: 'prod', ROLLGATE_ENVIRONMENT: 'production', EXTRA: 'from-ctx' });
     expect(h.changes).toEqual([{ object: 'command-target/prod', field: 'version', before: 'v1', after: HOSTILE }]);
 
     await target.health(h.ctx);
-    expect(JSON.parse(h.lines[1]!.line)).toMatchObject({ v: HOSTILE, p: HOSTILE });
+    expect(JSON.parse(h.lines[1]!.line)).toMatchObject({ ROLLGATE_VERSION: HOSTILE, ROLLGATE_PREVIOUS_VERSION: HOSTILE });
 
     await target.revert({ version: 'v1' }, h.ctx);
-    expect(JSON.parse(h.lines[2]!.line)).toMatchObject({ v: 'v1', p: 'v1' });
+    expect(JSON.parse(h.lines[2]!.line)).toMatchObject({ ROLLGATE_VERSION: 'v1', ROLLGATE_PREVIOUS_VERSION: 'v1' });
     expect(h.changes[1]).toEqual({ object: 'command-target/prod', field: 'version', before: HOSTILE, after: 'v1' });
 
     await target.revert(undefined, h.ctx);
-    expect(JSON.parse(h.lines[3]!.line)).toMatchObject({ v: '', p: '' });
+    expect(JSON.parse(h.lines[3]!.line)).toMatchObject({ ROLLGATE_VERSION: '', ROLLGATE_PREVIOUS_VERSION: '' });
   });
 
   it('without a current command, the previous version is the one last deployed', async () => {

@@ -8,7 +8,8 @@ import { checkCommandSpec, describeCommand, formatLimit, runCommand } from './co
 import { createMasker } from './mask.js';
 
 const NODE = process.execPath;
-const BASE_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+const BASE_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin' };
+const PRINT_ENV = new URL('../../../tests/fixtures/bin/print-env.mjs', import.meta.url).pathname;
 const HOSTILE = `x'; rm -rf / ; echo "$(touch /tmp/rollgate-pwned)" \`id\` $HOME && exit 7 | cat > /tmp/y`;
 
 /** Whether `pid` still runs (a zombie waiting to be reaped counts as dead). */
@@ -49,7 +50,7 @@ afterAll(async () => {
 
 describe('runCommand without a shell', () => {
   it('passes a hostile value verbatim through the environment', async () => {
-    const result = await runCommand([NODE, '-e', 'process.stdout.write(process.env.ROLLGATE_VERSION)'], {
+    const result = await runCommand([NODE, PRINT_ENV, '--raw', 'ROLLGATE_VERSION'], {
       env: { ...BASE_ENV, ROLLGATE_VERSION: HOSTILE },
     });
     expect(result.exitCode).toBe(0);
