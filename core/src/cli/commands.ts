@@ -97,54 +97,55 @@ async function plan(values: Values, positionals: string[], io: CommandIO): Promi
   return 0;
 }
 
+/** What `run` and `resume` share: the edge of a run (signals, output, environment, scenario). */
+async function runEdge(values: Values, io: CommandIO) {
+  const controller = new AbortController();
+  io.installSignals((signal) => controller.abort(new CancelledError(`cancelled: received ${signal}`)));
+  return {
+    context: contextFromEnv(io.env, values.actor as string | undefined),
+    env: envRecord(io.env),
+    signal: controller.signal,
+    scenario: values.scenario ? await loadScenario(values.scenario as string) : [],
+    subscribers: [reporter(values, io)],
+    onWarning: (m: string) => io.out.stderr(`warning: ${m}\n`),
+    onNotice: (m: string) => io.out.stderr(`${m}\n`),
+  };
+}
+
+function store(values: Values, io: CommandIO): FileRunStore {
+  return new FileRunStore((values.state as string | undefined) ?? io.defaultState);
+}
+
 async function run(values: Values, positionals: string[], io: CommandIO): Promise<number> {
   const loaded = await loadWorkflowFile(fileArg('run', positionals));
   for (const w of loaded.warnings) io.out.stderr(`warning: ${formatIssue(w)}\n`);
-  const scenario = values.scenario ? await loadScenario(values.scenario as string) : [];
-  const controller = new AbortController();
-  io.installSignals((signal) => controller.abort(new CancelledError(`cancelled: received ${signal}`)));
   const outcome = await runWorkflow({
+    ...(await runEdge(values, io)),
     loaded,
-    store: new FileRunStore((values.state as string | undefined) ?? io.defaultState),
-    context: contextFromEnv(io.env, values.actor as string | undefined),
+    store: store(values, io),
     inputs: parseInputs(values.input),
     selection: selection(values),
-    env: envRecord(io.env),
-    signal: controller.signal,
-    scenario,
-    subscribers: [reporter(values, io)],
-    onWarning: (m) => io.out.stderr(`warning: ${m}\n`),
-    onNotice: (m) => io.out.stderr(`${m}\n`),
   });
   return finish(outcome, values, io);
 }
 
 async function resume(values: Values, io: CommandIO): Promise<number> {
   if (values.approve && values.reject) throw new UsageError('pass --approve or --reject, not both');
-  const store = new FileRunStore((values.state as string | undefined) ?? io.defaultState);
-  const journal = await store.load();
-  if (!journal) throw new UsageError(`no run journal at ${store.location}: pass the --state file that 'rollgate run' wrote`);
-  const workflowPath = (values.workflow as string | undefined) ?? journal.workflow.path;
-  const loaded = await loadWorkflowFile(workflowPath);
-  const scenario = values.scenario ? await loadScenario(values.scenario as string) : [];
-  const context = contextFromEnv(io.env, values.actor as string | undefined);
-  const controller = new AbortController();
-  io.installSignals((signal) => controller.abort(new CancelledError(`cancelled: received ${signal}`)));
+  const journalStore = store(values, io);
+  const journal = await journalStore.load();
+  if (!journal) throw new UsageError(`no run journal at ${journalStore.location}: pass the --state file that 'rollgate run' wrote`);
+  const loaded = await loadWorkflowFile((values.workflow as string | undefined) ?? journal.workflow.path);
+  const edge = await runEdge(values, io);
+  const decided = Boolean(values.approve || values.reject);
   const outcome = await resumeRun({
+    ...edge,
     loaded,
-    store,
-    context,
-    env: envRecord(io.env),
-    signal: controller.signal,
-    scenario,
-    subscribers: [reporter(values, io)],
-    onWarning: (m) => io.out.stderr(`warning: ${m}\n`),
-    onNotice: (m) => io.out.stderr(`${m}\n`),
-    ...(values.approve || values.reject
+    store: journalStore,
+    ...(decided
       ? {
           decision: {
             approve: Boolean(values.approve),
-            by: (values.by as string | undefined) ?? context.actor,
+            by: (values.by as string | undefined) ?? edge.context.actor,
             ...(values.comment ? { comment: values.comment as string } : {}),
           },
         }

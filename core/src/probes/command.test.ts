@@ -1,36 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createRealClock } from '../engine/real-clock.js';
-import type { ProviderDeps } from '../ports/provider-deps.js';
-import type { StepContext } from '../ports/step-context.js';
+import { fakeDeps, fakeStepContext } from '../testing/fakes.js';
 import { configSchema, create, parseValue, type } from './command.js';
 
 const NODE = process.execPath;
 
-function deps(): ProviderDeps {
-  return {
-    runId: 'run-1',
-    clock: createRealClock(),
-    log: { info() {}, warn() {}, output() {} },
-    environment: 'staging',
-    workDir: process.cwd(),
-    sim: () => {
-      throw new Error('no sim here');
-    },
-  };
-}
+const deps = () => fakeDeps();
 
-function ctx(options: { signal?: AbortSignal; env?: Record<string, string> } = {}): StepContext {
-  return {
-    runId: 'run-1',
-    stage: 'canary',
-    step: 'probes',
-    signal: options.signal ?? new AbortController().signal,
-    clock: createRealClock(),
-    log: { info() {}, warn() {}, output() {} },
-    env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...options.env },
-    recordChange() {},
-  };
-}
+const ctx = (options: { signal?: AbortSignal; env?: Record<string, string> } = {}) => fakeStepContext(options);
 
 const probe = (run: unknown, timeout = '2s') => create(configSchema.parse({ type: 'command', run, timeout }), deps());
 

@@ -1,36 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRealClock } from '../engine/real-clock.js';
-import type { ProviderDeps } from '../ports/provider-deps.js';
-import type { StepContext } from '../ports/step-context.js';
+import { fakeDeps, fakeStepContext } from '../testing/fakes.js';
 import { configSchema, create, describeSocketError, type } from './tcp.js';
 
-function deps(): ProviderDeps {
-  return {
-    runId: 'run-1',
-    clock: createRealClock(),
-    log: { info() {}, warn() {}, output() {} },
-    environment: 'staging',
-    workDir: process.cwd(),
-    sim: () => {
-      throw new Error('no sim here');
-    },
-  };
-}
+const deps = () => fakeDeps();
 
-function ctx(signal: AbortSignal = new AbortController().signal): StepContext {
-  return {
-    runId: 'run-1',
-    stage: 'canary',
-    step: 'probes',
-    signal,
-    clock: createRealClock(),
-    log: { info() {}, warn() {}, output() {} },
-    env: {},
-    recordChange() {},
-  };
-}
+const ctx = (signal: AbortSignal = new AbortController().signal) => fakeStepContext({ signal });
 
 const probe = (host: string, port: number, timeout = '2s') => create(configSchema.parse({ type: 'tcp', host, port, timeout }), deps());
 

@@ -1,0 +1,53 @@
+import { createRealClock } from '../engine/real-clock.js';
+import type { Change } from '../model/events.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { ProviderDeps } from '../ports/provider-deps.js';
+import type { StepContext } from '../ports/step-context.js';
+
+/**
+ * Fakes for testing providers outside the engine (shipped, so plugin authors can use them too).
+ * Everything is injected; nothing reads the environment.
+ */
+export const silentLogger: Logger = { info() {}, warn() {}, output() {} };
+
+/** A standard PATH for commands spawned by tests. */
+export const TEST_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+export function fakeDeps(overrides: Partial<ProviderDeps> = {}): ProviderDeps {
+  return {
+    runId: 'run-1',
+    clock: createRealClock(),
+    log: silentLogger,
+    environment: 'staging',
+    workDir: '.',
+    sim: () => {
+      throw new Error('this test has no simulated infrastructure');
+    },
+    ...overrides,
+  };
+}
+
+export interface FakeContextOptions {
+  stage?: string;
+  step?: string;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+  clock?: Clock;
+  log?: Logger;
+  /** Receives every change the provider reports. */
+  changes?: Change[];
+}
+
+export function fakeStepContext(options: FakeContextOptions = {}): StepContext {
+  return {
+    runId: 'run-1',
+    stage: options.stage ?? 'canary',
+    step: options.step ?? 'probes',
+    signal: options.signal ?? new AbortController().signal,
+    clock: options.clock ?? createRealClock(),
+    log: options.log ?? silentLogger,
+    env: { PATH: TEST_PATH, ...options.env },
+    recordChange: (change) => options.changes?.push(change),
+  };
+}
