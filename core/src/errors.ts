@@ -71,6 +71,30 @@ export class DeadlineExceededError extends RollgateError {
   override readonly name = 'DeadlineExceededError';
 }
 
+/** A monitor saw the rollout break a guard, the target's health, or background analysis. */
+export class GuardBreachedError extends RollgateError {
+  override readonly name = 'GuardBreachedError';
+}
+
+/**
+ * Not a failure: a step asks the run to pause at a gate (an approval step, an inconclusive
+ * analysis). The stage stops here and the run exits with code 3 until `resume` decides.
+ */
+export class PauseRequested extends RollgateError {
+  override readonly name = 'PauseRequested';
+  constructor(
+    readonly gate: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A cancelled or timed-out step did not stop in time: what it changed is unknown. */
+export class StepDidNotStopError extends RollgateError {
+  override readonly name = 'StepDidNotStopError';
+}
+
 /** An approver said no. */
 export class ApprovalRejectedError extends RollgateError {
   override readonly name = 'ApprovalRejectedError';

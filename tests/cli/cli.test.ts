@@ -101,7 +101,7 @@ describe('rollgate run on the simulated infrastructure', () => {
     const wf = join(EXAMPLES, 'approval-gate.yml');
     const paused = await cli(['run', wf], { cwd });
     expect(paused.code).toBe(3);
-    expect(paused.stdout).toMatch(/paused: approve with 'rollgate resume --approve'/);
+    expect(paused.stdout).toMatch(/paused: approve with 'rollgate resume --state \.rollgate\/run\.json --approve'/);
     const again = await cli(['run', wf], { cwd });
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/which is paused; finish it with 'rollgate resume/);

@@ -29,7 +29,7 @@ export function create(config: FileAuditConfig, deps: ProviderDeps): AuditSink {
     flush() {
       const batch = queue;
       queue = [];
-      writing = writing.then(async () => {
+      writing = writing.catch(() => {}).then(async () => {
         if (batch.length === 0) return;
         try {
           await mkdir(resolve(config.dir), { recursive: true });

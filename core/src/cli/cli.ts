@@ -34,6 +34,8 @@ const resumeOptions = {
   by: { type: 'string' },
   comment: { type: 'string' },
   workflow: { type: 'string' },
+  resolved: { type: 'string' },
+  'accept-changed-workflow': { type: 'boolean' },
   json: { type: 'boolean' },
   scenario: { type: 'string' },
   actor: { type: 'string' },

@@ -9,6 +9,7 @@ import type { RunEvent } from '../model/events.js';
 import { contextFromEnv } from './context.js';
 import { createConsoleReporter, formatSummary } from './console-reporter.js';
 import { formatPlan } from './plan-format.js';
+import { acquireRunLock } from './run-lock.js';
 import { loadScenario } from './scenario.js';
 
 export interface CommandIO {
@@ -119,28 +120,48 @@ function store(values: Values, io: CommandIO): FileRunStore {
 async function run(values: Values, positionals: string[], io: CommandIO): Promise<number> {
   const loaded = await loadWorkflowFile(fileArg('run', positionals));
   for (const w of loaded.warnings) io.out.stderr(`warning: ${formatIssue(w)}\n`);
-  const outcome = await runWorkflow({
-    ...(await runEdge(values, io)),
-    loaded,
-    store: store(values, io),
-    inputs: parseInputs(values.input),
-    selection: selection(values),
-  });
-  return finish(outcome, values, io);
+  const journalStore = store(values, io);
+  const lock = await acquireRunLock(journalStore.location, 'rollgate run');
+  try {
+    const outcome = await runWorkflow({
+      ...(await runEdge(values, io)),
+      loaded,
+      store: journalStore,
+      inputs: parseInputs(values.input),
+      selection: selection(values),
+    });
+    return finish(outcome, values, io);
+  } finally {
+    await lock.release();
+  }
 }
 
 async function resume(values: Values, io: CommandIO): Promise<number> {
   if (values.approve && values.reject) throw new UsageError('pass --approve or --reject, not both');
   const journalStore = store(values, io);
+  const lock = await acquireRunLock(journalStore.location, 'rollgate resume');
+  try {
+    return await resumeLocked(values, io, journalStore);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function resumeLocked(values: Values, io: CommandIO, journalStore: FileRunStore): Promise<number> {
   const journal = await journalStore.load();
   if (!journal) throw new UsageError(`no run journal at ${journalStore.location}: pass the --state file that 'rollgate run' wrote`);
-  const loaded = await loadWorkflowFile((values.workflow as string | undefined) ?? journal.workflow.path);
+  const loaded = await loadWorkflowFile((values.workflow as string | undefined) ?? journal.workflow.path).catch((err: unknown) => {
+    if (values.workflow || !(err instanceof UsageError)) throw err;
+    throw new UsageError(`${err.message}\nThe journal names ${journal.workflow.path}; if the workspace moved (another CI runner or job folder), pass --workflow FILE.`);
+  });
   const edge = await runEdge(values, io);
   const decided = Boolean(values.approve || values.reject);
   const outcome = await resumeRun({
     ...edge,
     loaded,
     store: journalStore,
+    acceptChangedWorkflow: Boolean(values['accept-changed-workflow']),
+    ...(values.resolved !== undefined ? { resolved: { by: edge.context.actor, comment: values.resolved as string } } : {}),
     ...(decided
       ? {
           decision: {
@@ -162,18 +183,18 @@ function reporter(values: Values, io: CommandIO): (e: RunEvent) => void {
 function finish(outcome: RunOutcome, values: Values, io: CommandIO): number {
   if (!values.json) {
     io.out.stdout(`\n${formatSummary(outcome.journal)}`);
-    const next = nextStep(outcome);
+    const next = nextStep(outcome, (values.state as string | undefined) ?? io.defaultState);
     if (next) io.out.stdout(`${next}\n`);
   }
   return outcome.exitCode;
 }
 
-function nextStep(outcome: RunOutcome): string | undefined {
+function nextStep(outcome: RunOutcome, state: string): string | undefined {
   switch (outcome.status) {
     case 'paused':
-      return `paused: approve with 'rollgate resume --approve' (or --reject); the journal is kept for it`;
+      return `paused: approve with 'rollgate resume --state ${state} --approve' (or --reject); the journal is kept for it`;
     case 'manual-intervention-required':
-      return 'MANUAL INTERVENTION REQUIRED: see the stages above for what is left; after fixing, run rollgate resume to retry';
+      return `MANUAL INTERVENTION REQUIRED: see the stages above for what is left; 'rollgate resume --state ${state}' retries it, and after fixing it by hand, 'rollgate resume --state ${state} --resolved "what you did"' records that`;
     default:
       return undefined;
   }

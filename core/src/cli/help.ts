@@ -56,7 +56,13 @@ Continues the run in the journal:
   - rollback left incomplete: retries what is left
   --state PATH          run journal (default .rollgate/run.json)
   --workflow FILE       workflow file (default: the path recorded in the journal)
+  --resolved TEXT       after a manual intervention: record that what was left was fixed by hand
+                        (TEXT says how); the run ends rolled back
+  --accept-changed-workflow
+                        finish a rollback with a changed workflow file (a fixed undo command);
+                        only for runs that are rolling back, never to go forward
   --scenario FILE       failures to inject into the simulated infrastructure
+  --actor NAME          who resumes (default: from the CI platform, or $USER)
   --json                print events as JSON Lines
 `,
 } as const;

@@ -12,13 +12,19 @@ runCli(process.argv.slice(2), {
   env: process.env,
   color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
   installSignals(onSignal) {
-    let count = 0;
+    let first: NodeJS.Signals | undefined;
     const handler = (signal: NodeJS.Signals) => {
-      count += 1;
-      if (count > 1) {
-        out.stderr(`\nrollgate: second ${signal}: exiting now without waiting for the rollback; see the journal for what is left\n`);
+      if (first) {
+        // CI runners follow SIGINT with SIGTERM a few seconds later (GitHub: 7.5 s): that is no
+        // reason to abandon a rollback. Only a second Ctrl-C from a person forces the exit.
+        if (signal !== 'SIGINT' || first !== 'SIGINT') {
+          out.stderr(`\nrollgate: ${signal} received: still rolling back; the journal records what is left if this process is killed\n`);
+          return;
+        }
+        out.stderr(`\nrollgate: second SIGINT: exiting now without waiting for the rollback; run 'rollgate resume' to finish it\n`);
         process.exit(130);
       }
+      first = signal;
       out.stderr(`\nrollgate: ${signal} received: stopping the step in flight and rolling back (press Ctrl-C again to exit at once)\n`);
       onSignal(signal);
     };

@@ -2,6 +2,7 @@ import type { CommandSpec } from './common.js';
 import type { Stage, Workflow } from './schema.js';
 import { checkConditionSyntax, referencedProbes } from '../util/expression.js';
 import { placeholders } from '../util/template.js';
+import { strategyRules } from './strategy-rules.js';
 
 /**
  * The third validation layer: named checks of what the schema cannot express (references between
@@ -421,6 +422,7 @@ export const rules: readonly Rule[] = [
   inputDefaults,
   shellCommands,
   revertableTargets,
+  ...strategyRules,
 ];
 
 /** Runs the rules that can run: only the `raw` ones when there is no typed workflow. */

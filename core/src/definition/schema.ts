@@ -8,9 +8,16 @@ import * as httpProbe from '../probes/http.js';
 import * as simProbe from '../probes/sim.js';
 import * as tcpProbe from '../probes/tcp.js';
 import { simConfigSchema } from '../sim/config.js';
+import * as simMetrics from '../metrics/sim.js';
+import * as simRouter from '../routers/sim.js';
+import * as auto from '../strategies/auto.js';
+import * as blueGreen from '../strategies/blue-green.js';
+import * as canary from '../strategies/canary.js';
 import * as direct from '../strategies/direct.js';
+import * as progressive from '../strategies/progressive.js';
 import * as commandTarget from '../targets/command.js';
 import * as simTarget from '../targets/sim.js';
+import { analysisTemplateSchema } from './analysis-schema.js';
 import { duration, envVarName, identifier, slug } from './common.js';
 
 /**
@@ -25,7 +32,15 @@ export const probeConfig = z.discriminatedUnion('type', [
   simProbe.configSchema,
 ]);
 export const targetConfig = z.discriminatedUnion('type', [commandTarget.configSchema, simTarget.configSchema]);
-export const strategyConfig = z.discriminatedUnion('type', [direct.configSchema]);
+export const strategyConfig = z.discriminatedUnion('type', [
+  direct.configSchema,
+  canary.configSchema,
+  blueGreen.configSchema,
+  progressive.configSchema,
+  auto.configSchema,
+]);
+export const routerConfig = z.discriminatedUnion('type', [simRouter.configSchema]);
+export const metricProviderConfig = z.discriminatedUnion('type', [simMetrics.configSchema]);
 export const approvalConfig = z.discriminatedUnion('type', [manualApproval.configSchema, autoApproval.configSchema]);
 export const notifierConfig = z.discriminatedUnion('type', [consoleNotifier.configSchema]);
 export const auditSinkConfig = z.discriminatedUnion('type', [fileAudit.configSchema]);
@@ -59,6 +74,13 @@ export const retrySchema = z
   })
   .describe('Retries of steps that failed with a retryable provider error (rate limits, 5xx, timeouts)');
 
+const check = z
+  .strictObject({
+    check: z.string().describe('CEL condition over probes.NAME, inputs.NAME and vars.NAME; it must hold'),
+    message: z.string().optional().describe('What it means when it does not hold (shown and recorded)'),
+  })
+  .describe('A condition on the infrastructure');
+
 const stage = z
   .strictObject({
     name: slug.describe('Unique stage name'),
@@ -76,6 +98,24 @@ const stage = z
     approval: approvalConfig.optional().describe('Gate before the stage changes anything'),
     target: targetConfig.describe('Where the version runs'),
     strategy: strategyConfig.prefault({ type: 'direct' }).describe('How the version is rolled out'),
+    router: routerConfig
+      .optional()
+      .describe('How traffic is split between the stable and the new version; without one, weights are approximated by replica counts'),
+    preflight: z
+      .array(check)
+      .default([])
+      .describe('Conditions checked once before anything changes; one that fails stops the stage with nothing changed'),
+    guards: z
+      .array(check)
+      .default([])
+      .describe('Conditions watched for the whole rollout; one that breaks stops it and rolls back'),
+    monitor: z
+      .strictObject({
+        interval: duration('Time between two samples of the guards and the target health').prefault('5s'),
+        failureThreshold: z.number().int().positive().default(2).describe('Unhealthy samples in a row (every unit up) that count as a breach'),
+      })
+      .prefault({})
+      .describe('The health monitor that runs beside every rollout'),
     verify: z
       .strictObject({
         timeout: duration('Give up waiting for the target to become healthy after this long').prefault('5m'),
@@ -108,6 +148,11 @@ export const workflowSchema = z
     environments: z.record(slug, environment).describe('Where to deploy'),
     sim: simConfigSchema.optional().describe('Simulated infrastructure shared by all environments'),
     probes: z.record(identifier, probeConfig).default({}).describe('Named infrastructure checks, used in conditions as probes.NAME'),
+    metricProviders: z
+      .record(slug, metricProviderConfig)
+      .default({ sim: { type: 'sim' } })
+      .describe('Named metric sources for analysis (default: one named sim)'),
+    analyses: z.record(slug, analysisTemplateSchema).default({}).describe('Named metric checks, used by strategies as analysis: { templates: [NAME] }'),
     stages: z.array(stage).min(1).describe('Deployments, run as a graph through `needs`'),
     notifications: z.array(notifierConfig).default([]).describe('Who is told, and about what'),
     audit: z
@@ -134,6 +179,8 @@ export type Stage = Workflow['stages'][number];
 export type ProbeConfig = z.output<typeof probeConfig>;
 export type TargetConfig = z.output<typeof targetConfig>;
 export type StrategyConfig = z.output<typeof strategyConfig>;
+export type RouterConfig = z.output<typeof routerConfig>;
+export type MetricProviderConfig = z.output<typeof metricProviderConfig>;
 export type ApprovalConfig = z.output<typeof approvalConfig>;
 export type NotifierConfig = z.output<typeof notifierConfig>;
 export type AuditSinkConfig = z.output<typeof auditSinkConfig>;

@@ -2,30 +2,70 @@ import type { Stage } from '../definition/schema.js';
 import type { DeployedState } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
-import { createTarget } from './wiring.js';
+import { createRouter, createTarget } from './wiring.js';
 
 /**
  * Undo operations by name. A step that changes infrastructure records one of these, with JSON
  * params, before it acts; rollback (in this process or a resumed one) runs them in reverse order.
- * `manual` tells a human what to do when rollgate cannot undo a change itself.
+ * Each is idempotent, and `instructions` tells a human what to do when it keeps failing.
  */
 export interface CompensationOp {
   run(stage: Stage, params: Record<string, unknown>, deps: ProviderDeps, ctx: StepContext): Promise<void>;
-  /** What to do by hand when the op keeps failing. */
   instructions(stage: Stage, params: Record<string, unknown>): string;
+}
+
+const where = (stage: Stage) => `stage ${stage.name} (environment ${stage.environment})`;
+
+function candidates(stage: Stage, deps: ProviderDeps) {
+  const target = createTarget(stage.target, deps);
+  if (!target.candidates) throw new Error(`the ${target.type} target of ${stage.name} cannot manage a candidate`);
+  return target.candidates;
 }
 
 export const compensationOps = {
   'target.revert': {
     async run(stage, params, deps, ctx) {
-      await createTarget(stage.target, deps).revert(params.previous as DeployedState | undefined, ctx);
+      await createTarget(stage.target, deps).revert((params.previous as DeployedState | null) ?? undefined, ctx);
     },
     instructions(stage, params) {
-      const previous = params.previous as DeployedState | undefined;
-      return previous
-        ? `put ${previous.version} back on ${stage.target.type} target of stage ${stage.name} (environment ${stage.environment})`
-        : `remove what stage ${stage.name} deployed (${String(params.version)}) from ${stage.environment}: it was a first deploy`;
+      const previous = params.previous as DeployedState | null;
+      if (previous) return `put ${previous.version} back on the ${stage.target.type} target of ${where(stage)}`;
+      return params.unknownPrevious
+        ? `undo ${String(params.version)} on ${where(stage)} by hand: the version before it is unknown (add a \`current\` command so rollgate can tell)`
+        : `remove what ${where(stage)} deployed (${String(params.version)}): it was a first deploy`;
     },
+  },
+  'router.reset': {
+    async run(stage, _params, deps, ctx) {
+      if (stage.router) await createRouter(stage.router, deps).setWeights({ canary: 0 }, ctx);
+    },
+    instructions: (stage) => `send all traffic of ${where(stage)} to the stable version (canary weight 0)`,
+  },
+  'candidate.restore-scale': {
+    async run(stage, params, deps, ctx) {
+      await candidates(stage, deps).scale({ stable: params.stable as number, candidate: 0 }, ctx);
+    },
+    instructions: (stage, params) => `scale the stable version of ${where(stage)} back to ${String(params.stable)} replicas and the new one to 0`,
+  },
+  'candidate.remove': {
+    async run(stage, params, deps, ctx) {
+      // Traffic has already left the candidate (router.reset ran first); keep it a little longer
+      // so in-flight requests finish, then remove it.
+      const delayMs = Number(params.delayMs ?? 0);
+      if (delayMs > 0) await ctx.clock.sleep(delayMs, ctx.signal);
+      await candidates(stage, deps).removeCandidate(ctx);
+      if (stage.router) await createRouter(stage.router, deps).finalize(ctx);
+    },
+    instructions: (stage, params) => `remove ${String(params.version)} from ${where(stage)} and send all traffic to the stable version`,
+  },
+  'unit.revert': {
+    async run(stage, params, deps, ctx) {
+      const fleet = createTarget(stage.target, deps).fleet;
+      if (!fleet) throw new Error(`the ${stage.target.type} target of ${stage.name} is not a fleet`);
+      await fleet.revertUnit(params.unit as string, (params.previous as string | null) ?? undefined, ctx);
+    },
+    instructions: (stage, params) =>
+      params.previous ? `put ${String(params.previous)} back on ${String(params.unit)} (${where(stage)})` : `remove the new version from ${String(params.unit)} (${where(stage)})`,
   },
 } satisfies Record<string, CompensationOp>;
 

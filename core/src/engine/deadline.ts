@@ -1,10 +1,14 @@
-import { CancelledError, DeadlineExceededError } from '../errors.js';
+import { CancelledError, DeadlineExceededError, StepDidNotStopError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 
+/** How long a cancelled step may take to stop (a command gets SIGTERM, then SIGKILL after 2 s). */
+export const SETTLE_MS = 10_000;
+
 /**
- * Runs `work` with a signal that aborts when `parent` aborts or `ms` pass on `clock`. The work
- * must honour the signal; the returned promise also settles at the deadline, so a provider that
- * ignores it cannot hold the run.
+ * Runs `work` with a signal that aborts when `parent` aborts or `ms` pass on `clock`. After an
+ * abort it waits for the work to stop before it rejects, so an undo never races the step it
+ * undoes; work that does not stop within `settleMs` rejects with `StepDidNotStopError`, whose
+ * effect is unknown and which the caller must report as needing a human.
  */
 export async function withDeadline<T>(
   label: string,
@@ -12,6 +16,7 @@ export async function withDeadline<T>(
   clock: Clock,
   parent: AbortSignal,
   work: (signal: AbortSignal) => Promise<T>,
+  settleMs = SETTLE_MS,
 ): Promise<T> {
   if (parent.aborted) throw asError(parent.reason, label);
   const controller = new AbortController();
@@ -21,18 +26,30 @@ export async function withDeadline<T>(
   // stack trace is costly when thousands of workflows run in one process.
   const cancelTimer = clock.setTimer(ms, () => controller.abort(new DeadlineExceededError(`${label}: deadline of ${formatMs(ms)} passed`)));
   try {
+    const running = work(controller.signal);
     return await new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(asError(controller.signal.reason, label));
+      const onAbort = () => {
+        const reason = asError(controller.signal.reason, label);
+        const giveUp = clock.setTimer(settleMs, () =>
+          reject(new StepDidNotStopError(`${label}: did not stop within ${formatMs(settleMs)} after: ${reason.message}; what it changed is unknown`, { cause: reason })),
+        );
+        const settled = () => {
+          giveUp();
+          reject(reason);
+        };
+        running.then(settled, settled);
+      };
       controller.signal.addEventListener('abort', onAbort, { once: true });
-      work(controller.signal).then(
+      running.then(
         (value) => {
+          if (controller.signal.aborted) return; // onAbort reports it once the work stopped
           controller.signal.removeEventListener('abort', onAbort);
-          if (controller.signal.aborted) reject(asError(controller.signal.reason, label));
-          else resolve(value);
+          resolve(value);
         },
         (err: unknown) => {
+          if (controller.signal.aborted) return;
           controller.signal.removeEventListener('abort', onAbort);
-          reject(controller.signal.aborted ? asError(controller.signal.reason, label) : err);
+          reject(err);
         },
       );
     });

@@ -1,5 +1,6 @@
 import type { RunEvent, RunEventBody } from '../model/events.js';
 import type { Clock } from '../ports/clock.js';
+import { maskDeep } from '../util/mask-deep.js';
 
 export type Subscriber = (event: RunEvent) => void;
 
@@ -15,7 +16,7 @@ export class EventBus {
   constructor(
     private readonly runId: string,
     private readonly clock: Clock,
-    private readonly mask: (text: string) => string,
+    readonly mask: (text: string) => string,
     private seq = 0,
     private readonly onSubscriberError: (err: unknown) => void = () => {},
   ) {}
@@ -30,7 +31,7 @@ export class EventBus {
 
   emit(body: RunEventBody): RunEvent {
     this.seq += 1;
-    const event = maskStrings(
+    const event = maskDeep(
       { seq: this.seq, time: new Date(this.clock.now()).toISOString(), runId: this.runId, ...body },
       this.mask,
     ) as RunEvent;
@@ -46,15 +47,4 @@ export class EventBus {
     }
     return event;
   }
-}
-
-function maskStrings(value: unknown, mask: (text: string) => string): unknown {
-  if (typeof value === 'string') return mask(value);
-  if (Array.isArray(value)) return value.map((v) => maskStrings(v, mask));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = maskStrings(v, mask);
-    return out;
-  }
-  return value;
 }

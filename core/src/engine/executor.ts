@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { LoadedWorkflow } from '../definition/load.js';
 import { errorMessage, JournalError, UsageError } from '../errors.js';
 import type { RunStatus, StageStatus } from '../model/events.js';
-import { JOURNAL_FORMAT, type RunJournal } from '../model/journal.js';
+import { JOURNAL_FORMAT, type RunJournal, type StageRecord } from '../model/journal.js';
 import type { RunContext } from '../model/run-context.js';
 import type { Clock } from '../ports/clock.js';
 import type { RunStore } from '../ports/run-store.js';
 import type { FailureSpec } from '../sim/config.js';
+import { maskDeep } from '../util/mask-deep.js';
 import { EventBus, type Subscriber } from './event-bus.js';
 import { resolveInputs } from './inputs.js';
 import { planRun, type ExecutionPlan, type Selection } from './plan.js';
@@ -41,6 +42,10 @@ export interface RunOptions {
 export interface ResumeOptions extends Omit<RunOptions, 'inputs' | 'selection' | 'runId'> {
   /** The decision for a run paused at an approval gate. */
   decision?: { approve: boolean; by: string; comment?: string };
+  /** After a manual intervention: what was left was fixed by hand. */
+  resolved?: { by: string; comment: string };
+  /** Finish a rollback although the workflow file changed (a fixed undo command). */
+  acceptChangedWorkflow?: boolean;
 }
 
 export interface RunOutcome {
@@ -114,12 +119,18 @@ export async function runWorkflow(opts: RunOptions): Promise<RunOutcome> {
 export async function resumeRun(opts: ResumeOptions): Promise<RunOutcome> {
   const journal = await opts.store.load();
   if (!journal) throw new UsageError(`no run journal at ${opts.store.location}: pass the --state file that 'rollgate run' wrote`);
-  if (journal.workflow.sha256 !== opts.loaded.sha256) {
+  const rollingBack = journal.status === 'running' || journal.status === 'manual-intervention-required';
+  if (journal.workflow.sha256 !== opts.loaded.sha256 && !(opts.acceptChangedWorkflow && rollingBack)) {
     throw new JournalError(
       `run ${journal.runId} was started from a different version of ${journal.workflow.path} ` +
         `(sha256 ${journal.workflow.sha256.slice(0, 12)}…, now ${opts.loaded.sha256.slice(0, 12)}…); ` +
-        'resume with the same workflow file the run started with. The journal was left as it is.',
+        'resume with the same workflow file the run started with' +
+        (rollingBack ? ', or pass --accept-changed-workflow to finish the rollback with the changed file' : '') +
+        '. The journal was left as it is.',
     );
+  }
+  if (opts.resolved && journal.status !== 'manual-intervention-required') {
+    throw new UsageError(`--resolved is for runs that need a manual intervention; run ${journal.runId} is ${journal.status}`);
   }
   if (!['paused', 'running', 'manual-intervention-required'].includes(journal.status)) {
     throw new UsageError(`run ${journal.runId} already ended (${journal.status}); nothing to resume. Start a new run with 'rollgate run'.`);
@@ -147,11 +158,19 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunOutcome> {
         at: new Date(clock.now()).toISOString(),
         ...(opts.decision.comment ? { comment: opts.decision.comment } : {}),
       };
-      record.approval = decision;
-      session.emit({ kind: 'approval.decided', stage: name, gate: record.pausedAt ?? `approval-${name}`, decision });
+      const gate = record.pausedAt ?? `approval-${name}`;
+      // The stage's own gate keeps its decision in `approval`; gates inside the stage by step.
+      if (gate === `approval-${name}`) record.approval = decision;
+      else record.decisions = { ...record.decisions, [gate]: decision };
+      session.emit({ kind: 'approval.decided', stage: name, gate, decision });
     }
     await session.save();
     return drive(session, planRun(opts.loaded.workflow, journal.inputs, journal.selection), opts);
+  }
+
+  if (opts.resolved) {
+    resolveByHand(session, opts.resolved);
+    return finishRun(session, opts);
   }
 
   // The process died mid-change, or a rollback was left incomplete: undo, never go forward blind.
@@ -170,6 +189,21 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunOutcome> {
   return finishRun(session, opts);
 }
 
+/** Records that a person finished what the rollback left, and closes those stages as rolled back. */
+function resolveByHand(session: RunSession, resolved: { by: string; comment: string }): void {
+  for (const [name, record] of Object.entries(session.journal.stages)) {
+    if (record.status !== 'manual-intervention-required') continue;
+    for (const comp of record.compensations.filter((c) => c.status !== 'done')) {
+      comp.status = 'done';
+      comp.error = `resolved by hand by ${resolved.by}: ${resolved.comment}`;
+      session.emit({ kind: 'rollback.step', stage: name, compensation: `${comp.description} (by hand, ${resolved.by}: ${resolved.comment})`, ok: true });
+    }
+    record.status = 'rolled-back';
+    record.message = `rolled back; what was left was fixed by hand by ${resolved.by}: ${resolved.comment}`;
+    session.emit({ kind: 'stage.finished', stage: name, status: 'rolled-back', message: record.message });
+  }
+}
+
 function openSession(opts: RunOptions | ResumeOptions, journal: RunJournal, clock: Clock, mask: (s: string) => string, env: Record<string, string>): RunSession {
   const bus = new EventBus(journal.runId, clock, mask, journal.seq, (err) =>
     opts.onWarning?.(`an event subscriber failed and was dropped: ${(err as Error).message}`),
@@ -182,7 +216,34 @@ function openSession(opts: RunOptions | ResumeOptions, journal: RunJournal, cloc
 
 async function drive(session: RunSession, plan: ExecutionPlan, opts: RunOptions | ResumeOptions): Promise<RunOutcome> {
   await executeStages(session, plan, opts.signal ?? new AbortController().signal);
+  await closePausedAfterFailure(session);
   return finishRun(session, opts);
+}
+
+const BAD: readonly StageStatus[] = ['failed', 'rolled-back', 'manual-intervention-required', 'cancelled'];
+
+/**
+ * A run with a failed stage does not stay paused elsewhere: a paused stage that changed something
+ * (a canary waiting at 20%) is rolled back, one that changed nothing is closed. Otherwise a later
+ * approval would go on deploying after a failure, and a run would hide its failure behind exit 3.
+ */
+async function closePausedAfterFailure(session: RunSession): Promise<void> {
+  const failed = Object.entries(session.journal.stages).find(([, r]) => BAD.includes(r.status));
+  if (!failed) return;
+  for (const [name, record] of Object.entries(session.journal.stages)) {
+    if (record.status !== 'paused') continue;
+    const reason = `stage ${failed[0]} ended ${failed[1].status}, so this paused stage is not continued`;
+    delete record.pausedAt;
+    if (record.compensations.some((c) => c.status !== 'done')) {
+      const result = await rollbackStage(session, name, reason);
+      record.status = result.complete ? 'rolled-back' : 'manual-intervention-required';
+    } else {
+      record.status = 'skipped';
+      record.blockedBy = failed[0];
+    }
+    record.message = reason;
+    session.emit({ kind: 'stage.finished', stage: name, status: record.status, message: reason });
+  }
 }
 
 /** Runs stages as a graph: parallel where `needs` allow, up to `maxParallelStages`, fail-fast. */
@@ -194,12 +255,13 @@ async function executeStages(session: RunSession, plan: ExecutionPlan, signal: A
     return r.status === 'succeeded' || (r.status === 'skipped' && !r.blockedBy);
   };
   const startable = (status: StageStatus) => status === 'pending' || status === 'paused';
-  let failed = false;
+  // A resumed run that already has a failed stage starts nothing new (fail-fast across processes).
+  let failed = Object.values(session.journal.stages).some((r) => BAD.includes(r.status));
   for (;;) {
     for (const stage of plan.stages) {
       const record = session.record(stage.name);
       if (running.has(stage.name) || !startable(record.status)) continue;
-      if (record.status === 'paused' && !record.approval) continue;
+      if (record.status === 'paused' && !hasDecision(record)) continue;
       const bad = stage.needs.find((n) => !isGood(n) && !startable(session.record(n).status) && !running.has(n));
       if (bad) {
         blockStage(session, stage.name, bad, `needs ${bad}, which ended ${session.record(bad).status}`);
@@ -220,6 +282,12 @@ async function executeStages(session: RunSession, plan: ExecutionPlan, signal: A
     await Promise.race(running.values());
   }
   markNotRun(session, failed ? 'not started: an earlier stage failed' : signal.aborted ? 'not started: the run was cancelled' : '');
+}
+
+/** A paused stage may go on once its gate has a decision. */
+function hasDecision(record: StageRecord): boolean {
+  const gate = record.pausedAt;
+  return gate === undefined || Boolean(record.decisions?.[gate]) || (gate.startsWith('approval-') && Boolean(record.approval));
 }
 
 function blockStage(session: RunSession, name: string, need: string, message: string): void {
@@ -266,7 +334,7 @@ async function finishRun(session: RunSession, opts: RunOptions | ResumeOptions):
     );
   }
   await session.closeSinks();
-  return { runId: session.runId, status, exitCode: exitCodeFor(status), journal: session.journal };
+  return { runId: session.runId, status, exitCode: exitCodeFor(status), journal: maskDeep(session.journal, session.bus.mask) };
 }
 
 function summary(session: RunSession): string {

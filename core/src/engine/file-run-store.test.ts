@@ -54,10 +54,12 @@ describe('FileRunStore', () => {
     await expect(new FileRunStore(path).load()).rejects.toThrow(/is not a rollgate run journal.*--state/);
   });
 
-  it('rejects a journal missing required fields', async () => {
+  it('names every missing or damaged field of a journal', async () => {
     const path = join(await tmp(), 'run.json');
     await writeFile(path, JSON.stringify({ format: JOURNAL_FORMAT }));
-    await expect(new FileRunStore(path).load()).rejects.toThrow(/missing required fields/);
+    await expect(new FileRunStore(path).load()).rejects.toThrow(/is damaged: missing or wrong runId, status, workflow.path\/sha256, stages; it was left as it is/);
+    await writeFile(path, JSON.stringify({ ...journal(), stages: { web: { status: 'running' } } }));
+    await expect(new FileRunStore(path).load()).rejects.toThrow(/missing or wrong stages.web;/);
   });
 
   it('reports an unreadable path', async () => {

@@ -32,13 +32,17 @@ export class FileRunStore implements RunStore {
     const dir = dirname(this.location);
     await mkdir(dir, { recursive: true });
     const tmp = `${this.location}.${randomBytes(4).toString('hex')}.tmp`;
-    const handle = await open(tmp, 'w');
+    // The journal names environments, versions and actors: readable by its owner only.
+    const handle = await open(tmp, 'w', 0o600);
     try {
       await handle.writeFile(`${JSON.stringify(journal, null, 1)}\n`);
       await handle.sync();
-    } finally {
+    } catch (err) {
       await handle.close();
+      await rm(tmp, { force: true });
+      throw err;
     }
+    await handle.close();
     try {
       await rename(tmp, this.location);
     } catch (err) {
@@ -57,7 +61,7 @@ export function parseJournal(text: string, location: string): RunJournal {
   } catch (err) {
     throw new JournalError(
       `run journal ${location} is corrupt or truncated (${(err as Error).message}); it was left as it is. ` +
-        'Restore it from the CI artifact, or start a new run.',
+        'Restore it from the CI artifact; to start a new run instead, pass another --state path or delete the file.',
     );
   }
   const j = data as Partial<RunJournal> | null;
@@ -67,8 +71,17 @@ export function parseJournal(text: string, location: string): RunJournal {
         'Pass the --state file that `rollgate run` wrote.',
     );
   }
-  if (typeof j.runId !== 'string' || !j.stages || typeof j.stages !== 'object' || !j.workflow || typeof j.status !== 'string') {
-    throw new JournalError(`run journal ${location} is missing required fields (runId, workflow, status, stages); it was left as it is.`);
+  const missing = [
+    typeof j.runId !== 'string' && 'runId',
+    typeof j.status !== 'string' && 'status',
+    (typeof j.workflow?.path !== 'string' || typeof j.workflow?.sha256 !== 'string') && 'workflow.path/sha256',
+    (!j.stages || typeof j.stages !== 'object') && 'stages',
+    ...Object.entries(j.stages ?? {})
+      .filter(([, r]) => typeof r?.status !== 'string' || !Array.isArray(r?.compensations) || !Array.isArray(r?.steps))
+      .map(([name]) => `stages.${name}`),
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new JournalError(`run journal ${location} is damaged: missing or wrong ${missing.join(', ')}; it was left as it is.`);
   }
   return j as RunJournal;
 }

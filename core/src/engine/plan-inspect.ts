@@ -9,7 +9,7 @@ import { MemoryRunStore } from './memory-run-store.js';
 import type { ExecutionPlan, StagePlan } from './plan.js';
 import { createRunClock, prepareSecrets } from './run-setup.js';
 import { RunSession } from './run-session.js';
-import { conditionScope, snapshotFor } from './stage-runner.js';
+import { conditionScope, snapshotFor } from './conditions.js';
 
 export interface InspectedStage extends StagePlan {
   /** Whether `when` holds now: true, false, or an error message when it cannot be evaluated. */

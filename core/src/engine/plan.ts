@@ -2,6 +2,7 @@ import type { Stage, Workflow } from '../definition/schema.js';
 import { UsageError } from '../errors.js';
 import type { StrategyStep } from '../ports/strategy.js';
 import { renderTemplate, type TemplateScope } from '../util/template.js';
+import { analysisResolver } from './analysis-resolver.js';
 import { createStrategy } from './wiring.js';
 
 export interface Selection {
@@ -71,7 +72,7 @@ export function planRun(workflow: Workflow, inputs: Record<string, string>, sele
       ...(stage.approval ? { approval: stage.approval.type } : {}),
       target: stage.target.type,
       strategy: stage.strategy.type,
-      steps: createStrategy(stage.strategy).plan(stage.strategy),
+      steps: createStrategy(stage.strategy).plan(stage.strategy, analysisResolver(workflow)),
     };
   });
   stages.sort((a, b) => a.level - b.level);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, DeadlineExceededError, ProviderError } from '../errors.js';
+import { CancelledError, DeadlineExceededError, ProviderError, StepDidNotStopError } from '../errors.js';
 import { createVirtualClock } from '../sim/virtual-clock.js';
 import { withDeadline } from './deadline.js';
 import { createRealClock } from './real-clock.js';
@@ -75,10 +75,25 @@ describe('withDeadline', () => {
   });
 
   it('settles at the deadline even when the work ignores its signal', async () => {
-    const err = await withDeadline('stuck', 20, createRealClock(), new AbortController().signal, () => new Promise(() => {})).catch(
+    const err = await withDeadline('stuck', 20, createRealClock(), new AbortController().signal, () => new Promise(() => {}), 30).catch(
       (e: unknown) => e,
     );
+    expect(err).toBeInstanceOf(StepDidNotStopError);
+    expect((err as Error).message).toBe('stuck: did not stop within 30ms after: stuck: deadline of 20ms passed; what it changed is unknown');
+  });
+
+  it('waits for the work to stop before it reports the deadline', async () => {
+    const clock = createRealClock();
+    const order: string[] = [];
+    const err = await withDeadline('step', 10, clock, new AbortController().signal, async (signal) => {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => setTimeout(resolve, 30)));
+      order.push('work stopped');
+    }).catch((e: unknown) => {
+      order.push('reported');
+      return e;
+    });
     expect(err).toBeInstanceOf(DeadlineExceededError);
+    expect(order).toEqual(['work stopped', 'reported']);
   });
 
   it('passes cancellation of the parent through with its reason', async () => {

@@ -15,48 +15,33 @@ export interface RollbackResult {
 
 /**
  * Runs a stage's pending compensations in reverse order, each retried on any error within the
- * stage's retry policy and under its own deadline. It runs under a fresh signal: a cancelled run still rolls
- * back. A compensation that keeps failing is left `failed` with instructions for a human, and the
- * later (earlier-registered) ones still run, so as much as possible is undone.
+ * stage's retry policy and under its own deadline. Consecutive undos of the same kind that allow
+ * it (the units of a progressive wave) run in parallel, up to the limit they carry. It runs under
+ * a fresh signal: a cancelled run still rolls back. A compensation that keeps failing is left
+ * `failed` with instructions for a human, and the others still run, so as much as possible is
+ * undone.
  */
 export async function rollbackStage(session: RunSession, stageName: string, reason: string): Promise<RollbackResult> {
-  const stage = session.stage(stageName);
   const record = session.record(stageName);
   const todo = record.compensations.filter((c) => c.status !== 'done').reverse();
   session.emit({ kind: 'rollback.started', stage: stageName, reason, steps: todo.length });
   await session.saveBestEffort();
   const remaining: string[] = [];
   const instructions: string[] = [];
-  for (const comp of todo) {
-    const op = compensationOps[comp.op as CompensationOpName];
-    const signal = new AbortController().signal;
-    const ctx = session.stepContext(stage, `undo-${comp.stepId}`, signal, record.version);
-    try {
-      await withRetry(
-        session.retryPolicy(stage),
-        session.clock,
-        signal,
-        () => {
-          comp.attempts += 1;
-          return withDeadline(`undo ${comp.description}`, COMPENSATION_TIMEOUT_MS, session.clock, signal, (s) =>
-            op.run(stage, comp.params, session.deps(stage.environment, ctx.log), { ...ctx, signal: s }),
-          );
-        },
-        (attempt, delayMs, err) =>
-          session.emit({ kind: 'step.retrying', stage: stageName, step: ctx.step, attempt, delayMs, error: err.message }),
-        Math.random,
-        // Undoing matters more than the error's class: every failure gets the retry budget.
-        () => true,
-      );
-      markDone(comp);
-      session.emit({ kind: 'rollback.step', stage: stageName, compensation: comp.description, ok: true });
-    } catch (err) {
-      comp.status = 'failed';
-      comp.error = errorMessage(err);
-      remaining.push(`${comp.description}: ${comp.error}`);
-      instructions.push(op.instructions(stage, comp.params));
-      session.emit({ kind: 'rollback.step', stage: stageName, compensation: comp.description, ok: false, error: comp.error });
-    }
+  for (const group of batches(todo)) {
+    const limit = Math.max(1, Number(group[0]?.params.parallel ?? 1));
+    let next = 0;
+    const worker = async () => {
+      while (next < group.length) {
+        const comp = group[next++] as CompensationRecord;
+        const failure = await undo(session, stageName, comp);
+        if (failure) {
+          remaining.push(`${comp.description}: ${failure}`);
+          instructions.push(compensationOps[comp.op as CompensationOpName].instructions(session.stage(stageName), comp.params));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, group.length) }, worker));
     await session.saveBestEffort();
   }
   const complete = remaining.length === 0;
@@ -66,17 +51,55 @@ export async function rollbackStage(session: RunSession, stageName: string, reas
       kind: 'manual-intervention.required',
       stage: stageName,
       remaining,
-      instructions: [
-        ...instructions,
-        `then run: rollgate resume --state ${session.store.location} (retries what is left), or fix by hand and record it`,
-      ],
+      instructions: [...instructions, `then run: rollgate resume --state ${session.store.location} (retries what is left), or fix it by hand`],
     });
   }
   await session.saveBestEffort();
   return { complete, remaining };
 }
 
-function markDone(comp: CompensationRecord): void {
-  comp.status = 'done';
-  delete comp.error;
+/** Runs of consecutive compensations with the same op that may run in parallel stay together. */
+function batches(todo: CompensationRecord[]): CompensationRecord[][] {
+  const out: CompensationRecord[][] = [];
+  for (const comp of todo) {
+    const last = out.at(-1);
+    const parallel = Number(comp.params.parallel ?? 1) > 1;
+    if (last && parallel && last[0]?.op === comp.op) last.push(comp);
+    else out.push([comp]);
+  }
+  return out;
+}
+
+/** Runs one compensation with retries; returns the error message when it keeps failing. */
+async function undo(session: RunSession, stageName: string, comp: CompensationRecord): Promise<string | undefined> {
+  const stage = session.stage(stageName);
+  const op = compensationOps[comp.op as CompensationOpName];
+  const signal = new AbortController().signal;
+  const ctx = session.stepContext(stage, `undo-${comp.stepId}`, signal, session.record(stageName).version);
+  try {
+    await withRetry(
+      session.retryPolicy(stage),
+      session.clock,
+      signal,
+      () => {
+        comp.attempts += 1;
+        return withDeadline(`undo ${comp.description}`, COMPENSATION_TIMEOUT_MS, session.clock, signal, (s) =>
+          op.run(stage, comp.params, session.deps(stage.environment, ctx.log), { ...ctx, signal: s }),
+        );
+      },
+      (attempt, delayMs, err) => session.emit({ kind: 'step.retrying', stage: stageName, step: ctx.step, attempt, delayMs, error: err.message }),
+      Math.random,
+      // Undoing matters more than the error's class: every failure gets the retry budget.
+      () => true,
+    );
+    comp.status = 'done';
+    delete comp.error;
+    session.emit({ kind: 'rollback.step', stage: stageName, compensation: comp.description, ok: true });
+    return undefined;
+  } catch (err) {
+    comp.status = 'failed';
+    comp.error = errorMessage(err);
+    session.emit({ kind: 'rollback.step', stage: stageName, compensation: comp.description, ok: false, error: comp.error });
+    return comp.error;
+  }
 }

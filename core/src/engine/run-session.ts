@@ -9,6 +9,7 @@ import type { RunStore } from '../ports/run-store.js';
 import type { StepContext } from '../ports/step-context.js';
 import { simConfigSchema, type FailureSpec, type SimConfig } from '../sim/config.js';
 import { createSimWorld, type SimWorld } from '../sim/world.js';
+import { maskDeep } from '../util/mask-deep.js';
 import type { EventBus } from './event-bus.js';
 import type { RetryPolicy } from './retry.js';
 
@@ -22,6 +23,7 @@ export class RunSession {
   private saving: Promise<void> = Promise.resolve();
   private pending: Promise<void> | undefined;
   private readonly closers: (() => Promise<void>)[] = [];
+  private readonly savers: (() => Promise<void>)[] = [];
 
   constructor(
     readonly loaded: LoadedWorkflow,
@@ -68,7 +70,8 @@ export class RunSession {
     // when it starts, which includes every change made before any of those calls.
     this.pending ??= this.saving.catch(() => {}).then(() => {
       this.pending = undefined;
-      return this.write();
+      const writing = this.write();
+      return this.clock.hold ? this.clock.hold(writing) : writing;
     });
     this.saving = this.pending;
     return this.pending;
@@ -95,12 +98,21 @@ export class RunSession {
     if (this.worlds.size > 0) {
       this.journal.sim = { clock: this.clock.now(), worlds: Object.fromEntries([...this.worlds].map(([k, w]) => [k, w.toJSON()])) };
     }
-    await this.store.save(this.journal);
+    // Step errors and messages quote command output: the journal gets the same masking as events.
+    await this.store.save(maskDeep(this.journal, this.bus.mask));
+    // The audit trail is written at the same transitions, so a crash loses at most what happened
+    // since the last one.
+    for (const fn of this.savers) await fn();
   }
 
   /** Registers work to finish before the run returns (flushing notifiers and audit sinks). */
   onClose(fn: () => Promise<void>): void {
     this.closers.push(fn);
+  }
+
+  /** Work to do after every journal write (flushing the audit trail); must not throw. */
+  onSave(fn: () => Promise<void>): void {
+    this.savers.push(fn);
   }
 
   async closeSinks(): Promise<void> {

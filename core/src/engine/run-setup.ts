@@ -6,14 +6,19 @@ import { createMasker } from '../util/mask.js';
 import { createRealClock } from './real-clock.js';
 
 /**
- * The virtual clock runs when the workflow uses the simulated infrastructure (unless its `sim`
- * asks for `clock: real`): then a 30-minute rollout costs no real time. Everything else runs on
- * wall time. A resumed run's virtual clock continues where it stopped.
+ * The virtual clock runs when everything the workflow touches is simulated (unless its `sim` asks
+ * for `clock: real`): then a 30-minute rollout costs no real time. A workflow that also runs real
+ * commands or probes uses wall time throughout, so a real command's deadline is never reached
+ * early because simulated time jumped ahead. A resumed run's virtual clock continues where it
+ * stopped.
  */
 export function createRunClock(workflow: Workflow, resumeAtMs?: number): Clock {
   const sims = [workflow.sim, ...Object.values(workflow.environments).map((e) => e.sim)].filter((s) => s !== undefined);
-  const usesSim = sims.length > 0 || workflow.stages.some((s) => s.target.type === 'sim') || Object.values(workflow.probes).some((p) => p.type === 'sim');
-  const virtual = usesSim && sims.every((s) => s.clock === 'virtual');
+  const allSim =
+    workflow.stages.every((s) => s.target.type === 'sim') &&
+    Object.values(workflow.probes).every((p) => p.type === 'sim') &&
+    Object.values(workflow.metricProviders).every((m) => m.type === 'sim');
+  const virtual = allSim && sims.every((s) => s.clock === 'virtual');
   if (!virtual) return createRealClock();
   return createVirtualClock(resumeAtMs ?? Date.now());
 }

@@ -8,7 +8,7 @@ const NOTIFY_FLUSH_MS = 2000;
 /**
  * Connects the workflow's notifiers and audit sinks to the run's events. Notifications are fired
  * and forgotten (a slow or failing Slack never holds a rollout); audit entries are queued and
- * flushed at every pause and at the end.
+ * flushed after every journal write and at the end. A failing sink is reported once.
  */
 export function attachSinks(session: RunSession, onWarning: (message: string) => void, onNotice: (message: string) => void): void {
   const environment = Object.values(session.journal.stages)[0]?.environment ?? Object.keys(session.workflow.environments)[0] ?? '';
@@ -25,15 +25,22 @@ export function attachSinks(session: RunSession, onWarning: (message: string) =>
       void p.finally(() => inFlight.delete(p));
     }
   });
-  session.onClose(async () => {
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS).unref());
-    await Promise.race([Promise.all([...inFlight, ...notifiers.map((n) => n.flush())]), timeout]);
+  const reported = new Set<unknown>();
+  const flushAudit = async () => {
     for (const sink of audits) {
       try {
         await sink.flush();
       } catch (err) {
+        if (reported.has(sink)) continue;
+        reported.add(sink);
         onWarning(`audit sink ${sink.type} failed: ${(err as Error).message}`);
       }
     }
+  };
+  session.onSave(flushAudit);
+  session.onClose(async () => {
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS).unref());
+    await Promise.race([Promise.all([...inFlight, ...notifiers.map((n) => n.flush())]), timeout]);
+    await flushAudit();
   });
 }

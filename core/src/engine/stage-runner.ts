@@ -1,67 +1,164 @@
+import type { Stage } from '../definition/schema.js';
 import {
   ApprovalRejectedError,
   CancelledError,
   DeadlineExceededError,
   errorMessage,
+  PauseRequested,
+  StepDidNotStopError,
+  UsageError,
 } from '../errors.js';
-import type { Stage } from '../definition/schema.js';
 import type { StageStatus } from '../model/events.js';
-import type { ProbeSnapshot } from '../model/results.js';
+import type { StepRecord } from '../model/journal.js';
+import type { StrategyStep } from '../ports/strategy.js';
 import { compileCondition, referencedProbes } from '../util/expression.js';
+import { conditionScope, snapshotFor } from './conditions.js';
 import { withDeadline } from './deadline.js';
+import { startMonitor } from './monitor.js';
 import type { StagePlan } from './plan.js';
 import { withRetry } from './retry.js';
 import { rollbackStage } from './rollback.js';
 import type { RunSession } from './run-session.js';
-import { takeSnapshot } from './snapshot.js';
-import { runStep } from './steps.js';
-import { createApprover, createProbe } from './wiring.js';
+import { StageRun } from './stage-run.js';
+import { runStep } from './steps/index.js';
+import { createApprover } from './wiring.js';
 
 /**
- * Runs one stage: its `when` condition, its approval gate, then its strategy's steps under the
- * stage deadline; on any failure, the rollback. Returns the stage's final (or paused) status.
+ * Runs one stage: its `when` condition, its approval gate and pre-flight checks (nothing has
+ * changed yet), then its strategy's steps under the stage deadline with the monitor watching; on
+ * any failure, the rollback. Returns the stage's final status, or `paused` at a gate.
  */
 export async function runStage(session: RunSession, plan: StagePlan, runSignal: AbortSignal): Promise<StageStatus> {
   const stage = session.stage(plan.name);
   const record = session.record(plan.name);
+  const resumedMidStage = record.status === 'paused' && record.steps.length > 0;
 
+  if (!resumedMidStage) {
+    try {
+      const gated = await beforeChanges(session, stage, runSignal);
+      if (gated) return gated;
+    } catch (err) {
+      return finish(session, stage.name, 'failed', `${errorMessage(err)}; nothing was changed`);
+    }
+  }
+
+  let run: StageRun;
   try {
-    const gated = await beforeChanges(session, stage, runSignal);
-    if (gated) return gated;
+    run = new StageRun(session, stage);
   } catch (err) {
     return finish(session, stage.name, 'failed', `${errorMessage(err)}; nothing was changed`);
   }
-
   record.status = 'running';
-  record.startedAt = new Date(session.clock.now()).toISOString();
-  session.emit({
-    kind: 'stage.started',
-    stage: stage.name,
-    environment: stage.environment,
-    strategy: stage.strategy.type,
-    version: record.version,
-  });
+  delete record.pausedAt;
+  record.startedAt ??= new Date(session.clock.now()).toISOString();
+  session.emit({ kind: 'stage.started', stage: stage.name, environment: stage.environment, strategy: run.strategyConfig().type, version: record.version });
   // No save here: nothing has changed yet. The first save of a running stage is the one that
-  // records a compensation, just before the first change.
+  // records an undo, just before the first change.
 
   const stageTimeout = stage.timeout ?? session.workflow.defaults.stageTimeout;
+  const stageController = new AbortController();
+  const onRunAbort = () => stageController.abort(runSignal.reason);
+  runSignal.addEventListener('abort', onRunAbort, { once: true });
+  const monitor = startMonitor(run, (err) => stageController.abort(err));
   try {
-    await withDeadline(`stage ${stage.name}`, stageTimeout, session.clock, runSignal, (signal) =>
-      runSteps(session, stage, plan, signal),
+    await withDeadline(`stage ${stage.name} (${stage.timeout ? 'its timeout' : 'defaults.stageTimeout'})`, stageTimeout, session.clock, stageController.signal, (signal) =>
+      runSteps(run, signal),
     );
+    monitor.stop();
     return finish(session, stage.name, 'succeeded');
   } catch (err) {
+    monitor.stop();
+    if (err instanceof PauseRequested) return pauseAt(session, stage.name, err.gate, err.message);
     return failStage(session, stage, err);
+  } finally {
+    runSignal.removeEventListener('abort', onRunAbort);
+  }
+}
+
+/** The strategy's steps in order; steps that succeeded before a pause are not run again. */
+async function runSteps(run: StageRun, signal: AbortSignal): Promise<void> {
+  const { session, stage, record } = run;
+  const queue = run.plan();
+  for (let i = 0; i < queue.length; i++) {
+    const step = queue[i] as StrategyStep;
+    if (run.pauseRequest) throw new PauseRequested(`analysis-${stage.name}`, run.pauseRequest);
+    if (record.steps.some((s) => s.id === step.id && s.status === 'succeeded')) continue;
+    const shortcut = step.action === 'deploy-candidate' ? await candidateShortcut(run, signal) : undefined;
+    if (shortcut) {
+      queue.splice(i, queue.length - i, ...shortcut);
+      i -= 1;
+      continue;
+    }
+    await runOne(run, step, signal);
+    if (step.action === 'choose') queue.splice(i + 1, queue.length, ...run.plan());
   }
 }
 
 /**
- * The part of a stage before anything changes: the `when` condition and the approval gate.
+ * A canary or blue-green with nothing running yet has no traffic to shift: the version is
+ * deployed directly and verified. The same version already running, with no candidate, is a
+ * re-deploy: nothing to do. Both are recorded as decisions.
+ */
+async function candidateShortcut(run: StageRun, signal: AbortSignal): Promise<StrategyStep[] | undefined> {
+  const current = await run.target.current(run.ctx('deploy-candidate', signal));
+  if (current && current.version !== run.version) return undefined;
+  const reason = current
+    ? `${run.version} already runs and no candidate is running: nothing to roll out`
+    : `nothing runs yet, so there is no traffic to shift: deploying ${run.version} directly and verifying it`;
+  run.session.emit({
+    kind: 'decision.made',
+    stage: run.stage.name,
+    decision: current ? 're-deploy' : 'first-deploy',
+    reason,
+    evidence: { values: { running: current?.version ?? null, requested: run.version } },
+  });
+  return current ? [] : [
+    { id: 'deploy', action: 'deploy' },
+    { id: 'verify', action: 'verify' },
+  ];
+}
+
+async function runOne(run: StageRun, step: StrategyStep, signal: AbortSignal): Promise<void> {
+  const { session, stage, record } = run;
+  const stepRecord: StepRecord = record.steps.find((s) => s.id === step.id) ?? { id: step.id, action: step.action, status: 'running', attempts: 0 };
+  if (!record.steps.includes(stepRecord)) record.steps.push(stepRecord);
+  Object.assign(stepRecord, { status: 'running', startedAt: new Date(session.clock.now()).toISOString() });
+  const started = session.clock.now();
+  try {
+    const message = await withRetry(
+      session.retryPolicy(stage),
+      session.clock,
+      signal,
+      (attempt) => {
+        stepRecord.attempts += 1;
+        session.emit({ kind: 'step.started', stage: stage.name, step: step.id, action: step.action, attempt });
+        return withDeadline(`${stage.name}/${step.id} (defaults.stepTimeout)`, session.workflow.defaults.stepTimeout, session.clock, signal, (s) =>
+          runStep(run, step, run.ctx(step.id, s)),
+        );
+      },
+      (attempt, delayMs, err) => session.emit({ kind: 'step.retrying', stage: stage.name, step: step.id, attempt, delayMs, error: err.message }),
+    );
+    Object.assign(stepRecord, { status: 'succeeded', finishedAt: new Date(session.clock.now()).toISOString() });
+    session.emit({ kind: 'step.succeeded', stage: stage.name, step: step.id, durationMs: session.clock.now() - started, message });
+  } catch (err) {
+    if (err instanceof PauseRequested) {
+      stepRecord.status = 'pending';
+      throw err;
+    }
+    Object.assign(stepRecord, { status: 'failed', error: errorMessage(err), finishedAt: new Date(session.clock.now()).toISOString() });
+    session.emit({ kind: 'step.failed', stage: stage.name, step: step.id, error: errorMessage(err), errorKind: err instanceof Error ? err.name : 'Error' });
+    throw err;
+  }
+}
+
+/**
+ * The part of a stage before anything changes: `when`, the approval gate, the pre-flight checks.
  * Returns a status when the stage ends or pauses here, `undefined` to go on.
  */
 async function beforeChanges(session: RunSession, stage: Stage, runSignal: AbortSignal): Promise<StageStatus | undefined> {
   const record = session.record(stage.name);
-  if (record.status === 'pending' && (await evaluateWhen(session, stage, runSignal))) {
+  // Checked again when a paused stage resumes: the infrastructure may have changed while it waited.
+  if ((record.status === 'pending' || record.status === 'paused') && (await evaluateWhen(session, stage, runSignal))) {
     return finish(session, stage.name, 'skipped');
   }
   if (runSignal.aborted) return finish(session, stage.name, 'cancelled', 'cancelled before it started');
@@ -73,71 +170,42 @@ async function beforeChanges(session: RunSession, stage: Stage, runSignal: Abort
       { gate, stage: stage.name, environment: stage.environment, version: record.version },
       ctx,
     );
-    if (decision.status === 'pending') {
-      record.status = 'paused';
-      record.pausedAt = gate;
-      session.emit({
-        kind: 'run.paused',
-        stage: stage.name,
-        gate,
-        message: `approve with: rollgate resume --state ${session.store.location} --approve (or --reject)`,
-      });
-      await session.save();
-      return 'paused';
-    }
+    if (decision.status === 'pending') return pauseAt(session, stage.name, gate, `approve ${stage.name} (${record.version} to ${stage.environment})`);
     record.approval = decision;
     session.emit({ kind: 'approval.decided', stage: stage.name, gate, decision });
   }
-  delete record.pausedAt;
   if (record.approval?.status === 'rejected') {
-    throw new ApprovalRejectedError(
-      `rejected by ${record.approval.by ?? 'unknown'}${record.approval.comment ? ` (${record.approval.comment})` : ''}`,
-    );
+    throw new ApprovalRejectedError(`rejected by ${record.approval.by ?? 'unknown'}${record.approval.comment ? ` (${record.approval.comment})` : ''}`);
   }
+  await preflight(session, stage, runSignal);
   return undefined;
 }
 
-async function runSteps(session: RunSession, stage: Stage, plan: StagePlan, signal: AbortSignal): Promise<void> {
-  const record = session.record(stage.name);
-  for (const step of plan.steps) {
-    const stepRecord = { id: step.id, action: step.action, status: 'running' as const, attempts: 0, startedAt: new Date(session.clock.now()).toISOString() };
-    record.steps.push(stepRecord);
-    const started = session.clock.now();
-    try {
-      const message = await withRetry(
-        session.retryPolicy(stage),
-        session.clock,
-        signal,
-        (attempt) => {
-          stepRecord.attempts = attempt;
-          session.emit({ kind: 'step.started', stage: stage.name, step: step.id, action: step.action, attempt });
-          return withDeadline(`${stage.name}/${step.id}`, session.workflow.defaults.stepTimeout, session.clock, signal, (s) =>
-            runStep(session, stage, step, session.stepContext(stage, step.id, s, record.version)),
-          );
-        },
-        (attempt, delayMs, err) =>
-          session.emit({ kind: 'step.retrying', stage: stage.name, step: step.id, attempt, delayMs, error: err.message }),
-      );
-      Object.assign(stepRecord, { status: 'succeeded', finishedAt: new Date(session.clock.now()).toISOString() });
-      session.emit({
-        kind: 'step.succeeded',
-        stage: stage.name,
-        step: step.id,
-        durationMs: session.clock.now() - started,
-        ...(message ? { message } : {}),
-      });
-    } catch (err) {
-      Object.assign(stepRecord, { status: 'failed', error: errorMessage(err), finishedAt: new Date(session.clock.now()).toISOString() });
-      session.emit({
-        kind: 'step.failed',
-        stage: stage.name,
-        step: step.id,
-        error: errorMessage(err),
-        errorKind: err instanceof Error ? err.name : 'Error',
-      });
-      throw err;
-    }
+/** Pre-flight checks: every one must hold before the first change (capacity, schema, …). */
+async function preflight(session: RunSession, stage: Stage, signal: AbortSignal): Promise<void> {
+  if (stage.preflight.length === 0) return;
+  const snapshot = await snapshotFor(session, stage, [...new Set(stage.preflight.flatMap((c) => referencedProbes(c.check)))], signal);
+  const scope = conditionScope(session, stage, snapshot);
+  for (const check of stage.preflight) {
+    const holds = compileCondition(check.check)(scope);
+    session.emit({
+      kind: 'decision.made',
+      stage: stage.name,
+      decision: holds ? 'pre-flight passed' : 'pre-flight failed',
+      reason: `${check.check} is ${String(holds)}${check.message && !holds ? `: ${check.message}` : ''}`,
+      evidence: { condition: check.check, probes: snapshot },
+    });
+    if (!holds) throw new UsageError(`pre-flight check failed: ${check.check}${check.message ? ` (${check.message})` : ''}`);
   }
+}
+
+async function pauseAt(session: RunSession, stage: string, gate: string, message: string): Promise<StageStatus> {
+  const record = session.record(stage);
+  record.status = 'paused';
+  record.pausedAt = gate;
+  session.emit({ kind: 'run.paused', stage, gate, message: `${message}: rollgate resume --state ${session.store.location} --approve (or --reject)` });
+  await session.save();
+  return 'paused';
 }
 
 /** Rolls back what the stage changed and settles its status. */
@@ -150,6 +218,9 @@ async function failStage(session: RunSession, stage: Stage, err: unknown): Promi
   }
   const result = await rollbackStage(session, stage.name, reason);
   if (!result.complete) return finish(session, stage.name, 'manual-intervention-required', reason);
+  // The step kept running after it was cancelled: the undo ran, but the step may have changed
+  // things after it. A person must check.
+  if (err instanceof StepDidNotStopError) return finish(session, stage.name, 'manual-intervention-required', `${reason}; rolled back, but check the target by hand`);
   return finish(session, stage.name, cancelled ? 'cancelled' : 'rolled-back', `${reason}; rolled back`);
 }
 
@@ -157,50 +228,16 @@ async function failStage(session: RunSession, stage: Stage, err: unknown): Promi
 async function evaluateWhen(session: RunSession, stage: Stage, signal: AbortSignal): Promise<boolean> {
   if (!stage.when) return false;
   const snapshot = await snapshotFor(session, stage, referencedProbes(stage.when), signal);
-  const scope = conditionScope(session, stage, snapshot);
-  const result = compileCondition(stage.when)(scope);
+  let result: boolean;
+  try {
+    result = compileCondition(stage.when)(conditionScope(session, stage, snapshot));
+  } catch (err) {
+    throw new Error(`${errorMessage(err)}${probeTrouble(snapshot)}`);
+  }
   const evidence = { condition: stage.when, probes: snapshot, values: { inputs: session.journal.inputs } };
-  session.emit({
-    kind: 'decision.made',
-    stage: stage.name,
-    decision: result ? 'run' : 'skip',
-    reason: `when: ${stage.when} is ${String(result)}`,
-    evidence,
-  });
+  session.emit({ kind: 'decision.made', stage: stage.name, decision: result ? 'run' : 'skip', reason: `when: ${stage.when} is ${String(result)}`, evidence });
   if (!result) session.emit({ kind: 'stage.skipped', stage: stage.name, reason: `when: ${stage.when} is false`, evidence });
   return !result;
-}
-
-export async function snapshotFor(
-  session: RunSession,
-  stage: Stage,
-  names: string[],
-  signal: AbortSignal,
-): Promise<ProbeSnapshot> {
-  if (names.length === 0) return {};
-  const ctx = session.stepContext(stage, 'probes', signal, session.record(stage.name).version);
-  const deps = session.deps(stage.environment, ctx.log);
-  const probes = names.map((name) => {
-    const config = session.workflow.probes[name];
-    if (!config) throw new Error(`probe ${name} is not declared`);
-    return { name, probe: createProbe(config, deps), timeoutMs: config.timeout };
-  });
-  const snapshot = await takeSnapshot(probes, ctx);
-  session.emit({ kind: 'probes.measured', stage: stage.name, snapshot });
-  return snapshot;
-}
-
-export function conditionScope(session: RunSession, stage: Stage, snapshot: ProbeSnapshot): Record<string, unknown> {
-  const probes = Object.fromEntries(
-    Object.entries(snapshot).map(([name, r]) => [name, { ...r.details, ok: r.ok, value: r.value, latencyMs: r.latencyMs, error: r.error ?? '' }]),
-  );
-  return {
-    probes,
-    inputs: session.journal.inputs,
-    vars: session.workflow.environments[stage.environment]?.variables ?? {},
-    environment: stage.environment,
-    stage: stage.name,
-  };
 }
 
 async function finish(session: RunSession, stage: string, status: StageStatus, message?: string): Promise<StageStatus> {
@@ -212,4 +249,11 @@ async function finish(session: RunSession, stage: string, status: StageStatus, m
   // A failed write is reported at the end; the next change's own save will refuse to go on.
   await session.saveBestEffort();
   return status;
+}
+
+/** Says which probes behind a failed condition did not answer, and how to guard against it. */
+function probeTrouble(snapshot: Record<string, { ok: boolean; error?: string }>): string {
+  const failing = Object.entries(snapshot).filter(([, r]) => !r.ok);
+  if (failing.length === 0) return '';
+  return `; probes it reads that failed: ${failing.map(([n, r]) => `${n} (${r.error ?? 'not ok'})`).join(', ')}. Guard with probes.NAME.ok && … to decide what a failed probe means`;
 }

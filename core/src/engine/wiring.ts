@@ -3,11 +3,17 @@ import { auditSinks } from '../audit/index.js';
 import type {
   ApprovalConfig,
   AuditSinkConfig,
+  MetricProviderConfig,
   NotifierConfig,
   ProbeConfig,
+  RouterConfig,
   StrategyConfig,
   TargetConfig,
 } from '../definition/schema.js';
+import { metricProviders } from '../metrics/index.js';
+import type { MetricProvider } from '../ports/metric-provider.js';
+import type { TrafficRouter } from '../ports/traffic-router.js';
+import { routers } from '../routers/index.js';
 import { notifiers } from '../notifiers/index.js';
 import type { Approver } from '../ports/approver.js';
 import type { AuditSink } from '../ports/audit-sink.js';
@@ -49,4 +55,12 @@ export function createNotifier(config: NotifierConfig, deps: ProviderDeps): Noti
 
 export function createAuditSink(config: AuditSinkConfig, deps: ProviderDeps): AuditSink {
   return (auditSinks[config.type] as Factory<AuditSinkConfig, AuditSink>).create(config, deps);
+}
+
+export function createRouter(config: RouterConfig, deps: ProviderDeps): TrafficRouter {
+  return (routers[config.type] as Factory<RouterConfig, TrafficRouter>).create(config, deps);
+}
+
+export function createMetricProvider(config: MetricProviderConfig, deps: ProviderDeps): MetricProvider {
+  return (metricProviders[config.type] as Factory<MetricProviderConfig, MetricProvider>).create(config, deps);
 }

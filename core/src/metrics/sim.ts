@@ -6,7 +6,16 @@ import type { SimWorld } from '../sim/world.js';
 
 export const type = 'sim';
 
-export const METRICS = ['error-rate', 'latency-p99', 'request-rate', 'ready-replicas'] as const;
+export const METRICS = [
+  'error-rate',
+  'candidate-error-rate',
+  'stable-error-rate',
+  'latency-p99',
+  'candidate-latency-p99',
+  'request-rate',
+  'ready-replicas',
+  'candidate-ready-replicas',
+] as const;
 export type SimMetric = (typeof METRICS)[number];
 
 export const configSchema = z
@@ -16,16 +25,21 @@ export const configSchema = z
   })
   .describe(
     `Measures the simulated infrastructure. Queries: ${METRICS.join(', ')}, optionally with a service (error-rate:web). ` +
-      'error-rate is the failing share of requests (0–1) and latency-p99 is in milliseconds, both for the current traffic split.',
+      'error-rate is the failing share of requests (0–1) and latency-p99 is in milliseconds, both for the current traffic split; ' +
+      'the candidate- and stable- queries measure only the requests that side serves.',
   );
 export type SimMetricConfig = z.infer<typeof configSchema>;
 type Config = SimMetricConfig;
 
 const readers: Record<SimMetric, (world: SimWorld, service: string) => number | undefined> = {
   'error-rate': (w, s) => w.errorRate(s),
+  'candidate-error-rate': (w, s) => w.errorRate(s, 'candidate'),
+  'stable-error-rate': (w, s) => w.errorRate(s, 'stable'),
   'latency-p99': (w, s) => w.latencyP99(s),
+  'candidate-latency-p99': (w, s) => w.latencyP99(s, 'candidate'),
   'request-rate': (w, s) => w.requestRate(s),
   'ready-replicas': (w, s) => w.readyReplicas(s),
+  'candidate-ready-replicas': (w, s) => w.candidateReadyReplicas(s),
 };
 
 /** Splits `error-rate:web` into the metric and the service. */
@@ -40,6 +54,24 @@ export function parseQuery(query: string): { metric: SimMetric; service?: string
   return service === undefined ? { metric: metric as SimMetric } : { metric: metric as SimMetric, service };
 }
 
+/** Why `metric` of `service` has no sample, in the terms a user can act on. */
+function noDataReason(world: SimWorld, metric: SimMetric, service: string): string {
+  const svc = world.service(service);
+  if (!svc) return 'nothing is deployed (check the service name)';
+  const side = metric.startsWith('candidate-') ? 'candidate' : metric.startsWith('stable-') ? 'stable' : 'all';
+  if (side === 'all') return 'none of its replicas is ready (still starting, or on crashed nodes), so it serves no traffic';
+  const candidate = svc.candidate;
+  if (!candidate) return side === 'candidate' ? 'no candidate is running (deploy one first)' : 'the stable version serves no traffic';
+  if (side === 'candidate') {
+    if (world.candidateReadyReplicas(service) === 0) return `the candidate ${candidate.version} receives no traffic: none of its replicas is ready`;
+    if (svc.route === 'stable') return `the candidate ${candidate.version} receives no traffic: the router's split was finalised`;
+    return `the candidate ${candidate.version} receives no traffic: the router sends it 0%`;
+  }
+  if (svc.version === null) return 'there is no stable version yet (a first deploy)';
+  if (world.readyReplicas(service) === 0) return `the stable version ${svc.version} receives no traffic: none of its replicas is ready`;
+  return `the stable version ${svc.version} receives no traffic: the router sends everything to the candidate`;
+}
+
 export function create(config: Config, deps: ProviderDeps): MetricProvider {
   return {
     type,
@@ -48,13 +80,7 @@ export function create(config: Config, deps: ProviderDeps): MetricProvider {
       const world = deps.sim();
       world.guard('metric', service);
       const value = readers[metric](world, service);
-      if (value === undefined) {
-        throw new NoDataError(
-          world.service(service)
-            ? `sim: no data for ${metric} of ${service}: none of its replicas is on a ready node, so it serves no traffic`
-            : `sim: no data for ${metric} of ${service}: nothing is deployed (check the service name)`,
-        );
-      }
+      if (value === undefined) throw new NoDataError(`sim: no data for ${metric} of ${service}: ${noDataReason(world, metric, service)}`);
       return value;
     },
   };

@@ -63,7 +63,7 @@ export type RunEventBody =
   | { kind: 'step.failed'; stage: string; step: string; error: string; errorKind: string }
   | { kind: 'step.output'; stage: string; step: string; stream: 'stdout' | 'stderr'; line: string }
   | { kind: 'infra.changed'; stage: string; step: string; change: Change }
-  | { kind: 'weight.changed'; stage: string; from: number; to: number }
+  | { kind: 'weight.changed'; stage: string; from: number; to: number; note?: string }
   | {
       kind: 'analysis.measured';
       stage: string;

@@ -41,8 +41,12 @@ export interface StageRecord {
   steps: StepRecord[];
   compensations: CompensationRecord[];
   approval?: ApprovalDecision;
-  /** The gate the stage is paused at, when paused. */
+  /** The gate the stage is paused at, when paused (the stage gate, or a step inside the stage). */
   pausedAt?: string;
+  /** Decisions taken at gates inside the stage (approval steps, inconclusive analyses), by gate. */
+  decisions?: Record<string, ApprovalDecision>;
+  /** The strategy `auto` chose, so a resumed run goes on with the same one. */
+  chosen?: unknown;
   /** Why a skipped stage did not run: the need that failed, or `(run)` when the run stopped. */
   blockedBy?: string;
 }

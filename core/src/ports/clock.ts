@@ -15,4 +15,9 @@ export interface Clock {
    * deadline still fires when a real process hangs under a virtual clock. Returns a cancel function.
    */
   setTimer(ms: number, fn: () => void): () => void;
+  /**
+   * Marks real work (a journal write) in progress: a virtual clock does not move until it ends,
+   * so simulated time cannot race ahead of a disk write. The wall clock ignores it.
+   */
+  hold?<T>(work: Promise<T>): Promise<T>;
 }

@@ -2,12 +2,79 @@
  * A strategy is a pure planner: from its config it returns the steps the executor runs. It does
  * no I/O, so plans are table-tested and shown by `rollgate plan` exactly as they will run.
  */
+
+/** A metric check, resolved from a named template or written inline (see engine/analysis.ts). */
+export interface MetricSpec {
+  name: string;
+  provider: string;
+  query: string;
+  successCondition?: string;
+  failureCondition?: string;
+  intervalMs: number;
+  count: number;
+  initialDelayMs: number;
+  failureLimit: number;
+  consecutiveErrorLimit: number;
+  inconclusiveLimit: number;
+  onNoData: 'fail' | 'inconclusive' | 'pass';
+  dryRun: boolean;
+}
+
+/** How many replicas or units: a count, or a percentage of the full scale. */
+export type Amount = { count: number } | { percent: number };
+
 export type StrategyStep =
+  /** direct: roll the version out to the whole target. */
   | { id: string; action: 'deploy' }
+  /** direct: poll the target's health until healthy. */
   | { id: string; action: 'verify' }
-  | { id: string; action: 'pause'; durationMs: number };
+  /** Wait, while the monitors keep watching. */
+  | { id: string; action: 'pause'; durationMs: number }
+  /** Pause the run until a person approves (exit code 3, then `resume --approve`). */
+  | { id: string; action: 'approval'; message?: string }
+  /** Start the new version beside the stable one, with no traffic. */
+  | { id: string; action: 'deploy-candidate'; replicas: Amount | 'full' }
+  /** Poll the candidate's health until healthy. */
+  | { id: string; action: 'verify-candidate' }
+  /** Send `weight` % of the traffic to the candidate (through the router, or by replica counts). */
+  | { id: string; action: 'set-weight'; weight: number }
+  /** Resize the candidate without moving traffic. */
+  | { id: string; action: 'set-candidate-scale'; replicas: Amount }
+  /** Measure metrics and judge them. */
+  | { id: string; action: 'analysis'; metrics: MetricSpec[] }
+  /** Probes that must all be ok (smoke tests against the preview). */
+  | { id: string; action: 'smoke'; probes: string[] }
+  /** The candidate becomes the stable version; the old one is removed. */
+  | { id: string; action: 'promote' }
+  /** Progressive: bring the fleet up to `upTo` units on the new version, checking each unit. */
+  | { id: string; action: 'wave'; index: number; upTo: Amount }
+  /** auto: choose the strategy from the probe snapshot; the chosen plan replaces this step. */
+  | { id: string; action: 'choose' };
+
+export type StrategyAction = StrategyStep['action'];
+
+/** What a running strategy keeps alive across steps (background analysis, fleet limits…). */
+export interface StrategyRuntime {
+  /** Metrics measured for the whole rollout, beside its steps. */
+  backgroundAnalysis?: MetricSpec[];
+  /** Progressive limits; only the `progressive` strategy sets them. */
+  fleet?: { maxParallel: Amount; maxUnavailable: Amount; failureBudget: Amount; verify: boolean };
+  /** How long rollback waits after moving traffic away before it removes the candidate. */
+  abortScaleDownDelayMs?: number;
+  /** Shown to testers while a blue-green preview runs. */
+  previewUrl?: string;
+}
 
 export interface Strategy<Config = unknown> {
   readonly type: string;
-  plan(config: Config): StrategyStep[];
+  plan(config: Config, resolve: AnalysisResolver): StrategyStep[];
+  runtime?(config: Config, resolve: AnalysisResolver): StrategyRuntime;
+}
+
+/** Turns an analysis reference (template names and inline metrics) into metric specs. */
+export type AnalysisResolver = (ref: AnalysisRef) => MetricSpec[];
+
+export interface AnalysisRef {
+  templates?: string[];
+  metrics?: unknown[];
 }

@@ -18,8 +18,19 @@ describe('sim probe', () => {
       ok: true,
       value: 'v1',
       latencyMs: 0,
-      details: { service: 'web', replicas: 5, stable: null, canaryWeight: 0 },
+      details: { service: 'web', replicas: 5, candidate: null, candidateReplicas: 0, canaryWeight: 0 },
     });
+    expect(await check(probe('candidate-version'))).toMatchObject({ ok: true, value: null });
+    h.world.deployCandidate('web', 'v2', 2);
+    h.world.setWeight('web', 10);
+    expect(await check(probe('candidate-version'))).toEqual({
+      ok: true,
+      value: 'v2',
+      latencyMs: 0,
+      details: { service: 'web', replicas: 5, candidate: 'v2', candidateReplicas: 2, canaryWeight: 10 },
+    });
+    expect((await check(probe('version'))).value).toBe('v1');
+    h.world.removeCandidate('web');
     expect(await check(probe('version', { service: 'api' }))).toMatchObject({ ok: true, value: null, details: { replicas: 0 } });
     const rate = await check(probe('error-rate'));
     expect(rate.ok).toBe(true);

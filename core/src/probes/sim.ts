@@ -12,9 +12,9 @@ export const configSchema = z
   .strictObject({
     type: z.literal(type),
     measure: z
-      .enum(['free-capacity', 'nodes-ready', 'error-rate', 'latency-p99', 'version', 'database', 'schema-version'])
+      .enum(['free-capacity', 'nodes-ready', 'error-rate', 'latency-p99', 'version', 'candidate-version', 'database', 'schema-version'])
       .describe('What to read from the simulated infrastructure'),
-    service: z.string().optional().describe('Service for error-rate, latency-p99 and version'),
+    service: z.string().optional().describe('Service for error-rate, latency-p99, version and candidate-version (default: the stage name)'),
     timeout: duration('Give up on this probe after this long (the whole snapshot stops at 5s)').prefault('2s'),
   })
   .describe('Reads the simulated infrastructure');
@@ -46,12 +46,21 @@ function measure(config: SimProbeConfig, world: SimWorld, service: string): Meas
       if (value === undefined) return { ok: false, value: null, error: `sim: ${service} serves no traffic (nothing deployed or every replica down)`, details: { service } };
       return { ok: true, value, details: { service } };
     }
-    case 'version': {
+    case 'version':
+    case 'candidate-version': {
+      // `version` is the stable version; `candidate-version` the one running beside it (null when none).
       const svc = world.service(service);
+      const candidate = svc?.candidate;
       return {
         ok: true,
-        value: svc?.version ?? null,
-        details: { service, replicas: svc?.replicas ?? 0, stable: svc?.stable ?? null, canaryWeight: world.weight(service) },
+        value: (config.measure === 'version' ? svc?.version : candidate?.version) ?? null,
+        details: {
+          service,
+          replicas: svc?.replicas ?? 0,
+          candidate: candidate?.version ?? null,
+          candidateReplicas: candidate?.replicas ?? 0,
+          canaryWeight: world.weight(service),
+        },
       };
     }
     case 'database': {

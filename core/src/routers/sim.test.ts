@@ -16,7 +16,8 @@ describe('sim router', () => {
     const router = create({ type: 'sim' }, h.deps);
     expect(router.type).toBe('sim');
     const ctx = h.ctx('web');
-    h.world.deploy('web', 'v2');
+    h.world.deployCandidate('web', 'v2', 1);
+    h.clock.advance(10_000);
     expect(await router.getWeights(ctx)).toEqual({ canary: 0 });
     await router.setWeights({ canary: 10 }, ctx);
     expect(await router.getWeights(ctx)).toEqual({ canary: 10 });
@@ -26,23 +27,26 @@ describe('sim router', () => {
     expect(h.world.errorRate('web') as number).toBeGreaterThan(at10 * 3);
     await router.finalize(ctx);
     expect(await router.getWeights(ctx)).toEqual({ canary: 0 });
-    expect(h.world.traffic('web')).toEqual([{ version: 'v1', share: 1 }]);
+    expect(h.world.traffic('web')).toEqual([{ version: 'v1', share: 1, role: 'stable' }]);
     await router.finalize(ctx); // idempotent
     expect(h.changes).toEqual([
       { object: 'route/web', field: 'weight', before: null, after: 10 },
       { object: 'route/web', field: 'weight', before: 10, after: 50 },
-      { object: 'route/web', field: 'weight', before: 50, after: 0 },
+      { object: 'route/web', field: 'weight', before: 50, after: null },
     ]);
   });
 
-  it('promotes on finalize after 100 %', async () => {
+  it('never promotes on finalize, even after 100 %: the target promotes', async () => {
     const h = createSimHarness({ services: { api: { version: 'a1' } } });
     const router = create({ type: 'sim', service: 'api' }, h.deps);
-    h.world.deploy('api', 'a2');
+    h.world.deployCandidate('api', 'a2', 5);
+    h.clock.advance(10_000);
     await router.setWeights({ canary: 100 }, h.ctx('stage-x'));
+    expect(h.world.traffic('api')).toEqual([{ version: 'a2', share: 1, role: 'candidate' }]);
     await router.finalize(h.ctx('stage-x'));
-    expect(h.world.traffic('api')).toEqual([{ version: 'a2', share: 1 }]);
-    expect(h.changes.at(-1)).toEqual({ object: 'route/api', field: 'stable', before: 'a1', after: 'a2' });
+    expect(h.world.traffic('api')).toEqual([{ version: 'a1', share: 1, role: 'stable' }]);
+    expect(h.world.service('api')?.version).toBe('a1');
+    expect(h.changes.at(-1)).toEqual({ object: 'route/api', field: 'weight', before: 100, after: null });
   });
 
   it('fails with provider errors: bad weight, nothing deployed, injected failures', async () => {

@@ -15,9 +15,10 @@ export type SimRouterConfig = z.infer<typeof configSchema>;
 type Config = SimRouterConfig;
 
 /**
- * Traffic weights of a service in the environment's simulated world. The split drives what the
- * `sim` metrics measure. `finalize` at 100 % promotes the new version to stable; below 100 % it
- * sends everything back to the stable version (a rollback).
+ * Traffic weights of a service in the environment's simulated world: `canary` % of the requests
+ * go to the candidate the `sim` target runs beside the stable version, which drives what the `sim`
+ * metrics measure. `finalize` drops the split and sends everything to the stable version; it never
+ * promotes (the target's `promote` does), so it is safe in both a rollback and a completed rollout.
  */
 export function create(config: Config, deps: ProviderDeps): TrafficRouter {
   const service = (ctx: StepContext) => config.service ?? ctx.stage;

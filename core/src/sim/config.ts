@@ -17,6 +17,29 @@ const versionProfile = z
 
 const at = duration('When, on the run clock, counted from the run start').optional();
 
+/** Control-plane operations of the sim providers, which api-errors (and partitions) hit. */
+export const SIM_OPERATIONS = [
+  'deploy',
+  'health',
+  'current',
+  'revert',
+  'set-weight',
+  'get-weight',
+  'finalize',
+  'probe',
+  'metric',
+  'deploy-candidate',
+  'scale',
+  'candidate-health',
+  'promote',
+  'remove-candidate',
+  'deploy-unit',
+  'revert-unit',
+  'unit-health',
+] as const;
+/** The operations that undo something (a rollback runs them), which compensation-fails hits. */
+export const SIM_COMPENSATIONS = ['revert', 'finalize', 'remove-candidate', 'revert-unit'] as const;
+
 export const failureSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('bad-version'),
@@ -32,9 +55,7 @@ export const failureSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('api-errors'),
-    operation: z
-      .enum(['deploy', 'health', 'current', 'revert', 'set-weight', 'get-weight', 'finalize', 'probe', 'metric', 'any'])
-      .default('any'),
+    operation: z.enum([...SIM_OPERATIONS, 'any']).default('any'),
     count: z.number().int().positive().default(2).describe('Calls that fail before it recovers'),
     status: z.union([z.literal(429), z.literal(500), z.literal(503)]).default(503).describe('429 is a rate limit'),
     at,
@@ -51,7 +72,7 @@ export const failureSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('compensation-fails'),
-    operation: z.enum(['revert', 'finalize', 'any']).default('any'),
+    operation: z.enum([...SIM_COMPENSATIONS, 'any']).default('any'),
     count: z.number().int().positive().optional().describe('Failures before it works (default: always fails)'),
   }),
   z.strictObject({

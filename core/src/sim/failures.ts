@@ -1,8 +1,9 @@
 import { type ConfigIssue, ProviderError } from '../errors.js';
-import type { FailureSpec, SimConfig } from './config.js';
+import { type FailureSpec, SIM_COMPENSATIONS, type SIM_OPERATIONS, type SimConfig } from './config.js';
 import { nodeIndex } from './nodes.js';
 
-export type SimOperation = 'deploy' | 'health' | 'current' | 'revert' | 'set-weight' | 'get-weight' | 'finalize' | 'probe' | 'metric';
+export type SimOperation = (typeof SIM_OPERATIONS)[number];
+const COMPENSATIONS: ReadonlySet<string> = new Set(SIM_COMPENSATIONS);
 
 /** What an injected failure has used up; saved with the world so a resumed run does not replay it. */
 export interface FailureState {
@@ -107,7 +108,7 @@ export function createFailures(failures: readonly FailureSpec[], elapsed: () => 
         // a retry may get past, so all three are retryable.
         throw new ProviderError(`sim: ${STATUS_TEXT[f.status]} (${f.status}) on ${what}; retry later`, { retryable: true });
       }
-      if (operation === 'revert' || operation === 'finalize') {
+      if (COMPENSATIONS.has(operation)) {
         for (const { f, i } of compensation) {
           const c = counters[i] as FailureState;
           if ((f.operation !== 'any' && f.operation !== operation) || c.left === 0) continue;

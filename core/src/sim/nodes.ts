@@ -17,6 +17,8 @@ export interface NodeSet {
   readonly count: number;
   /** 0-based indices of the crashed nodes, in the order they crashed. */
   readonly down: ReadonlySet<number>;
+  /** Names of every node, node-1..node-N (built once, on first use). */
+  names(): readonly string[];
   /** Crashes the node at a 0-based index; a crashed one is left alone. */
   markDown(index: number): void;
   /** Brings back the node at a 0-based index. */
@@ -35,6 +37,7 @@ export function createNodeSet(count: number, down: Iterable<number> = []): NodeS
   // Bumped on every crash or recovery, so cached placement counts know when they are stale.
   let rev = 0;
   const onDownCache = new Map<number, { rev: number; count: number }>();
+  let names: string[] | undefined;
   // O(crashed) once per change of the crashed set; services with the same replica count share the result.
   const onDown = (replicas: number): number => {
     if (crashed.size === 0 || replicas === 0) return 0;
@@ -52,6 +55,7 @@ export function createNodeSet(count: number, down: Iterable<number> = []): NodeS
   return {
     count,
     down: crashed,
+    names: () => (names ??= Array.from({ length: count }, (_, i) => `node-${i + 1}`)),
     markDown(index) {
       if (!crashed.has(index)) {
         crashed.add(index);

@@ -1,83 +1,77 @@
 import { ProviderError } from '../errors.js';
 import type { Change } from '../model/events.js';
-import type { LiveWorld, Transition } from './world-state.js';
+import { dropCandidate, dropUnits, replaceVersion, resize, units, waitFor } from './replicas.js';
+import type { LiveWorld, ServiceState, Transition } from './world-state.js';
+
+// The whole-service operations of the `direct` strategy, and the router's split.
 
 /**
- * Rolls `version` out to a service, replacing its replicas. Idempotent for the same version and
- * replicas. Throws `ProviderError` when capacity is short.
+ * Rolls `version` out to every replica of a service, replacing the stable version and ending any
+ * candidate, split or per-unit versions. Idempotent for the same version and replicas. Throws
+ * `ProviderError` when capacity is short.
  */
 export function deploy(live: LiveWorld, name: string, version: string, replicas?: number): Transition {
-  const t = live.elapsed();
   const svc = live.services.get(name);
   const want = replicas ?? svc?.replicas ?? live.nodes.count;
-  if (svc && svc.version === version && svc.replicas === want) return { changes: [], waitMs: Math.max(0, svc.readyAt - t) };
-  const p = live.profile(version);
-  const needs = p.cpu * live.nodes.onUp(want);
-  const released = svc ? live.profile(svc.version).cpu * live.nodes.onUp(svc.replicas) : 0;
+  if (svc && svc.version === version && svc.replicas === want && isPlain(live, name, svc)) return { changes: [], waitMs: waitFor(live, svc) };
+  const needs = units(live, version, want);
+  const released = svc ? units(live, svc.version, svc.replicas) + (svc.candidate ? units(live, svc.candidate.version, svc.candidate.replicas) : 0) : 0;
   const available = live.capacity().free + released;
   if (needs > available) {
     throw new ProviderError(
       `sim: not enough capacity for ${name} ${version}: needs ${needs} units, ${Math.max(0, available)} free; add nodes, lower the replicas or free capacity`,
     );
   }
-  const changes: Change[] = [];
-  if (!svc) {
-    live.services.set(name, { version, replicas: want, readyAt: t + p.startupMs, route: 'none', weight: 0 });
-    changes.push({ object: `service/${name}`, field: 'version', before: null, after: version });
-    return { changes, waitMs: p.startupMs };
-  }
-  if (svc.version !== version) {
-    // The version now serving the stable share stays as the stable one.
-    const servingStable = svc.route === 'stable' || (svc.route === 'split' && svc.weight < 100);
-    svc.stable = servingStable ? (svc.stable ?? svc.version) : svc.version;
-    if (svc.route === 'stable') svc.route = 'none';
-    changes.push({ object: `service/${name}`, field: 'version', before: svc.version, after: version });
-    svc.version = version;
-    svc.readyAt = t + p.startupMs;
-  }
-  if (svc.replicas !== want) {
-    changes.push({ object: `service/${name}`, field: 'replicas', before: svc.replicas, after: want });
-    svc.replicas = want;
-  }
-  return { changes, waitMs: Math.max(0, svc.readyAt - t) };
+  return setStable(live, name, svc, version, want);
 }
 
 /**
- * Puts `previous` back (one version, no route), or removes the service when it is undefined/null.
- * Never refused for capacity: a rollback must be able to run.
+ * Puts `previous` back (one version everywhere, no candidate, no split), or removes the service
+ * when it is undefined/null. Never refused for capacity: a rollback must be able to run.
  */
 export function revert(live: LiveWorld, name: string, previous: { version: string; replicas?: number } | null | undefined): Transition {
-  const t = live.elapsed();
   const svc = live.services.get(name);
   if (!previous) {
-    if (!svc) return { changes: [], waitMs: 0 };
-    live.services.delete(name);
-    return { changes: [{ object: `service/${name}`, field: 'version', before: svc.version, after: null }], waitMs: 0 };
+    const changes: Change[] = [];
+    dropUnits(live, name, changes);
+    if (svc) {
+      dropCandidate(name, svc, changes);
+      live.services.delete(name);
+      if (svc.version !== null) changes.push({ object: `service/${name}`, field: 'version', before: svc.version, after: null });
+    }
+    return { changes, waitMs: 0 };
   }
-  const want = previous.replicas ?? svc?.replicas ?? live.nodes.count;
+  return setStable(live, name, svc, previous.version, previous.replicas ?? svc?.replicas ?? live.nodes.count);
+}
+
+/** No candidate, no route, no per-unit versions: what a plain deploy leaves. */
+function isPlain(live: LiveWorld, name: string, svc: ServiceState): boolean {
+  return !svc.candidate && svc.route === 'none' && !live.fleets.has(name);
+}
+
+function setStable(live: LiveWorld, name: string, svc: ServiceState | undefined, version: string, want: number): Transition {
   const changes: Change[] = [];
-  const p = live.profile(previous.version);
+  dropUnits(live, name, changes);
   if (!svc) {
-    live.services.set(name, { version: previous.version, replicas: want, readyAt: t + p.startupMs, route: 'none', weight: 0 });
-    changes.push({ object: `service/${name}`, field: 'version', before: null, after: previous.version });
-    return { changes, waitMs: p.startupMs };
+    const created: ServiceState = { version, replicas: want, readyAt: 0, route: 'none', weight: 0 };
+    replaceVersion(live, created, version);
+    live.services.set(name, created);
+    changes.push({ object: `service/${name}`, field: 'version', before: null, after: version });
+    return { changes, waitMs: waitFor(live, created) };
   }
-  if (svc.version !== previous.version) {
-    changes.push({ object: `service/${name}`, field: 'version', before: svc.version, after: previous.version });
-    svc.version = previous.version;
-    svc.readyAt = t + p.startupMs;
+  dropCandidate(name, svc, changes);
+  if (svc.version !== version) {
+    changes.push({ object: `service/${name}`, field: 'version', before: svc.version, after: version });
+    replaceVersion(live, svc, version);
   }
   if (svc.replicas !== want) {
     changes.push({ object: `service/${name}`, field: 'replicas', before: svc.replicas, after: want });
-    svc.replicas = want;
+    resize(live, svc, want);
   }
-  svc.stable = undefined;
-  svc.route = 'none';
-  svc.weight = 0;
-  return { changes, waitMs: Math.max(0, svc.readyAt - t) };
+  return { changes, waitMs: waitFor(live, svc) };
 }
 
-/** Opens or moves the traffic split: `canary` % to the last deployed version. */
+/** Opens or moves the router's split: `canary` % of the requests to the candidate. */
 export function setWeight(live: LiveWorld, name: string, canary: number): Change[] {
   if (!Number.isFinite(canary) || canary < 0 || canary > 100) {
     throw new ProviderError(`sim: canary weight for ${name} must be between 0 and 100, got ${canary}`);
@@ -91,22 +85,16 @@ export function setWeight(live: LiveWorld, name: string, canary: number): Change
   return [{ object: `route/${name}`, field: 'weight', before, after: canary }];
 }
 
-/** Closes the split: promotes at 100 %, otherwise sends everything to the stable version. */
+/**
+ * Drops the split: everything goes to the stable version, even while a candidate still runs
+ * (until it is promoted or removed). Never promotes: that is the target's job.
+ */
 export function finalize(live: LiveWorld, name: string): Change[] {
   const svc = live.services.get(name);
   if (!svc || svc.route !== 'split') return [];
-  const changes: Change[] = [];
-  if (svc.weight === 100) {
-    changes.push({ object: `route/${name}`, field: 'weight', before: 100, after: null });
-    if (svc.stable !== undefined && svc.stable !== svc.version) {
-      changes.push({ object: `route/${name}`, field: 'stable', before: svc.stable, after: svc.version });
-    }
-    svc.stable = undefined;
-    svc.route = 'none';
-  } else {
-    if (svc.weight !== 0) changes.push({ object: `route/${name}`, field: 'weight', before: svc.weight, after: 0 });
-    svc.route = 'stable';
-  }
+  const changes: Change[] = [{ object: `route/${name}`, field: 'weight', before: svc.weight, after: null }];
+  // Pinned to stable only while a candidate could otherwise draw requests by its replica count.
+  svc.route = svc.candidate ? 'stable' : 'none';
   svc.weight = 0;
   return changes;
 }

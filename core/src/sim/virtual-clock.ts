@@ -77,6 +77,7 @@ export function createVirtualClock(startMs = Date.UTC(2026, 0, 1)): VirtualClock
   let seq = 0;
   const heap = new WaiterHeap();
   let scheduled = false;
+  let held = 0;
 
   const cancel = (w: Waiter) => {
     if (!w.live) return;
@@ -100,7 +101,8 @@ export function createVirtualClock(startMs = Date.UTC(2026, 0, 1)): VirtualClock
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
-      if (heap.sleepers === 0) return;
+      // Real work in progress: time stands still until it ends (release() schedules again).
+      if (held > 0 || heap.sleepers === 0) return;
       // The earliest sleeper sets how far time may jump; timers due before it fire on the way.
       let next = heap.peek();
       while (next?.timer) {
@@ -144,6 +146,23 @@ export function createVirtualClock(startMs = Date.UTC(2026, 0, 1)): VirtualClock
         heap.push(waiter);
         schedule();
       });
+    },
+    hold(work) {
+      held += 1;
+      const release = () => {
+        held -= 1;
+        if (held === 0) schedule();
+      };
+      return work.then(
+        (value) => {
+          release();
+          return value;
+        },
+        (err: unknown) => {
+          release();
+          throw err;
+        },
+      );
     },
     setTimer(ms, fn) {
       const waiter: Waiter = {

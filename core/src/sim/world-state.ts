@@ -13,17 +13,59 @@ export interface VersionProfile {
   startupMs: number;
 }
 
+/**
+ * What the traffic router does for a service: `none` (no router involved: requests spread over the
+ * ready replicas), `split` (`weight` % to the candidate), `stable` (finalised: everything to stable).
+ */
 export type RouteMode = 'none' | 'split' | 'stable';
 
-export interface ServiceInfo {
-  name: string;
-  version: string;
+/** Replicas placed round-robin from node-1, and when they are ready. */
+export interface Replicas {
   replicas: number;
-  /** Elapsed time at which the replicas of `version` are ready. */
+  /** Elapsed time at which all of them are ready. */
   readyAt: number;
-  stable?: string;
+  /** Replicas that keep serving until `readyAt` (a scale-up leaves the running ones ready); 0 when absent. */
+  warm?: number | undefined;
+}
+
+/** Replicas of one version. */
+export interface ReplicaSet extends Replicas {
+  version: string;
+}
+
+/** A version running beside the stable one (canary, blue-green's green). */
+export interface CandidateState extends ReplicaSet {
+  /** The stable replica count when the candidate started: what promote and removeCandidate restore. */
+  fullScale: number;
+}
+
+/** A service: its stable version and replicas, an optional candidate, and its route. */
+export interface ServiceState extends Replicas {
+  /** The stable version; `null` while the candidate of a first deploy runs alone (with no stable replicas). */
+  version: string | null;
+  candidate?: CandidateState | undefined;
   route: RouteMode;
   weight: number;
+}
+
+export interface ServiceInfo extends ServiceState {
+  name: string;
+}
+
+/** One node of a fleet running something other than the service's version; `null`: nothing runs there. */
+export interface UnitState {
+  version: string | null;
+  readyAt: number;
+}
+
+/** The units of a service that differ from its version, kept sparse so a 10,000-node fleet stays cheap. */
+export interface FleetState {
+  /** By 0-based node index. */
+  readonly units: Map<number, UnitState>;
+  /** How many units run each version, so a finished rollout is noticed without scanning. */
+  readonly counts: Map<string | null, number>;
+  /** The latest time any unit became or becomes ready: a finished rollout folds back only once it has passed. */
+  maxReadyAt: number;
 }
 
 /** What a state change did, and how long its replicas take to start. */
@@ -32,20 +74,23 @@ export interface Transition {
   waitMs: number;
 }
 
-export const SIM_STATE_FORMAT = 'rollgate/sim-world@1';
+export const SIM_STATE_FORMAT = 'rollgate/sim-world@2';
 
 /** Defaults of a version absent from `config.versions` (the schema's defaults). */
 export const DEFAULT_PROFILE: Readonly<VersionProfile> = Object.freeze({ errorRate: 0.001, latencyMs: 80, cpu: 1, startupMs: 10_000 });
 
-const serviceStateSchema = z.object({
-  version: z.string(),
+const replicas = {
   replicas: z.number().int().nonnegative(),
   readyAt: z.number(),
-  stable: z.string().optional(),
+  warm: z.number().int().nonnegative().optional(),
+};
+const serviceStateSchema = z.object({
+  version: z.string().nullable(),
+  ...replicas,
+  candidate: z.object({ version: z.string(), ...replicas, fullScale: z.number().int().nonnegative() }).optional(),
   route: z.enum(['none', 'split', 'stable']),
   weight: z.number().min(0).max(100),
 });
-export type ServiceState = z.infer<typeof serviceStateSchema>;
 
 const stateSchema = z.object({
   format: z.literal(SIM_STATE_FORMAT),
@@ -54,6 +99,8 @@ const stateSchema = z.object({
   nodes: z.number().int().positive(),
   down: z.array(z.number().int().positive()),
   services: z.record(z.string(), serviceStateSchema),
+  /** Per service, the units that differ from it: [node number, version or null, readyAt]. */
+  fleets: z.record(z.string(), z.array(z.tuple([z.number().int().positive(), z.string().nullable(), z.number()]))).default({}),
   database: z.object({ up: z.boolean(), schemaVersion: z.number().int() }),
   failures: z.array(z.object({ left: z.number().int().nonnegative().nullable().optional(), fired: z.boolean().optional() })),
 });
@@ -69,6 +116,7 @@ export interface LiveWorld {
   readonly clock: Clock;
   readonly nodes: NodeSet;
   readonly services: Map<string, ServiceState>;
+  readonly fleets: Map<string, FleetState>;
   readonly database: { up: boolean; schemaVersion: number };
   elapsed(): number;
   profile(version: string): VersionProfile;
@@ -78,6 +126,10 @@ export interface LiveWorld {
 
 /** The state saved by `saveState`, validated against the config it is restored into. Throws `JournalError`. */
 export function readSavedState(saved: unknown, nodeCount: number): SimWorldState {
+  const format = (saved as { format?: unknown } | null)?.format;
+  if (typeof format === 'string' && format.startsWith('rollgate/sim-world@') && format !== SIM_STATE_FORMAT) {
+    throw new JournalError(`the saved simulation state has format ${format}, this rollgate reads ${SIM_STATE_FORMAT}; start a new run`);
+  }
   const parsed = stateSchema.safeParse(saved);
   if (!parsed.success) {
     throw new JournalError(`the saved simulation state is unreadable (${parsed.error.issues[0]?.message ?? 'invalid'}); start a new run`);
@@ -89,13 +141,29 @@ export function readSavedState(saved: unknown, nodeCount: number): SimWorldState
   return s;
 }
 
+/** An empty fleet table, or one holding `units`. */
+export function createFleet(units: Iterable<[number, UnitState]> = []): FleetState {
+  const fleet: FleetState = { units: new Map(), counts: new Map(), maxReadyAt: 0 };
+  for (const [i, u] of units) {
+    fleet.units.set(i, u);
+    fleet.maxReadyAt = Math.max(fleet.maxReadyAt, u.readyAt);
+    fleet.counts.set(u.version, (fleet.counts.get(u.version) ?? 0) + 1);
+  }
+  return fleet;
+}
+
 /** The world as `config` declares it, or as `state` left it when one is given. */
 export function createLiveWorld(config: SimConfig, clock: Clock, state?: SimWorldState): LiveWorld {
   const nodeCount = config.nodes;
   const nodes = createNodeSet(nodeCount, state ? state.down.filter((k) => k <= nodeCount).map((n) => n - 1) : []);
   const services = new Map<string, ServiceState>();
+  const fleets = new Map<string, FleetState>();
   if (state) {
-    for (const [name, svc] of Object.entries(state.services)) services.set(name, { ...svc });
+    for (const [name, svc] of Object.entries(state.services)) services.set(name, structuredClone(svc));
+    for (const [name, units] of Object.entries(state.fleets)) {
+      const kept = units.filter(([k]) => k <= nodeCount).map(([k, version, readyAt]): [number, UnitState] => [k - 1, { version, readyAt }]);
+      if (kept.length > 0) fleets.set(name, createFleet(kept));
+    }
   } else {
     for (const [name, svc] of Object.entries(config.services)) {
       services.set(name, { version: svc.version, replicas: svc.replicas ?? nodeCount, readyAt: 0, route: 'none', weight: 0 });
@@ -112,13 +180,18 @@ export function createLiveWorld(config: SimConfig, clock: Clock, state?: SimWorl
     clock,
     nodes,
     services,
+    fleets,
     database,
     elapsed: () => clock.now() - origin,
     profile,
     capacity() {
       const total = (nodeCount - nodes.down.size) * config.capacityPerNode;
       let used = 0;
-      for (const svc of services.values()) used += profile(svc.version).cpu * nodes.onUp(svc.replicas);
+      // Fleet units swap the version on their own node in place, so capacity counts the service's version there.
+      for (const svc of services.values()) {
+        if (svc.version !== null) used += profile(svc.version).cpu * nodes.onUp(svc.replicas);
+        if (svc.candidate) used += profile(svc.candidate.version).cpu * nodes.onUp(svc.candidate.replicas);
+      }
       return { total, used, free: total - used };
     },
   };
@@ -132,7 +205,13 @@ export function saveState(live: LiveWorld, failures: FailureState[]): SimWorldSt
     savedAt: live.clock.now(),
     nodes: live.nodes.count,
     down: [...live.nodes.down].sort((a, b) => a - b).map((i) => i + 1),
-    services: Object.fromEntries([...live.services].map(([name, svc]) => [name, { ...svc }])),
+    services: Object.fromEntries([...live.services].map(([name, svc]) => [name, structuredClone(svc)])),
+    fleets: Object.fromEntries(
+      [...live.fleets].map(([name, fleet]) => [
+        name,
+        [...fleet.units].sort(([a], [b]) => a - b).map(([i, u]): [number, string | null, number] => [i + 1, u.version, u.readyAt]),
+      ]),
+    ),
     database: { ...live.database },
     failures,
   };

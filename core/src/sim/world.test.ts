@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JournalError, ProviderError, WorkflowConfigError } from '../errors.js';
+import { ProviderError, WorkflowConfigError } from '../errors.js';
 import { simConfig } from './harness.js';
 import { createVirtualClock } from './virtual-clock.js';
 import { createSimWorld, DEFAULT_PROFILE, REQUESTS_PER_REPLICA, simConfigIssues } from './world.js';
@@ -118,19 +118,29 @@ describe('deploy and revert', () => {
     expect(w.health('web')).toEqual({ healthy: true, ready: 5, total: 5, message: 'v1 is ready' });
   });
 
-  it('replaces the version and the replicas, keeping the old version as stable', () => {
-    const { world: w } = world({ services: { web: { version: 'v1' } } });
+  it('replaces the version and the replicas; scaling up keeps the running replicas serving', () => {
+    const { world: w, clock } = world({ services: { web: { version: 'v1' } } });
     const t = w.deploy('web', 'v2', 3);
     expect(t.changes).toEqual([
       { object: 'service/web', field: 'version', before: 'v1', after: 'v2' },
       { object: 'service/web', field: 'replicas', before: 5, after: 3 },
     ]);
-    expect(w.service('web')).toMatchObject({ version: 'v2', replicas: 3, stable: 'v1', route: 'none' });
+    expect(w.service('web')).toEqual({ name: 'web', version: 'v2', replicas: 3, readyAt: 10_000, route: 'none', weight: 0 });
     expect(w.capacity().used).toBe(3);
     // Scaling alone keeps the version's readiness time.
     const scaled = w.deploy('web', 'v2', 4);
     expect(scaled.changes).toEqual([{ object: 'service/web', field: 'replicas', before: 3, after: 4 }]);
     expect(scaled.waitMs).toBe(10_000);
+    clock.advance(10_000);
+    // Once started, a scale-up leaves the 4 running replicas ready while the fifth starts.
+    expect(w.deploy('web', 'v2', 5).waitMs).toBe(10_000);
+    expect(w.health('web')).toEqual({ healthy: false, ready: 4, total: 5, message: 'scaling up: 4 of 5 replicas of v2 ready, the rest in 10s' });
+    expect(w.readyReplicas('web')).toBe(4);
+    // Scaling down during the scale-up keeps the ready ones.
+    w.deploy('web', 'v2', 2);
+    expect(w.readyReplicas('web')).toBe(2);
+    clock.advance(10_000);
+    expect(w.health('web')).toMatchObject({ healthy: true, ready: 2 });
   });
 
   it('refuses a deploy that does not fit, counting what the old replicas release', () => {
@@ -160,11 +170,10 @@ describe('deploy and revert', () => {
   it('reverts to the previous version, or removes a first deploy', () => {
     const { world: w, clock } = world({ services: { web: { version: 'v1' } } });
     w.deploy('web', 'v2');
-    w.setWeight('web', 20);
     clock.advance(10_000);
     const back = w.revert('web', { version: 'v1', replicas: 5 });
     expect(back).toEqual({ changes: [{ object: 'service/web', field: 'version', before: 'v2', after: 'v1' }], waitMs: 10_000 });
-    expect(w.service('web')).toMatchObject({ version: 'v1', route: 'none', weight: 0, stable: undefined });
+    expect(w.service('web')).toMatchObject({ version: 'v1', route: 'none', weight: 0 });
     // Idempotent.
     expect(w.revert('web', { version: 'v1' })).toEqual({ changes: [], waitMs: 10_000 });
     clock.advance(10_000);
@@ -182,111 +191,38 @@ describe('deploy and revert', () => {
     });
     expect(w.service('web')?.replicas).toBe(5);
   });
-});
 
-describe('traffic routes', () => {
-  function canary() {
-    const h = world({ services: { web: { version: 'v1' } }, failures: [{ kind: 'bad-version', version: 'v2' }] });
-    h.world.deploy('web', 'v2');
-    h.clock.advance(10_000);
-    return h;
-  }
-
-  it('sends everything to the new version when no router is involved', () => {
-    const { world: w } = canary();
-    expect(w.traffic('web')).toEqual([{ version: 'v2', share: 1 }]);
-    expect(w.weight('web')).toBe(0);
-  });
-
-  it('splits by weight, records changes, and ignores a repeated weight', () => {
-    const { world: w } = canary();
-    expect(w.setWeight('web', 10)).toEqual([{ object: 'route/web', field: 'weight', before: null, after: 10 }]);
-    expect(w.traffic('web')).toEqual([
-      { version: 'v1', share: 0.9 },
-      { version: 'v2', share: 0.1 },
-    ]);
-    expect(w.setWeight('web', 10)).toEqual([]);
-    expect(w.setWeight('web', 0)).toEqual([{ object: 'route/web', field: 'weight', before: 10, after: 0 }]);
-    expect(w.traffic('web')).toEqual([{ version: 'v1', share: 1 }]);
-    w.setWeight('web', 100);
-    expect(w.traffic('web')).toEqual([{ version: 'v2', share: 1 }]);
-    expect(w.weight('web')).toBe(100);
-  });
-
-  it('rejects weights out of range and routes for services with nothing deployed', () => {
-    const { world: w } = canary();
-    expect(() => w.setWeight('web', 101)).toThrow('sim: canary weight for web must be between 0 and 100, got 101');
-    expect(() => w.setWeight('web', Number.NaN)).toThrow(ProviderError);
-    expect(() => w.setWeight('api', 10)).toThrow('sim: cannot route traffic of api: nothing is deployed (deploy it first)');
-    expect(w.weight('api')).toBe(0);
-    expect(w.traffic('api')).toEqual([]);
-  });
-
-  it('finalize below 100 % sends everything back to stable; a new deploy then rolls out fully', () => {
-    const { world: w } = canary();
-    w.setWeight('web', 30);
-    expect(w.finalize('web')).toEqual([{ object: 'route/web', field: 'weight', before: 30, after: 0 }]);
-    expect(w.service('web')).toMatchObject({ route: 'stable', weight: 0, stable: 'v1', version: 'v2' });
-    expect(w.traffic('web')).toEqual([{ version: 'v1', share: 1 }]);
-    expect(w.weight('web')).toBe(0);
-    expect(w.finalize('web')).toEqual([]); // idempotent
-    // Re-opening the split from the pinned route reports 0 as before.
-    expect(w.setWeight('web', 5)).toEqual([{ object: 'route/web', field: 'weight', before: 0, after: 5 }]);
-    w.finalize('web');
-    w.deploy('web', 'v3');
-    expect(w.service('web')).toMatchObject({ route: 'none', stable: 'v1', version: 'v3' });
-    expect(w.traffic('web')).toEqual([{ version: 'v3', share: 1 }]);
-  });
-
-  it('finalize at 0 % changes no weight', () => {
-    const { world: w } = canary();
-    w.setWeight('web', 0);
-    expect(w.finalize('web')).toEqual([]);
-    expect(w.service('web')?.route).toBe('stable');
-  });
-
-  it('finalize at 100 % promotes the new version to stable', () => {
-    const { world: w } = canary();
-    w.setWeight('web', 100);
-    expect(w.finalize('web')).toEqual([
-      { object: 'route/web', field: 'weight', before: 100, after: null },
-      { object: 'route/web', field: 'stable', before: 'v1', after: 'v2' },
-    ]);
-    expect(w.service('web')).toMatchObject({ route: 'none', stable: undefined, weight: 0 });
-    expect(w.traffic('web')).toEqual([{ version: 'v2', share: 1 }]);
-    expect(w.finalize('web')).toEqual([]);
-    expect(w.finalize('api')).toEqual([]);
-  });
-
-  it('finalize at 100 % on a first deploy has no stable version to replace', () => {
-    const { world: w } = world();
-    w.deploy('web', 'v1');
-    w.setWeight('web', 100);
-    expect(w.finalize('web')).toEqual([{ object: 'route/web', field: 'weight', before: 100, after: null }]);
-  });
-
-  it('a deploy during an open split replaces the canary and keeps the stable version', () => {
-    const { world: w } = canary();
-    w.setWeight('web', 20);
-    w.deploy('web', 'v3');
-    expect(w.service('web')).toMatchObject({ version: 'v3', stable: 'v1', route: 'split', weight: 20 });
-    w.setWeight('web', 100);
-    w.deploy('web', 'v4');
-    expect(w.service('web')).toMatchObject({ version: 'v4', stable: 'v3' });
-  });
-
-  it('a route prepared at 0 % before the deploy keeps the new version dark', () => {
+  it('deploy and revert end a candidate, its split and per-unit versions', () => {
     const { world: w } = world({ services: { web: { version: 'v1' } } });
+    w.deployCandidate('web', 'v2', 1);
+    w.setWeight('web', 20);
+    w.setUnit('web', 'node-2', 'v9');
+    expect(w.deploy('web', 'v3').changes).toEqual([
+      { object: 'service/web', field: 'units-differing', before: 1, after: 0 },
+      { object: 'service/web', field: 'candidate', before: 'v2', after: null },
+      { object: 'route/web', field: 'weight', before: 20, after: null },
+      { object: 'service/web', field: 'version', before: 'v1', after: 'v3' },
+    ]);
+    expect(w.service('web')).toEqual({ name: 'web', version: 'v3', replicas: 5, readyAt: 10_000, route: 'none', weight: 0 });
+    // A deploy of the running version still ends a leftover candidate.
+    w.deployCandidate('web', 'v4', 1);
+    expect(w.deploy('web', 'v3').changes).toEqual([{ object: 'service/web', field: 'candidate', before: 'v4', after: null }]);
+    w.deployCandidate('web', 'v4', 1);
     w.setWeight('web', 0);
-    w.deploy('web', 'v2');
-    expect(w.traffic('web')).toEqual([{ version: 'v1', share: 1 }]);
-  });
-
-  it('deploying the stable version back sends it everything', () => {
-    const { world: w } = canary();
-    w.setWeight('web', 50);
-    w.deploy('web', 'v1');
-    expect(w.traffic('web')).toEqual([{ version: 'v1', share: 1 }]);
+    w.finalize('web');
+    expect(w.revert('web', { version: 'v1' }).changes).toEqual([
+      { object: 'service/web', field: 'candidate', before: 'v4', after: null },
+      { object: 'route/web', field: 'weight', before: 0, after: null },
+      { object: 'service/web', field: 'version', before: 'v3', after: 'v1' },
+    ]);
+    w.deployCandidate('web', 'v4', 1);
+    w.setUnit('web', 'node-1', 'v9');
+    expect(w.revert('web', undefined).changes).toEqual([
+      { object: 'service/web', field: 'units-differing', before: 1, after: 0 },
+      { object: 'service/web', field: 'candidate', before: 'v4', after: null },
+      { object: 'service/web', field: 'version', before: 'v1', after: null },
+    ]);
+    expect(w.unitVersion('web', 'node-1')).toBeUndefined();
   });
 });
 
@@ -309,10 +245,11 @@ describe('health', () => {
 
 describe('measurements', () => {
   it('measures the traffic mix with small, reproducible noise', () => {
-    const a = world({ seed: 7, services: { web: { version: 'v1' } }, versions: { v2: { errorRate: 0.1, latencyMs: 500 } } });
-    const b = world({ seed: 7, services: { web: { version: 'v1' } }, versions: { v2: { errorRate: 0.1, latencyMs: 500 } } });
+    const input = { seed: 7, services: { web: { version: 'v1' } }, versions: { v2: { errorRate: 0.1, latencyMs: 500, startup: '0s' } } };
+    const a = world(input);
+    const b = world(input);
     for (const { world: w } of [a, b]) {
-      w.deploy('web', 'v2');
+      w.deployCandidate('web', 'v2', 1);
       w.setWeight('web', 20);
     }
     const rate = a.world.errorRate('web') as number;
@@ -324,8 +261,8 @@ describe('measurements', () => {
     // A slow canary with 20 % of the requests lifts the p99 far above the weighted mean (164 ms).
     expect(p99).toBeGreaterThan(300);
     expect(p99).toBeLessThan(350);
-    expect(a.world.requestRate('web')).toBeCloseTo(REQUESTS_PER_REPLICA * 5, -1);
-    // Other seeds and other seconds give other (still close) readings.
+    expect(a.world.requestRate('web')).toBeCloseTo(REQUESTS_PER_REPLICA * 6, -1);
+    // Other seconds give other (still close) readings.
     a.clock.advance(1000);
     expect(a.world.errorRate('web')).not.toBe(rate);
   });
@@ -347,181 +284,6 @@ describe('measurements', () => {
       return w.errorRate('web') as number;
     });
     expect(Math.max(...samples)).toBeLessThanOrEqual(1);
-  });
-});
-
-describe('injected failures', () => {
-  it('crashes nodes at their time: the last nodes by default, or from a named node, wrapping', () => {
-    const { world: w, clock } = world({
-      nodes: 5,
-      failures: [
-        { kind: 'node-crash', count: 2 },
-        { kind: 'node-crash', node: 'node-4', count: 3, at: '1m' },
-      ],
-    });
-    expect(w.nodes().down).toEqual(['node-4', 'node-5']);
-    clock.advance(59_999);
-    expect(w.nodes().ready).toBe(3);
-    clock.advance(1);
-    expect(w.nodes()).toEqual({ total: 5, ready: 2, down: ['node-4', 'node-5', 'node-1'] });
-  });
-
-  it('takes the database down at its time', () => {
-    const { world: w, clock } = world({ failures: [{ kind: 'database-down', at: '30s' }] });
-    expect(w.database().up).toBe(true);
-    clock.advance(30_000);
-    expect(w.database()).toEqual({ up: false, schemaVersion: 1 });
-  });
-
-  it('fails the next calls of an operation with api errors, all retryable', () => {
-    const { world: w, clock } = world({
-      failures: [
-        { kind: 'api-errors', operation: 'deploy', count: 2, status: 429 },
-        { kind: 'api-errors', operation: 'any', count: 1, status: 500, at: '1m' },
-        { kind: 'api-errors', operation: 'metric', count: 1 },
-      ],
-    });
-    const first = thrown(() => w.guard('deploy', 'web'));
-    expect(first.message).toBe('sim: rate limited (429) on deploy of web; retry later');
-    expect(first.retryable).toBe(true);
-    expect(() => w.guard('deploy')).toThrow('sim: rate limited (429) on deploy; retry later');
-    expect(() => w.guard('deploy')).not.toThrow();
-    expect(() => w.guard('health')).not.toThrow();
-    const unavailable = thrown(() => w.guard('metric', 'web'));
-    expect(unavailable.message).toBe('sim: service unavailable (503) on metric of web; retry later');
-    clock.advance(60_000);
-    const internal = thrown(() => w.guard('health'));
-    expect(internal.message).toBe('sim: internal server error (500) on health; retry later');
-    expect(internal.retryable).toBe(true);
-    expect(() => w.guard('health')).not.toThrow();
-    expect(w.toJSON().failures).toEqual([{ left: 0 }, { left: 0 }, { left: 0 }]);
-  });
-
-  it('makes every operation fail during a partition, then heals', () => {
-    const { world: w, clock } = world({ failures: [{ kind: 'partition', at: '10s', duration: '30s' }] });
-    expect(() => w.guard('deploy')).not.toThrow();
-    clock.advance(10_000);
-    const err = thrown(() => w.guard('set-weight', 'web'));
-    expect(err.message).toBe('sim: control plane unreachable (network partition) during set-weight of web; it heals 30s from now, retry then');
-    expect(err.retryable).toBe(true);
-    clock.advance(29_999);
-    expect(() => w.guard('probe')).toThrow('network partition');
-    clock.advance(1);
-    expect(() => w.guard('probe')).not.toThrow();
-  });
-
-  it('makes compensations fail a number of times, or always, without retries', () => {
-    const { world: w } = world({
-      failures: [
-        { kind: 'compensation-fails', operation: 'revert', count: 1 },
-        { kind: 'compensation-fails', operation: 'finalize' },
-      ],
-    });
-    const err = thrown(() => w.guard('revert', 'web'));
-    expect(err.message).toBe('sim: revert of web failed (injected compensation failure); undo it by hand');
-    expect(err.retryable).toBe(false);
-    expect(() => w.guard('revert', 'web')).not.toThrow();
-    for (let i = 0; i < 3; i++) expect(() => w.guard('finalize')).toThrow('finalize failed');
-    expect(() => w.guard('deploy')).not.toThrow();
-    expect(w.toJSON().failures).toEqual([{ left: 0 }, { left: null }]);
-  });
-
-  it('"any" compensation failures hit both revert and finalize', () => {
-    const { world: w } = world({ failures: [{ kind: 'compensation-fails', count: 2 }] });
-    expect(() => w.guard('finalize')).toThrow(ProviderError);
-    expect(() => w.guard('revert')).toThrow(ProviderError);
-    expect(() => w.guard('revert')).not.toThrow();
-  });
-
-  it('slows probes: all of them, or those named', () => {
-    const { world: w } = world({
-      failures: [
-        { kind: 'slow-probe', probe: 'capacity', delay: '10s' },
-        { kind: 'slow-probe', probe: 'db', delay: '3s' },
-      ],
-    });
-    expect(w.probeDelay('capacity', 'free-capacity')).toBe(10_000);
-    expect(w.probeDelay('other', undefined)).toBe(0);
-    const all = world({ failures: [{ kind: 'slow-probe', delay: '2s' }] });
-    expect(all.world.probeDelay('anything')).toBe(2000);
-  });
-});
-
-describe('toJSON and restore', () => {
-  it('restores services, routes, nodes, database, counters and time in a new process', () => {
-    const config = simConfig({
-      services: { web: { version: 'v1' } },
-      failures: [
-        { kind: 'api-errors', operation: 'deploy', count: 3 },
-        { kind: 'node-crash', at: '5m' },
-        { kind: 'database-down', at: '1m' },
-      ],
-    });
-    const clock1 = createVirtualClock(Date.UTC(2026, 0, 1));
-    const w1 = createSimWorld(config, clock1);
-    expect(() => w1.guard('deploy')).toThrow(ProviderError);
-    w1.deploy('web', 'v2');
-    w1.setWeight('web', 25);
-    w1.crashNodes(['node-1']);
-    clock1.advance(90_000);
-    w1.setDatabase({ schemaVersion: 3 });
-    const saved = JSON.parse(JSON.stringify(w1.toJSON())) as unknown;
-    expect(saved).toMatchObject({
-      format: 'rollgate/sim-world@1',
-      elapsedMs: 90_000,
-      nodes: 5,
-      down: [1],
-      database: { up: false, schemaVersion: 3 },
-      failures: [{ left: 2 }, {}, { fired: true }],
-    });
-
-    // A new process whose virtual clock restarts earlier than the save continues at the saved time.
-    const clock2 = createVirtualClock(Date.UTC(2026, 0, 1));
-    const w2 = createSimWorld(config, clock2, saved);
-    expect(w2.elapsed()).toBe(90_000);
-    expect(w2.service('web')).toEqual(w1.service('web'));
-    expect(w2.traffic('web')).toEqual(w1.traffic('web'));
-    expect(w2.database()).toEqual({ up: false, schemaVersion: 3 });
-    expect(w2.nodes().down).toEqual(['node-1']);
-    expect(() => w2.guard('deploy')).toThrow(ProviderError);
-    expect(() => w2.guard('deploy')).toThrow(ProviderError);
-    expect(() => w2.guard('deploy')).not.toThrow();
-    // The node crash still happens at 5 minutes of world time.
-    clock2.advance(210_000 - 1);
-    expect(w2.nodes().ready).toBe(4);
-    clock2.advance(1);
-    expect(w2.nodes().down).toEqual(['node-1', 'node-5']);
-    // The configured services are not seeded again over the saved ones.
-    expect(w2.serviceNames()).toEqual(['web']);
-  });
-
-  it('counts the time the clock moved since the save (a real clock between CI jobs)', () => {
-    const config = simConfig({});
-    const w1 = createSimWorld(config, createVirtualClock(1_000_000));
-    const saved = w1.toJSON();
-    const w2 = createSimWorld(config, createVirtualClock(1_000_000 + 3_600_000), saved);
-    expect(w2.elapsed()).toBe(3_600_000);
-  });
-
-  it('restores a service removed from the config and keeps counters of failures added since', () => {
-    const w1 = createSimWorld(simConfig({ services: { web: { version: 'v1' } } }), createVirtualClock());
-    w1.revert('web', undefined);
-    const config = simConfig({ services: { web: { version: 'v1' } }, failures: [{ kind: 'api-errors', count: 1 }] });
-    const w2 = createSimWorld(config, createVirtualClock(), w1.toJSON());
-    expect(w2.service('web')).toBeUndefined();
-    expect(() => w2.guard('current')).toThrow(ProviderError);
-    expect(createSimWorld(config, createVirtualClock(), null).service('web')?.version).toBe('v1');
-  });
-
-  it('refuses saved state it cannot use', () => {
-    const config = simConfig({});
-    const clock = createVirtualClock();
-    expect(() => createSimWorld(config, clock, { format: 'other' })).toThrow(JournalError);
-    expect(() => createSimWorld(config, clock, 'garbage')).toThrow(/the saved simulation state is unreadable/);
-    const saved = createSimWorld(simConfig({ nodes: 3 }), clock).toJSON();
-    expect(() => createSimWorld(config, clock, saved)).toThrow('the saved simulation has 3 nodes but the workflow now declares 5; start a new run');
-    const tampered = { ...createSimWorld(config, clock).toJSON(), down: [2, 9] };
-    expect(createSimWorld(config, clock, tampered).nodes().down).toEqual(['node-2']);
   });
 });
 

@@ -139,14 +139,15 @@ describe('command target', () => {
     expect(h.changes).toEqual([{ object: 'command-target/prod', field: 'version', before: 'v1', after: HOSTILE }]);
 
     await target.health(h.ctx);
-    expect(JSON.parse(h.lines[1]!.line)).toMatchObject({ ROLLGATE_VERSION: HOSTILE, ROLLGATE_PREVIOUS_VERSION: HOSTILE });
+    expect(JSON.parse(h.lines[1]!.line)).toMatchObject({ ROLLGATE_VERSION: HOSTILE, ROLLGATE_PREVIOUS_VERSION: 'v1' });
 
     await target.revert({ version: 'v1' }, h.ctx);
-    expect(JSON.parse(h.lines[2]!.line)).toMatchObject({ ROLLGATE_VERSION: 'v1', ROLLGATE_PREVIOUS_VERSION: 'v1' });
+    // A revert removes ROLLGATE_VERSION and puts ROLLGATE_PREVIOUS_VERSION back.
+    expect(JSON.parse(h.lines[2]!.line)).toMatchObject({ ROLLGATE_VERSION: HOSTILE, ROLLGATE_PREVIOUS_VERSION: 'v1' });
     expect(h.changes[1]).toEqual({ object: 'command-target/prod', field: 'version', before: HOSTILE, after: 'v1' });
 
     await target.revert(undefined, h.ctx);
-    expect(JSON.parse(h.lines[3]!.line)).toMatchObject({ ROLLGATE_VERSION: '', ROLLGATE_PREVIOUS_VERSION: '' });
+    expect(JSON.parse(h.lines[3]!.line)).toMatchObject({ ROLLGATE_VERSION: 'v1', ROLLGATE_PREVIOUS_VERSION: '' });
   });
 
   it('without a current command, the previous version is the one last deployed', async () => {
@@ -198,7 +199,7 @@ describe('command target', () => {
     expect(await none.health(harness().ctx)).toEqual({ healthy: true, ready: 1, total: 1, message: 'no health command configured' });
 
     const bad = create(configSchema.parse({ type: 'command', deploy: ['true'], health: { run: 'echo "503 from /healthz" >&2; exit 1', shell: true } }), deps());
-    expect(await bad.health(harness().ctx)).toEqual({ healthy: false, ready: 0, total: 1, message: 'health command exited with code 1: 503 from /healthz' });
+    expect(await bad.health(harness().ctx)).toEqual({ healthy: false, ready: 1, total: 1, message: 'health command exited with code 1: 503 from /healthz' });
 
     const quiet = create(configSchema.parse({ type: 'command', deploy: ['true'], health: ['true'] }), deps());
     expect(await quiet.health(harness().ctx)).toMatchObject({ healthy: true, message: 'health command exited 0' });
@@ -270,5 +271,16 @@ describe('command target', () => {
     const plain = new AbortController();
     setTimeout(() => plain.abort('stop'), 100);
     await expect(target.deploy('1', harness({ signal: plain.signal }).ctx)).rejects.toThrow(CancelledError);
+  });
+});
+
+describe('retryOn', () => {
+  it('marks the listed exit codes and timeouts as retryable, nothing else', async () => {
+    const target = create(configSchema.parse({ type: 'command', deploy: ['sh', '-c', 'exit 75'], retryOn: { exitCodes: [75] } }), deps());
+    await expect(target.deploy('1', harness().ctx)).rejects.toMatchObject({ retryable: true });
+    const other = create(configSchema.parse({ type: 'command', deploy: ['sh', '-c', 'exit 1'], retryOn: { exitCodes: [75] } }), deps());
+    await expect(other.deploy('1', harness().ctx)).rejects.toMatchObject({ retryable: false });
+    const slow = create(configSchema.parse({ type: 'command', deploy: ['sleep', '5'], timeout: '100ms', retryOn: { timeout: true } }), deps());
+    await expect(slow.deploy('1', harness().ctx)).rejects.toMatchObject({ retryable: true });
   });
 });

@@ -14,14 +14,21 @@ export const configSchema = z
     type: z.literal(type),
     current: commandSpec
       .optional()
-      .describe('Prints the version running now on stdout (empty output: nothing deployed). Without it the previous version is the one rollgate last deployed.'),
+      .describe('Prints the version running now on stdout (empty output: nothing deployed). Without it rollgate cannot tell the previous version, so revert gets an empty $ROLLGATE_PREVIOUS_VERSION.'),
     deploy: commandSpec.describe('Deploys $ROLLGATE_VERSION. Must be idempotent.'),
     health: commandSpec.optional().describe('Exits 0 when the deployed version is healthy; polled during verification'),
     revert: commandSpec
       .optional()
-      .describe('Puts $ROLLGATE_PREVIOUS_VERSION back (empty when this was a first deploy). Without it a failed stage needs a human.'),
+      .describe('Undoes the deploy of $ROLLGATE_VERSION: puts $ROLLGATE_PREVIOUS_VERSION back (empty on a first deploy, or when there is no `current`). Without it a failed stage needs a human.'),
     timeout: duration('Default time limit for each command').prefault('10m'),
     outputLimit: z.number().int().positive().default(1_048_576).describe('Bytes of output kept per command (all of it is still streamed)'),
+    retryOn: z
+      .strictObject({
+        exitCodes: z.array(z.number().int().min(1).max(255)).default([]).describe('Exit codes that mean "try again" (e.g. 75, EX_TEMPFAIL)'),
+        timeout: z.boolean().default(false).describe('Retry a command that timed out'),
+      })
+      .prefault({})
+      .describe('Which command failures are retried with the stage’s retry policy (none by default: a failed command is not retried)'),
   })
   .describe('Runs your own commands to deploy, check health and revert: anything with a CLI');
 export type CommandTargetConfig = z.infer<typeof configSchema>;
@@ -79,10 +86,8 @@ export function create(config: Config, deps: ProviderDeps): Target {
 
   function failure(action: Action, ctx: StepContext, result: CommandResult, next: string): ProviderError {
     const quoted = lastLines(result);
-    return new ProviderError(
-      `${what(action, ctx)} ${result.reason}${quoted ? `:\n${quoted}` : ''}\n${next}`,
-      { retryable: false },
-    );
+    const retryable = (result.exitCode !== null && config.retryOn.exitCodes.includes(result.exitCode)) || (result.timedOut && config.retryOn.timeout);
+    return new ProviderError(`${what(action, ctx)} ${result.reason}${quoted ? `:\n${quoted}` : ''}\n${next}`, { retryable });
   }
 
   async function readCurrent(ctx: StepContext): Promise<string | undefined> {
@@ -98,6 +103,7 @@ export function create(config: Config, deps: ProviderDeps): Target {
 
   return {
     type,
+    knowsCurrent: config.current !== undefined,
 
     async current(ctx) {
       const version = await readCurrent(ctx);
@@ -120,14 +126,18 @@ export function create(config: Config, deps: ProviderDeps): Target {
       if (!config.health) {
         return { healthy: true, ready: 1, total: 1, message: 'no health command configured' };
       }
-      const known = lastKnown ?? '';
-      const result = await run('health', config.health, ctx, { version: known, previous: known });
+      const result = await run('health', config.health, ctx, {
+        version: ctx.env.ROLLGATE_VERSION ?? lastKnown ?? '',
+        previous: ctx.env.ROLLGATE_PREVIOUS_VERSION ?? '',
+      });
       if (result.exitCode === 0) {
         const said = lastLine(result.stdout);
         return { healthy: true, ready: 1, total: 1, message: said ? `health command: ${said}` : 'health command exited 0' };
       }
       const said = lastLine(result.stderr) || lastLine(result.stdout);
-      return { healthy: false, ready: 0, total: 1, message: `health command ${result.reason}${said ? `: ${said}` : ''}` };
+      // The command ran and said no: one unit, up and failing, so verification's failure threshold
+      // applies (a bad version fails fast instead of waiting for the verify timeout).
+      return { healthy: false, ready: 1, total: 1, message: `health command ${result.reason}${said ? `: ${said}` : ''}` };
     },
 
     async revert(previous: DeployedState | undefined, ctx) {
@@ -139,7 +149,11 @@ export function create(config: Config, deps: ProviderDeps): Target {
         throw new ProviderError(`no revert command configured for stage ${ctx.stage}: ${what}, or add \`revert\` to the command target`);
       }
       const before = config.current ? await readCurrent(ctx) : lastKnown;
-      const result = await run('revert', config.revert, ctx, { version: previousVersion ?? '', previous: previousVersion ?? '' });
+      // ROLLGATE_VERSION stays the version being removed; ROLLGATE_PREVIOUS_VERSION is what to put back.
+      const result = await run('revert', config.revert, ctx, {
+        version: ctx.env.ROLLGATE_VERSION ?? before ?? '',
+        previous: previousVersion ?? '',
+      });
       if (result.exitCode !== 0) {
         throw failure(
           'revert',

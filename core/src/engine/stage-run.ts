@@ -1,0 +1,133 @@
+import type { Stage, StrategyConfig } from '../definition/schema.js';
+import { ProviderError, UsageError } from '../errors.js';
+import type { CompensationRecord, StageRecord } from '../model/journal.js';
+import type { MetricProvider } from '../ports/metric-provider.js';
+import type { StepContext } from '../ports/step-context.js';
+import type { StrategyRuntime, StrategyStep } from '../ports/strategy.js';
+import type { CandidateTarget, FleetTarget, Target } from '../ports/target.js';
+import type { TrafficRouter } from '../ports/traffic-router.js';
+import { analysisResolver } from './analysis-resolver.js';
+import type { AnalysisEnv } from './analysis.js';
+import type { RunSession } from './run-session.js';
+import { createMetricProvider, createRouter, createStrategy, createTarget } from './wiring.js';
+
+/**
+ * One stage while it runs: its providers, its strategy's runtime settings, and what the monitor
+ * should watch. Step handlers and the monitor share it; the journal stays the record of truth.
+ */
+export class StageRun {
+  readonly record: StageRecord;
+  readonly target: Target;
+  readonly router: TrafficRouter | undefined;
+  runtime: StrategyRuntime;
+  /** Traffic percentage sent to the candidate, as this stage last set it. */
+  weight = 0;
+  /** Set once the stage has something deployed whose health the monitor should watch. */
+  watch: 'none' | 'target' | 'candidate' = 'none';
+  /** Units a progressive rollout changed, and those that failed. */
+  readonly changedUnits = new Set<string>();
+  readonly failedUnits = new Map<string, string>();
+  /** Set by background analysis that turned inconclusive: pause at the next step boundary. */
+  pauseRequest: string | undefined;
+  private readonly providers = new Map<string, MetricProvider>();
+
+  constructor(
+    readonly session: RunSession,
+    readonly stage: Stage,
+  ) {
+    this.record = session.record(stage.name);
+    const deps = session.deps(stage.environment, session.logger(stage.name, 'providers'));
+    this.target = createTarget(stage.target, deps);
+    this.router = stage.router ? createRouter(stage.router, deps) : undefined;
+    this.runtime = this.runtimeFor(this.strategyConfig());
+    // A resumed wave knows which units it already changed from the undos in the journal.
+    for (const c of this.record.compensations) if (c.op === 'unit.revert') this.changedUnits.add(c.params.unit as string);
+  }
+
+  /** The strategy in force: the one `auto` chose (kept in the journal), or the stage's own. */
+  strategyConfig(): StrategyConfig {
+    return (this.record.chosen as StrategyConfig | undefined) ?? this.stage.strategy;
+  }
+
+  plan(): StrategyStep[] {
+    const config = this.strategyConfig();
+    return createStrategy(config).plan(config, analysisResolver(this.session.workflow));
+  }
+
+  runtimeFor(config: StrategyConfig): StrategyRuntime {
+    return createStrategy(config).runtime?.(config, analysisResolver(this.session.workflow)) ?? {};
+  }
+
+  get version(): string {
+    return this.record.version;
+  }
+
+  candidates(): CandidateTarget {
+    if (!this.target.candidates) {
+      throw new UsageError(`stage ${this.stage.name}: the ${this.target.type} target cannot run two versions side by side (needed by ${this.strategyConfig().type})`);
+    }
+    return this.target.candidates;
+  }
+
+  fleet(): FleetTarget {
+    if (!this.target.fleet) throw new UsageError(`stage ${this.stage.name}: the ${this.target.type} target is not a fleet (needed by progressive)`);
+    return this.target.fleet;
+  }
+
+  ctx(step: string, signal: AbortSignal): StepContext {
+    return this.session.stepContext(this.stage, step, signal, this.version);
+  }
+
+  provider(name: string): MetricProvider {
+    let provider = this.providers.get(name);
+    if (!provider) {
+      const config = this.session.workflow.metricProviders[name];
+      if (!config) throw new ProviderError(`metric provider '${name}' is not defined; metricProviders: ${Object.keys(this.session.workflow.metricProviders).join(', ')}`);
+      provider = createMetricProvider(config, this.session.deps(this.stage.environment, this.session.logger(this.stage.name, 'analysis')));
+      this.providers.set(name, provider);
+    }
+    return provider;
+  }
+
+  analysisEnv(step: string): AnalysisEnv {
+    return {
+      clock: this.session.clock,
+      stage: this.stage.name,
+      provider: (name) => this.provider(name),
+      query: (provider, query, signal) => provider.query(query, this.ctx(step, signal)),
+      emit: (body) => this.session.emit(body),
+    };
+  }
+
+  /**
+   * Records how to undo a change and writes it to the journal before the change happens. A
+   * compensation with the same op and key is registered once (a retried step does not double it).
+   */
+  async registerUndo(stepId: string, op: string, description: string, params: Record<string, unknown>, key = op): Promise<void> {
+    const id = `${stepId}:${key}`;
+    if (this.record.compensations.some((c) => c.id === id)) return;
+    this.record.compensations.push(undo(id, stepId, op, description, params));
+    await this.saveOrForget(1);
+  }
+
+  /** Registers many undos with one journal write (a progressive wave). */
+  async registerUndos(items: { stepId: string; op: string; description: string; params: Record<string, unknown>; key: string }[]): Promise<void> {
+    const fresh = items.filter((i) => !this.record.compensations.some((c) => c.id === `${i.stepId}:${i.key}`));
+    for (const i of fresh) this.record.compensations.push(undo(`${i.stepId}:${i.key}`, i.stepId, i.op, i.description, i.params));
+    await this.saveOrForget(fresh.length);
+  }
+
+  /** Without its undo on disk a change must not happen: drop the new entries if the write fails. */
+  private async saveOrForget(added: number): Promise<void> {
+    try {
+      await this.session.save();
+    } catch (err) {
+      this.record.compensations.splice(this.record.compensations.length - added, added);
+      throw err;
+    }
+  }
+}
+
+function undo(id: string, stepId: string, op: string, description: string, params: Record<string, unknown>): CompensationRecord {
+  return { id, stepId, description, op, params, status: 'pending', attempts: 0 };
+}
