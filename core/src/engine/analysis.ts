@@ -15,7 +15,8 @@ export type Verdict = 'succeeded' | 'failed' | 'inconclusive' | 'errored';
 export interface Measurement {
   value: number | null;
   verdict: Verdict;
-  message?: string;
+  /** Why this verdict: the condition that decided, or the error. */
+  message: string;
 }
 
 export interface MetricResult {
@@ -48,8 +49,8 @@ export function judge(metric: MetricSpec, value: number): Measurement {
   if (metric.failureCondition !== undefined && compileCondition(metric.failureCondition)(scope)) {
     return { value, verdict: 'failed', message: `${metric.failureCondition} is true` };
   }
-  if (metric.successCondition === undefined) return { value, verdict: 'succeeded' };
-  if (compileCondition(metric.successCondition)(scope)) return { value, verdict: 'succeeded' };
+  if (metric.successCondition === undefined) return { value, verdict: 'succeeded', message: `${metric.failureCondition} is false` };
+  if (compileCondition(metric.successCondition)(scope)) return { value, verdict: 'succeeded', message: `${metric.successCondition} is true` };
   // With both conditions, a value that meets neither is undecided, as in Argo Rollouts.
   return metric.failureCondition !== undefined
     ? { value, verdict: 'inconclusive', message: `neither ${metric.successCondition} nor ${metric.failureCondition}` }
@@ -96,14 +97,14 @@ export async function runMetric(metric: MetricSpec, env: AnalysisEnv, signal: Ab
       value: m.value,
       condition: describeCondition(metric),
       verdict: m.verdict,
-      ...(m.message ? { message: m.message } : {}),
+      message: m.message,
     });
     consecutiveErrors = m.verdict === 'errored' ? consecutiveErrors + 1 : 0;
     if (m.verdict === 'failed') failed += 1;
     if (m.verdict === 'inconclusive') inconclusive += 1;
     if (failed > metric.failureLimit) return result('failed', `${metric.name}: ${failed} failed measurement(s), limit ${metric.failureLimit}; last: ${valueText(m)}`);
     if (consecutiveErrors > metric.consecutiveErrorLimit) {
-      return result('errored', `${metric.name}: ${consecutiveErrors} errors in a row, limit ${metric.consecutiveErrorLimit}; last: ${m.message ?? ''}`);
+      return result('errored', `${metric.name}: ${consecutiveErrors} errors in a row, limit ${metric.consecutiveErrorLimit}; last: ${m.message}`);
     }
     if (inconclusive > metric.inconclusiveLimit) {
       return result('inconclusive', `${metric.name}: ${inconclusive} inconclusive measurement(s), limit ${metric.inconclusiveLimit}; last: ${valueText(m)}`);
@@ -113,7 +114,7 @@ export async function runMetric(metric: MetricSpec, env: AnalysisEnv, signal: Ab
 }
 
 function valueText(m: Measurement): string {
-  return `${m.value ?? 'no value'}${m.message ? ` (${m.message})` : ''}`;
+  return `${m.value ?? 'no value'} (${m.message})`;
 }
 
 const SEVERITY: Record<Verdict, number> = { succeeded: 0, inconclusive: 1, errored: 2, failed: 3 };
@@ -145,7 +146,8 @@ export async function runAnalysis(metrics: MetricSpec[], env: AnalysisEnv, signa
     const counting = results.filter((r) => !r.dryRun);
     const worst = counting.reduce<MetricResult | undefined>((w, r) => (!w || SEVERITY[r.phase] > SEVERITY[w.phase] ? r : w), undefined);
     const phase = worst?.phase ?? 'succeeded';
-    return { phase, metrics: results, message: phase === 'succeeded' ? 'all metrics within limits' : (worst?.message ?? phase) };
+    const message = worst && worst.phase !== 'succeeded' ? worst.message : 'all metrics within limits';
+    return { phase, metrics: results, message };
   } finally {
     signal.removeEventListener('abort', stopAll);
   }

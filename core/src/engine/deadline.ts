@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { CancelledError, DeadlineExceededError, StepDidNotStopError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 
@@ -20,6 +21,8 @@ export async function withDeadline<T>(
 ): Promise<T> {
   if (parent.aborted) throw asError(parent.reason, label);
   const controller = new AbortController();
+  // A wave changes hundreds of units at once, each waiting on this signal: no listener limit.
+  setMaxListeners(0, controller.signal);
   const onParentAbort = () => controller.abort(parent.reason);
   parent.addEventListener('abort', onParentAbort, { once: true });
   // The error is built only when the deadline fires: most steps finish in time, and an Error's

@@ -100,11 +100,12 @@ export class StageRun {
   }
 
   /**
-   * Records how to undo a change and writes it to the journal before the change happens. A
-   * compensation with the same op and key is registered once (a retried step does not double it).
+   * Records how to undo a change and writes it to the journal before the change happens. An undo
+   * with the same op and key is registered once per stage: a retried step, or a second weight
+   * change, does not add another.
    */
-  async registerUndo(stepId: string, op: string, description: string, params: Record<string, unknown>, key = op): Promise<void> {
-    const id = `${stepId}:${key}`;
+  async registerUndo(stepId: string, op: string, description: string, params: Record<string, unknown>, key = ''): Promise<void> {
+    const id = `${op}:${key}`;
     if (this.record.compensations.some((c) => c.id === id)) return;
     this.record.compensations.push(undo(id, stepId, op, description, params));
     await this.saveOrForget(1);
@@ -112,8 +113,9 @@ export class StageRun {
 
   /** Registers many undos with one journal write (a progressive wave). */
   async registerUndos(items: { stepId: string; op: string; description: string; params: Record<string, unknown>; key: string }[]): Promise<void> {
-    const fresh = items.filter((i) => !this.record.compensations.some((c) => c.id === `${i.stepId}:${i.key}`));
-    for (const i of fresh) this.record.compensations.push(undo(`${i.stepId}:${i.key}`, i.stepId, i.op, i.description, i.params));
+    const known = new Set(this.record.compensations.map((c) => c.id));
+    const fresh = items.filter((i) => !known.has(`${i.op}:${i.key}`));
+    for (const i of fresh) this.record.compensations.push(undo(`${i.op}:${i.key}`, i.stepId, i.op, i.description, i.params));
     await this.saveOrForget(fresh.length);
   }
 

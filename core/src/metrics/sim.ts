@@ -64,8 +64,8 @@ function noDataReason(world: SimWorld, metric: SimMetric, service: string): stri
   if (!candidate) return side === 'candidate' ? 'no candidate is running (deploy one first)' : 'the stable version serves no traffic';
   if (side === 'candidate') {
     if (world.candidateReadyReplicas(service) === 0) return `the candidate ${candidate.version} receives no traffic: none of its replicas is ready`;
-    if (svc.route === 'stable') return `the candidate ${candidate.version} receives no traffic: the router's split was finalised`;
-    return `the candidate ${candidate.version} receives no traffic: the router sends it 0%`;
+    if (svc.route === 'split') return `the candidate ${candidate.version} receives no traffic: the router sends it 0%`;
+    return `the candidate ${candidate.version} receives no traffic: no router split is open and its replicas were not scaled to a weight`;
   }
   if (svc.version === null) return 'there is no stable version yet (a first deploy)';
   if (world.readyReplicas(service) === 0) return `the stable version ${svc.version} receives no traffic: none of its replicas is ready`;

@@ -39,15 +39,18 @@ export function deployCandidate(live: LiveWorld, name: string, version: string, 
   const candidate: CandidateState = { version, replicas, readyAt: 0, fullScale };
   replaceVersion(live, candidate, version);
   svc.candidate = candidate;
-  // A split finalised against the old candidate says nothing about the new one.
-  if (svc.route === 'stable') svc.route = 'none';
+  // A new candidate takes no requests until the router or `scale` sends it some; a split the
+  // router prepared stays, since the router owns it.
+  if (svc.route === 'replicas') svc.route = 'none';
   live.services.set(name, svc);
   return { changes, waitMs: waitFor(live, candidate) };
 }
 
 /**
- * Sets both replica counts. Refused only when the growth does not fit in the free capacity:
- * shrinking always works, and what one side releases counts for the other.
+ * Sets both replica counts: how weights are approximated without a router, so unless a router's
+ * split is open, requests then spread over the ready replicas of both versions. Refused only when
+ * the growth does not fit in the free capacity: shrinking always works, and what one side
+ * releases counts for the other.
  */
 export function scale(live: LiveWorld, name: string, split: { stable: number; candidate: number }): Transition {
   checkCount(name, 'stable', split.stable);
@@ -57,6 +60,7 @@ export function scale(live: LiveWorld, name: string, split: { stable: number; ca
   if (!svc.candidate && split.candidate > 0) {
     throw new ProviderError(`sim: cannot scale the candidate of ${name} to ${split.candidate}: no candidate is running (deploy one first)`);
   }
+  if (svc.candidate && svc.route === 'none') svc.route = 'replicas';
   // Without a stable version (a first deploy) there is nothing to scale on that side.
   return scaleSets(live, name, svc, svc.version === null ? 0 : split.stable, split.candidate);
 }

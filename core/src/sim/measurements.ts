@@ -34,9 +34,9 @@ function stableSide(live: LiveWorld, name: string): { ready: number; versions: [
 
 /**
  * Which versions serve a service's requests, with their share (0–1); empty when nothing is ready.
- * The candidate gets the router's weight while a split is open, nothing once the split was
- * finalised, and otherwise its share of the ready replicas. A side with no ready replica gets
- * nothing, and the other side takes its requests.
+ * The candidate gets the router's weight while a split is open, its share of the ready replicas
+ * once `scale` set the counts (no router), and otherwise nothing. Between two serving sides, one
+ * with no ready replica gets nothing and the other takes its requests.
  */
 export function traffic(live: LiveWorld, name: string): Served[] {
   const svc = live.services.get(name);
@@ -44,10 +44,9 @@ export function traffic(live: LiveWorld, name: string): Served[] {
   const candidate = svc?.candidate;
   const candidateReady = candidate ? readyOnUp(live, candidate) : 0;
   let share: number;
-  if (!svc || !candidate || candidateReady === 0) share = 0;
+  if (!svc || !candidate || candidateReady === 0 || svc.route === 'none') share = 0;
   else if (stable.ready === 0) share = 1;
   else if (svc.route === 'split') share = svc.weight / 100;
-  else if (svc.route === 'stable') share = 0;
   else share = candidateReady / (stable.ready + candidateReady);
   const served: Served[] = [];
   if (share < 1) for (const [version, k] of stable.versions) served.push({ version, share: ((1 - share) * k) / stable.ready, role: 'stable' });

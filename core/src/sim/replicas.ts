@@ -51,11 +51,9 @@ export function dropCandidate(name: string, svc: ServiceState, changes: Change[]
     changes.push({ object: `service/${name}`, field: 'candidate', before: svc.candidate.version, after: null });
     delete svc.candidate;
   }
-  if (svc.route !== 'none') {
-    changes.push({ object: `route/${name}`, field: 'weight', before: svc.route === 'split' ? svc.weight : 0, after: null });
-    svc.route = 'none';
-    svc.weight = 0;
-  }
+  if (svc.route === 'split') changes.push({ object: `route/${name}`, field: 'weight', before: svc.weight, after: null });
+  svc.route = 'none';
+  svc.weight = 0;
 }
 
 /** Drops the per-unit versions of a fleet: the whole service now runs one version. */

@@ -79,7 +79,7 @@ export function setWeight(live: LiveWorld, name: string, canary: number): Change
   const svc = live.services.get(name);
   if (!svc) throw new ProviderError(`sim: cannot route traffic of ${name}: nothing is deployed (deploy it first)`);
   if (svc.route === 'split' && svc.weight === canary) return [];
-  const before = svc.route === 'split' ? svc.weight : svc.route === 'stable' ? 0 : null;
+  const before = svc.route === 'split' ? svc.weight : null;
   svc.route = 'split';
   svc.weight = canary;
   return [{ object: `route/${name}`, field: 'weight', before, after: canary }];
@@ -93,8 +93,7 @@ export function finalize(live: LiveWorld, name: string): Change[] {
   const svc = live.services.get(name);
   if (!svc || svc.route !== 'split') return [];
   const changes: Change[] = [{ object: `route/${name}`, field: 'weight', before: svc.weight, after: null }];
-  // Pinned to stable only while a candidate could otherwise draw requests by its replica count.
-  svc.route = svc.candidate ? 'stable' : 'none';
+  svc.route = 'none';
   svc.weight = 0;
   return changes;
 }

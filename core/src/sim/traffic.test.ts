@@ -19,7 +19,7 @@ function canary(replicas = 1) {
 
 const shares = (w: ReturnType<typeof world>['world']) => w.traffic('web').map((s) => `${s.role}:${s.version}:${Number(s.share.toFixed(3))}`);
 
-describe('traffic without a router: by ready replicas', () => {
+describe('traffic without a router: dark until scaled, then by ready replicas', () => {
   it('sends everything to the stable version while there is no candidate', () => {
     const { world: w } = world({ services: { web: { version: 'v1' } } });
     expect(w.traffic('web')).toEqual([{ version: 'v1', share: 1, role: 'stable' }]);
@@ -27,11 +27,14 @@ describe('traffic without a router: by ready replicas', () => {
     expect(w.traffic('api')).toEqual([]);
   });
 
-  it('gives the candidate its share of the ready replicas, once they are ready', () => {
+  it('keeps a new candidate dark, then gives it its share of the ready replicas once scaled', () => {
     const { world: w, clock } = world({ services: { web: { version: 'v1' } } });
     w.deployCandidate('web', 'v2', 1);
-    expect(shares(w)).toEqual(['stable:v1:1']);
     clock.advance(10_000);
+    // Blue-green's green is checked while it takes no traffic.
+    expect(shares(w)).toEqual(['stable:v1:1']);
+    w.scale('web', { stable: 5, candidate: 1 });
+    expect(w.service('web')?.route).toBe('replicas');
     expect(shares(w)).toEqual(['stable:v1:0.833', 'candidate:v2:0.167']);
     w.scale('web', { stable: 3, candidate: 2 });
     // The new candidate replica is still starting: 1 of 4 ready replicas.
@@ -84,27 +87,37 @@ describe('traffic with a router: the split', () => {
     const { world: w } = canary();
     w.setWeight('web', 100);
     expect(w.finalize('web')).toEqual([{ object: 'route/web', field: 'weight', before: 100, after: null }]);
-    expect(w.service('web')).toMatchObject({ version: 'v1', route: 'stable', weight: 0, candidate: { version: 'v2' } });
+    expect(w.service('web')).toMatchObject({ version: 'v1', route: 'none', weight: 0, candidate: { version: 'v2' } });
     expect(shares(w)).toEqual(['stable:v1:1']);
     expect(w.weight('web')).toBe(0);
     expect(w.finalize('web')).toEqual([]);
     expect(w.finalize('api')).toEqual([]);
-    // Re-opening the split from the pinned route reports 0 as before.
-    expect(w.setWeight('web', 5)).toEqual([{ object: 'route/web', field: 'weight', before: 0, after: 5 }]);
+    expect(w.setWeight('web', 5)).toEqual([{ object: 'route/web', field: 'weight', before: null, after: 5 }]);
   });
 
-  it('a pin to stable lasts only as long as its candidate', () => {
+  it('a new candidate is dark again after replica-based traffic; a router split stays with it', () => {
     const { world: w, clock } = canary();
-    w.setWeight('web', 50);
-    w.finalize('web');
+    w.scale('web', { stable: 4, candidate: 1 });
+    expect(shares(w)).toEqual(['stable:v1:0.8', 'candidate:v2:0.2']);
     w.deployCandidate('web', 'v3', 1);
     clock.advance(10_000);
     expect(w.service('web')?.route).toBe('none');
-    expect(shares(w)).toEqual(['stable:v1:0.833', 'candidate:v3:0.167']);
-    // Without a candidate, finalising leaves no route at all.
-    w.removeCandidate('web');
-    w.setWeight('web', 20);
-    expect(w.finalize('web')).toEqual([{ object: 'route/web', field: 'weight', before: 20, after: null }]);
+    expect(shares(w)).toEqual(['stable:v1:1']);
+    // While the router's split is open, scaling moves no traffic.
+    w.setWeight('web', 30);
+    w.scale('web', { stable: 3, candidate: 2 });
+    clock.advance(10_000);
+    expect(shares(w)).toEqual(['stable:v1:0.7', 'candidate:v3:0.3']);
+    w.deployCandidate('web', 'v4', 1);
+    clock.advance(10_000);
+    expect(shares(w)).toEqual(['stable:v1:0.7', 'candidate:v4:0.3']);
+    // Removing the candidate leaves no route, with nothing recorded for replica-based traffic.
+    w.finalize('web');
+    w.scale('web', { stable: 3, candidate: 1 });
+    expect(w.removeCandidate('web').changes).toEqual([
+      { object: 'service/web', field: 'candidate', before: 'v4', after: null },
+      { object: 'service/web', field: 'replicas', before: 3, after: 5 },
+    ]);
     expect(w.service('web')?.route).toBe('none');
   });
 });

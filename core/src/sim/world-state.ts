@@ -14,10 +14,12 @@ export interface VersionProfile {
 }
 
 /**
- * What the traffic router does for a service: `none` (no router involved: requests spread over the
- * ready replicas), `split` (`weight` % to the candidate), `stable` (finalised: everything to stable).
+ * Where a service's requests go while a candidate runs: `none` (everything to the stable version:
+ * a new candidate is dark, and a finalised split goes back to this), `split` (the router sends
+ * `weight` % to the candidate), `replicas` (no router: `scale` set the replica counts, and requests
+ * spread over the ready replicas of both).
  */
-export type RouteMode = 'none' | 'split' | 'stable';
+export type RouteMode = 'none' | 'split' | 'replicas';
 
 /** Replicas placed round-robin from node-1, and when they are ready. */
 export interface Replicas {
@@ -88,7 +90,7 @@ const serviceStateSchema = z.object({
   version: z.string().nullable(),
   ...replicas,
   candidate: z.object({ version: z.string(), ...replicas, fullScale: z.number().int().nonnegative() }).optional(),
-  route: z.enum(['none', 'split', 'stable']),
+  route: z.enum(['none', 'split', 'replicas']),
   weight: z.number().min(0).max(100),
 });
 

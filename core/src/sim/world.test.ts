@@ -212,7 +212,6 @@ describe('deploy and revert', () => {
     w.finalize('web');
     expect(w.revert('web', { version: 'v1' }).changes).toEqual([
       { object: 'service/web', field: 'candidate', before: 'v4', after: null },
-      { object: 'route/web', field: 'weight', before: 0, after: null },
       { object: 'service/web', field: 'version', before: 'v3', after: 'v1' },
     ]);
     w.deployCandidate('web', 'v4', 1);

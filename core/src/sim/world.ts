@@ -58,10 +58,11 @@ export {
  *   (one aggregate, not per-node bin packing). A deploy replaces replicas, so it may use what they
  *   release; a candidate runs beside the stable replicas, so it needs free units. Reverts,
  *   removals and scale-downs are never refused (a rollback must be able to run).
- * - **Traffic.** Without a candidate, the stable version serves everything. With one, the router's
- *   split (`setWeight`) sends `weight` % to it; once the split is finalised, nothing; with no
- *   router, requests spread by ready replicas (candidate ready / all ready). A side with no ready
- *   replica gets nothing. Metrics measure this mix; health looks at one side.
+ * - **Traffic.** The stable version serves everything until something sends requests to the
+ *   candidate (a new candidate is dark, as blue-green's green must be): the router's split
+ *   (`setWeight`) sends it `weight` %, or, with no router, `scale` makes requests spread by ready
+ *   replicas (candidate ready / all ready). `finalize` drops the split: back to all-stable. A side
+ *   with no ready replica gets nothing. Metrics measure this mix; health looks at one side.
  * - **Fleets** (progressive rollouts). The units of a service are the nodes. A node runs the
  *   service's version where its replicas reach, unless set per unit; only the differing nodes are
  *   stored, and once every node runs one version (all ready) it becomes the service's version.
@@ -101,17 +102,20 @@ export interface SimWorld {
    * `firstFullScale` (default one per node) is its full scale. Throws `ProviderError` when capacity is short.
    */
   deployCandidate(name: string, version: string, replicas: number, firstFullScale?: number): Transition;
-  /** Sets the stable and candidate replica counts. Throws `ProviderError` when the growth does not fit. */
+  /**
+   * Sets the stable and candidate replica counts; without a router split, requests then spread by
+   * ready replicas. Throws `ProviderError` when the growth does not fit.
+   */
   scale(name: string, split: { stable: number; candidate: number }): Transition;
   /** The candidate becomes the stable version at full scale; the split goes. Idempotent. */
   promote(name: string): Transition;
   /** Removes the candidate and the split, restoring the stable's full scale. Idempotent. */
   removeCandidate(name: string): Transition;
-  /** Opens or moves the router's split: `canary` % to the candidate. */
+  /** Opens or moves the router's split: `canary` % of the requests to the candidate. */
   setWeight(name: string, canary: number): Change[];
   /** The canary percentage in force (0 when no split is open). */
   weight(name: string): number;
-  /** Drops the split: everything to the stable version. Never promotes. */
+  /** Drops the split: everything to the stable version, even while the candidate runs. Never promotes. */
   finalize(name: string): Change[];
   /** The units of a fleet, in rollout order: node-1..node-N. */
   units(): readonly string[];

@@ -79,6 +79,8 @@ export async function promote(run: StageRun, stepId: string, ctx: StepContext): 
     previous ? `revert ${run.stage.name} to ${previous.version}` : `remove ${run.version} from ${run.stage.name}`,
     { previous, version: run.version },
   );
+  // While the stable replicas restart on the new version there is no candidate to watch.
+  run.watch = 'none';
   await run.candidates().promote(ctx);
   if (run.router) await run.router.finalize(ctx);
   run.watch = 'target';
