@@ -132,6 +132,9 @@ async function runOne(run: StageRun, step: StrategyStep, signal: AbortSignal): P
       (attempt) => {
         stepRecord.attempts += 1;
         session.emit({ kind: 'step.started', stage: stage.name, step: step.id, action: step.action, attempt });
+        // A wave over thousands of units may take longer than any one step: each unit has the step
+        // deadline instead (see steps/wave.ts), and the stage deadline bounds the whole.
+        if (step.action === 'wave') return runStep(run, step, run.ctx(step.id, signal));
         return withDeadline(`${stage.name}/${step.id} (defaults.stepTimeout)`, session.workflow.defaults.stepTimeout, session.clock, signal, (s) =>
           runStep(run, step, run.ctx(step.id, s)),
         );

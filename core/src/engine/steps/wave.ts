@@ -2,6 +2,7 @@ import { AnalysisFailedError, errorMessage } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
 import type { Amount } from '../../ports/strategy.js';
 import { resolveAmount } from '../../strategies/amount.js';
+import { withDeadline } from '../deadline.js';
 import { withRetry } from '../retry.js';
 import type { StageRun } from '../stage-run.js';
 
@@ -52,7 +53,10 @@ export async function wave(run: StageRun, stepId: string, upTo: Amount, ctx: Ste
       const { unit } = todo[next++] as { unit: string };
       run.changedUnits.add(unit);
       try {
-        await withRetry(policy, ctx.clock, ctx.signal, () => fleet.deployUnit(unit, run.version, ctx));
+        const limit = run.session.workflow.defaults.stepTimeout;
+        await withRetry(policy, ctx.clock, ctx.signal, () =>
+          withDeadline(`${run.stage.name}/${unit} (defaults.stepTimeout)`, limit, ctx.clock, ctx.signal, (signal) => fleet.deployUnit(unit, run.version, { ...ctx, signal })),
+        );
         if (limits.verify) {
           const health = await fleet.unitHealth(unit, ctx);
           if (!health.healthy) throw new Error(health.message ?? 'unhealthy');
