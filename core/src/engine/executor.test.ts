@@ -3,27 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../errors.js';
-import { parseWorkflow, type LoadedWorkflow } from '../definition/load.js';
 import type { RunEvent } from '../model/events.js';
 import { createVirtualClock } from '../sim/virtual-clock.js';
-import { stringify } from 'yaml';
-import { exitCodeFor, resumeRun, runWorkflow, type RunOptions } from './executor.js';
+import { loadTestWorkflow, runTestWorkflow } from '../testing/workflows.js';
+import { exitCodeFor, resumeRun } from './executor.js';
 import { MemoryRunStore } from './memory-run-store.js';
 
-/** A workflow on the simulated infrastructure, built from a small object. */
-function load(doc: Record<string, unknown>): LoadedWorkflow {
-  const text = stringify({
-    version: 1,
-    name: 'web',
-    inputs: { version: { default: 'v2' } },
-    environments: { staging: {}, production: {} },
-    audit: { sinks: [{ type: 'file', dir: join(tmpdir(), 'rollgate-test-audit') }] },
-    ...doc,
-  });
-  const result = parseWorkflow(text, 'test.yml');
-  if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
-  return { workflow: result.workflow, path: '/tmp/test.yml', dir: '/tmp', text, sha256: 'sha-test', warnings: result.warnings };
-}
+const load = loadTestWorkflow;
 
 const simStage = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -32,19 +18,7 @@ const simStage = (name: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-async function run(loaded: LoadedWorkflow, extra: Partial<RunOptions> = {}) {
-  const events: RunEvent[] = [];
-  const store = extra.store ?? new MemoryRunStore();
-  const outcome = await runWorkflow({
-    loaded,
-    store,
-    context: { actor: 'alice', ci: 'local' },
-    clock: createVirtualClock(Date.UTC(2026, 0, 1)),
-    subscribers: [(e) => events.push(e)],
-    ...extra,
-  });
-  return { outcome, events, store, kinds: events.map((e) => e.kind) };
-}
+const run = runTestWorkflow;
 
 const sim = { services: { web: { version: 'v1' } } };
 

@@ -71,6 +71,8 @@ export function startMonitor(run: StageRun, breach: (err: Error) => void): Monit
   const background = async () => {
     const metrics = run.runtime.backgroundAnalysis;
     if (!metrics || metrics.length === 0) return;
+    // Nothing to measure until the new version takes traffic.
+    await Promise.race([run.trafficStarted, new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
     const result = await runAnalysis(metrics, run.analysisEnv('background-analysis'), signal, true);
     if (result.phase === 'inconclusive') run.pauseRequest = `background analysis inconclusive: ${result.message}`;
     else if (result.phase !== 'succeeded') fire(`background analysis ${result.phase}`, result.message, {});

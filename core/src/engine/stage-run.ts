@@ -22,6 +22,9 @@ export class StageRun {
   runtime: StrategyRuntime;
   /** Traffic percentage sent to the candidate, as this stage last set it. */
   weight = 0;
+  /** Resolves when the candidate first takes traffic: background analysis measures from then on. */
+  readonly trafficStarted: Promise<void>;
+  private markTraffic: () => void = () => {};
   /** Set once the stage has something deployed whose health the monitor should watch. */
   watch: 'none' | 'target' | 'candidate' = 'none';
   /** Units a progressive rollout changed, and those that failed. */
@@ -40,6 +43,7 @@ export class StageRun {
     this.target = createTarget(stage.target, deps);
     this.router = stage.router ? createRouter(stage.router, deps) : undefined;
     this.runtime = this.runtimeFor(this.strategyConfig());
+    this.trafficStarted = new Promise<void>((resolve) => (this.markTraffic = resolve));
     // A resumed wave knows which units it already changed from the undos in the journal.
     for (const c of this.record.compensations) if (c.op === 'unit.revert') this.changedUnits.add(c.params.unit as string);
   }
@@ -56,6 +60,12 @@ export class StageRun {
 
   runtimeFor(config: StrategyConfig): StrategyRuntime {
     return createStrategy(config).runtime?.(config, analysisResolver(this.session.workflow)) ?? {};
+  }
+
+  /** Records a traffic weight the stage set (or found, when resuming). */
+  setWeight(weight: number): void {
+    this.weight = weight;
+    if (weight > 0) this.markTraffic();
   }
 
   get version(): string {

@@ -32,6 +32,7 @@ export async function runStage(session: RunSession, plan: StagePlan, runSignal: 
   const stage = session.stage(plan.name);
   const record = session.record(plan.name);
   const resumedMidStage = record.status === 'paused' && record.steps.length > 0;
+  const gateDecision = resumedMidStage && record.pausedAt ? record.decisions?.[record.pausedAt] : undefined;
 
   if (!resumedMidStage) {
     try {
@@ -61,6 +62,8 @@ export async function runStage(session: RunSession, plan: StagePlan, runSignal: 
   runSignal.addEventListener('abort', onRunAbort, { once: true });
   const monitor = startMonitor(run, (err) => stageController.abort(err));
   try {
+    // A rejection at a gate inside the stage (an inconclusive analysis) rolls back what it changed.
+    if (gateDecision?.status === 'rejected') throw new ApprovalRejectedError(`rejected by ${gateDecision.by ?? 'unknown'}${gateDecision.comment ? ` (${gateDecision.comment})` : ''}`);
     await withDeadline(`stage ${stage.name} (${stage.timeout ? 'its timeout' : 'defaults.stageTimeout'})`, stageTimeout, session.clock, stageController.signal, (signal) =>
       runSteps(run, signal),
     );

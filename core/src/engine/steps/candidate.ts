@@ -44,7 +44,7 @@ export async function setWeight(run: StageRun, stepId: string, weight: number, c
   if (run.router) {
     await run.registerUndo(stepId, 'router.reset', `send all traffic of ${run.stage.name} back to the stable version`, {}, 'router');
     await run.router.setWeights({ canary: weight }, ctx);
-    run.weight = weight;
+    run.setWeight(weight);
     run.session.emit({ kind: 'weight.changed', stage: run.stage.name, from, to: weight });
     return `${weight}% of traffic to ${run.version}`;
   }
@@ -55,7 +55,7 @@ export async function setWeight(run: StageRun, stepId: string, weight: number, c
   const effective = full === 0 ? 0 : Math.round((candidate / full) * 1000) / 10;
   await run.registerUndo(stepId, 'candidate.restore-scale', `scale the stable version of ${run.stage.name} back to ${full} replicas`, { stable: full }, 'scale');
   await candidates.scale({ stable: full - candidate, candidate }, ctx);
-  run.weight = weight;
+  run.setWeight(weight);
   const note = `no router: ${weight}% approximated by ${candidate} of ${full} replicas (${effective}%)`;
   run.session.emit({ kind: 'weight.changed', stage: run.stage.name, from, to: weight, note });
   return note;
