@@ -6,10 +6,15 @@ import type { Workflow } from './schema.js';
  * problems (rules do) and must keep every array index and key where the file had it, because
  * rule findings are located in the file by those paths.
  *
- * Nothing needs normalising yet: every default is declared in the schema, where the generated
- * JSON Schema shows it to editors. This is the seam for what comes next (for example expanding
- * a shorthand into its long form).
+ * Defaults that depend on another field live here: a `sim` router without a `service` splits
+ * the traffic of the stage's `sim` target's service (not of a service named like the stage).
  */
 export function normalize(workflow: Workflow): Workflow {
-  return workflow;
+  return {
+    ...workflow,
+    stages: workflow.stages.map((stage) => {
+      if (stage.router?.type !== 'sim' || stage.router.service || stage.target.type !== 'sim' || !stage.target.service) return stage;
+      return { ...stage, router: { ...stage.router, service: stage.target.service } };
+    }),
+  };
 }

@@ -52,7 +52,11 @@ export const compensationOps = {
       // Traffic has already left the candidate (router.reset ran first); keep it a little longer
       // so in-flight requests finish, then remove it.
       const delayMs = Number(params.delayMs ?? 0);
-      if (delayMs > 0) await ctx.clock.sleep(delayMs, ctx.signal);
+      // Waited once: a retry after a failed removal does not wait again.
+      if (delayMs > 0 && !params.delayServed) {
+        await ctx.clock.sleep(delayMs, ctx.signal);
+        params.delayServed = true;
+      }
       await candidates(stage, deps).removeCandidate(ctx);
       if (stage.router) await createRouter(stage.router, deps).finalize(ctx);
     },

@@ -1,4 +1,5 @@
 import { GuardBreachedError, ProviderError } from '../errors.js';
+import type { ProbeSnapshot } from '../model/results.js';
 import { compileCondition, referencedProbes } from '../util/expression.js';
 import { runAnalysis } from './analysis.js';
 import { conditionScope, snapshotFor } from './conditions.js';
@@ -19,7 +20,7 @@ export function startMonitor(run: StageRun, breach: (err: Error) => void): Monit
   const { signal } = controller;
   const { stage, session } = run;
   let breached = false;
-  const fire = (what: string, reason: string, evidence: Record<string, unknown>) => {
+  const fire = (what: string, reason: string, values: Record<string, unknown>, probes?: ProbeSnapshot) => {
     if (breached || signal.aborted) return;
     breached = true;
     session.emit({
@@ -27,7 +28,7 @@ export function startMonitor(run: StageRun, breach: (err: Error) => void): Monit
       stage: stage.name,
       decision: 'abort',
       reason: `${what}: ${reason}`,
-      evidence: { values: { ...evidence, detectedAt: new Date(session.clock.now()).toISOString() } },
+      evidence: { ...(probes ? { probes } : {}), values: { ...values, detectedAt: new Date(session.clock.now()).toISOString() } },
     });
     breach(new GuardBreachedError(`${what}: ${reason}`));
   };
@@ -49,7 +50,7 @@ export function startMonitor(run: StageRun, breach: (err: Error) => void): Monit
             holds = false;
             why = (err as Error).message;
           }
-          if (!holds) return fire('guard broke', `${guard.check}${why ? ` (${why})` : ''}`, { probes: snapshot });
+          if (!holds) return fire('guard broke', `${guard.check}${why ? ` (${why})` : ''}`, { condition: guard.check }, snapshot);
         }
       }
       if (run.watch !== 'none') {

@@ -62,6 +62,20 @@ export class StageRun {
     return createStrategy(config).runtime?.(config, analysisResolver(this.session.workflow)) ?? {};
   }
 
+  /**
+   * After a pause, what the steps that already ran left behind: the weight in force and what the
+   * monitor watches. The journal's step records are the source.
+   */
+  restoreProgress(): void {
+    const done = new Set(this.record.steps.filter((s) => s.status === 'succeeded').map((s) => s.id));
+    for (const step of this.plan()) {
+      if (!done.has(step.id)) continue;
+      if (step.action === 'set-weight') this.setWeight(step.weight);
+      if (step.action === 'deploy-candidate') this.watch = 'candidate';
+      if (step.action === 'promote' || step.action === 'deploy') this.watch = 'target';
+    }
+  }
+
   /** Records a traffic weight the stage set (or found, when resuming). */
   setWeight(weight: number): void {
     this.weight = weight;

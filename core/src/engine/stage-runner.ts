@@ -49,6 +49,7 @@ export async function runStage(session: RunSession, plan: StagePlan, runSignal: 
   } catch (err) {
     return finish(session, stage.name, 'failed', `${errorMessage(err)}; nothing was changed`);
   }
+  if (resumedMidStage) run.restoreProgress();
   record.status = 'running';
   delete record.pausedAt;
   record.startedAt ??= new Date(session.clock.now()).toISOString();

@@ -87,12 +87,11 @@ describe('sim metric provider', () => {
     expect(await reason('candidate-latency-p99')).toBe('the candidate v2 receives no traffic: none of its replicas is ready');
     expect(await metrics.query('candidate-ready-replicas', h.ctx())).toBe(0);
     h.clock.advance(10_000);
-    const dark = 'the candidate v2 receives no traffic: no router split is open and its replicas were not scaled to a weight';
-    expect(await reason('candidate-error-rate')).toBe(dark);
+    // Ready but without user traffic, the candidate is measured on its preview route.
+    expect(await metrics.query('candidate-error-rate', h.ctx())).toBeGreaterThan(0);
     h.world.setWeight('web', 0);
-    expect(await reason('candidate-error-rate')).toBe('the candidate v2 receives no traffic: the router sends it 0%');
+    expect(await metrics.query('candidate-error-rate', h.ctx())).toBeGreaterThan(0);
     h.world.finalize('web');
-    expect(await reason('candidate-error-rate')).toBe(dark);
     h.world.setWeight('web', 100);
     expect(await reason('stable-error-rate')).toBe('the stable version v1 receives no traffic: the router sends everything to the candidate');
     h.world.scale('web', { stable: 0, candidate: 1 });

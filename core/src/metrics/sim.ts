@@ -62,11 +62,8 @@ function noDataReason(world: SimWorld, metric: SimMetric, service: string): stri
   if (side === 'all') return 'none of its replicas is ready (still starting, or on crashed nodes), so it serves no traffic';
   const candidate = svc.candidate;
   if (!candidate) return side === 'candidate' ? 'no candidate is running (deploy one first)' : 'the stable version serves no traffic';
-  if (side === 'candidate') {
-    if (world.candidateReadyReplicas(service) === 0) return `the candidate ${candidate.version} receives no traffic: none of its replicas is ready`;
-    if (svc.route === 'split') return `the candidate ${candidate.version} receives no traffic: the router sends it 0%`;
-    return `the candidate ${candidate.version} receives no traffic: no router split is open and its replicas were not scaled to a weight`;
-  }
+  // A ready candidate always answers on its preview route, so only an unready one has no data.
+  if (side === 'candidate') return `the candidate ${candidate.version} receives no traffic: none of its replicas is ready`;
   if (svc.version === null) return 'there is no stable version yet (a first deploy)';
   if (world.readyReplicas(service) === 0) return `the stable version ${svc.version} receives no traffic: none of its replicas is ready`;
   return `the stable version ${svc.version} receives no traffic: the router sends everything to the candidate`;

@@ -57,6 +57,12 @@ export function traffic(live: LiveWorld, name: string): Served[] {
 /** The served versions of `part`, with the shares they have within it; empty when it gets no requests. */
 function partOf(live: LiveWorld, name: string, part: TrafficPart): Served[] {
   const served = traffic(live, name).filter((s) => part === 'all' || s.role === part);
+  if (part === 'candidate' && served.length === 0) {
+    // A candidate that takes no user traffic yet still answers on its preview route (testers,
+    // smoke checks, a blue-green pre-promotion analysis): its own metrics are measured alone.
+    const candidate = live.services.get(name)?.candidate;
+    if (candidate && readyOnUp(live, candidate) > 0) return [{ version: candidate.version, share: 1, role: 'candidate' }];
+  }
   const total = served.reduce((sum, s) => sum + s.share, 0);
   return total > 0 ? served.map((s) => ({ ...s, share: s.share / total })) : [];
 }

@@ -140,8 +140,9 @@ describe('measurements of one side', () => {
     expect(w.requestRate('web')).toBeCloseTo(60, -1);
     expect(w.candidateReadyReplicas('web')).toBe(1);
     w.setWeight('web', 0);
-    expect(w.errorRate('web', 'candidate')).toBeUndefined();
-    expect(w.latencyP99('web', 'candidate')).toBeUndefined();
+    // With no user traffic the candidate is still measured alone, on its preview route.
+    expect(w.errorRate('web', 'candidate')).toBeGreaterThan(0.25 * 0.975);
+    expect(w.errorRate('web')).toBeLessThan(0.001 * 1.025);
     w.setWeight('web', 100);
     expect(w.errorRate('web', 'stable')).toBeUndefined();
     expect(w.errorRate('web')).toBeGreaterThan(0.25 * 0.975);

@@ -116,3 +116,28 @@ describe('createVirtualClock', () => {
     expect(clock.now()).toBe(5000);
   });
 });
+
+describe('hold', () => {
+  it('keeps time still while real work is in flight, then moves on', async () => {
+    const clock = createVirtualClock(0);
+    let release!: () => void;
+    const work = new Promise<string>((resolve) => (release = () => resolve('written')));
+    const held = clock.hold?.(work);
+    const woke: number[] = [];
+    const sleeping = clock.sleep(60_000).then(() => woke.push(clock.now()));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(woke).toEqual([]);
+    expect(clock.now()).toBe(0);
+    release();
+    expect(await held).toBe('written');
+    await sleeping;
+    expect(woke).toEqual([60_000]);
+  });
+
+  it('passes a failure of the held work through and still lets time move', async () => {
+    const clock = createVirtualClock(0);
+    await expect(clock.hold?.(Promise.reject(new Error('disk full')))).rejects.toThrow('disk full');
+    await clock.sleep(1000);
+    expect(clock.now()).toBe(1000);
+  });
+});

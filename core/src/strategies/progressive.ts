@@ -20,7 +20,7 @@ export const configSchema = z
       .default([{ count: 1 }, { percent: 10 }, { percent: 50 }, { percent: 100 }])
       .describe('Units on the new version after each wave, cumulative: counts or percentages of the fleet (a final 100% is added)'),
     maxParallel: amountSchema.default({ count: 10 }).describe('Units changed at the same time'),
-    maxUnavailable: amountSchema.default({ percent: 10 }).describe('Units out of service at once (deploying or failed); caps maxParallel'),
+    maxUnavailable: amountSchema.default({ percent: 10 }).describe('Units out of service at once while they are being changed; caps maxParallel'),
     failureBudget: amountSchema.default({ count: 0 }).describe('Units that may fail before the rollout stops and rolls back'),
     bake: duration('Wait after each wave, with monitors watching, before the next one').prefault('0s'),
     verify: z.boolean().default(true).describe('Check each changed unit’s health'),

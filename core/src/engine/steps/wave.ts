@@ -47,36 +47,53 @@ export async function wave(run: StageRun, stepId: string, upTo: Amount, ctx: Ste
   );
 
   const policy = run.session.retryPolicy(run.stage);
+  // Over the budget, every worker stops: nothing may move forward once the rollback is due.
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
+  const unitCtx = { ...ctx, signal: stop.signal };
+  let overBudget: Error | undefined;
   let next = 0;
   const worker = async () => {
-    while (next < todo.length && !ctx.signal.aborted) {
+    while (next < todo.length && !stop.signal.aborted) {
       const { unit } = todo[next++] as { unit: string };
       run.changedUnits.add(unit);
       try {
         const limit = run.session.workflow.defaults.stepTimeout;
-        await withRetry(policy, ctx.clock, ctx.signal, () =>
-          withDeadline(`${run.stage.name}/${unit} (defaults.stepTimeout)`, limit, ctx.clock, ctx.signal, (signal) => fleet.deployUnit(unit, run.version, { ...ctx, signal })),
+        await withRetry(policy, ctx.clock, stop.signal, () =>
+          withDeadline(`${run.stage.name}/${unit} (defaults.stepTimeout)`, limit, ctx.clock, stop.signal, (signal) =>
+            fleet.deployUnit(unit, run.version, { ...unitCtx, signal }),
+          ),
         );
         if (limits.verify) {
-          const health = await fleet.unitHealth(unit, ctx);
+          const health = await fleet.unitHealth(unit, unitCtx);
           if (!health.healthy) throw new Error(health.message ?? 'unhealthy');
         }
       } catch (err) {
-        if (ctx.signal.aborted) throw err;
+        if (stop.signal.aborted) return;
         run.failedUnits.set(unit, errorMessage(err));
         ctx.log.warn(`${unit}: ${errorMessage(err)}`);
         if (run.failedUnits.size > budget) {
-          throw new AnalysisFailedError(
+          overBudget = new AnalysisFailedError(
             `failure budget exceeded: ${run.failedUnits.size} unit(s) failed, budget ${budget}: ${[...run.failedUnits]
               .slice(0, 5)
               .map(([u, m]) => `${u}: ${m}`)
               .join('; ')}${run.failedUnits.size > 5 ? '; …' : ''}`,
           );
+          stop.abort(overBudget);
         }
       }
     }
   };
+  // Every worker has stopped before this returns or throws, so the rollback never races a deploy.
   await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, worker));
+  ctx.signal.removeEventListener('abort', onOuterAbort);
+  // Units this wave never reached were not changed: their undo is already done.
+  for (const c of run.record.compensations) {
+    if (c.op === 'unit.revert' && c.stepId === stepId && c.status === 'pending' && !run.changedUnits.has(c.params.unit as string)) c.status = 'done';
+  }
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  if (overBudget) throw overBudget;
   const failed = run.failedUnits.size;
   return `${done + todo.length} of ${units.length} units on ${run.version} (this wave: ${todo.length}, ${parallel} at a time)${failed ? `; ${failed} failed within the budget of ${budget}` : ''}`;
 }
