@@ -117,6 +117,19 @@ describe('runCli', () => {
     expect(decided?.decision?.by).toBe('erin');
   });
 
+  it('reports an unreadable or malformed scenario file with its position', async () => {
+    const dir = await tmp();
+    expect(await cli(['run', join(EXAMPLES, 'bad-version.yml'), '--scenario', join(dir, 'none.yml')])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^rollgate run: cannot read scenario file .*none\.yml: ENOENT/),
+    });
+    const broken = join(dir, 'broken.yml');
+    await writeFile(broken, 'failures:\n  - kind: [bad-version\n');
+    const r = await cli(['run', join(EXAMPLES, 'bad-version.yml'), '--scenario', broken]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/invalid scenario:\n {2}- .*broken\.yml:\d+:\d+: /);
+  });
+
   it('explains a missing journal', async () => {
     const dir = await tmp();
     expect(await cli(['resume', '--state', join(dir, 'none.json')])).toMatchObject({
