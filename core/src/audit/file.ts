@@ -1,12 +1,16 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ProviderError } from '../errors.js';
-import type { RunEvent } from '../model/events.js';
-import type { AuditSink } from '../ports/audit-sink.js';
-import type { ProviderDeps } from '../ports/provider-deps.js';
+import type { AuditSink, AuditSinkDeps } from '../ports/audit-sink.js';
+import { type ChainHead, seal } from './chain.js';
+import type { AuditEntry, UnsealedEntry } from './entry.js';
 
-/** `file`: one JSON Lines file per run, appended in batches so the trail never slows a rollout. */
+/**
+ * `file`: one JSON Lines file per run, `<dir>/<run-id>.jsonl`. Entries are written in batches at
+ * every journal write and at the end, appended and fsynced, so a crash loses at most the batch
+ * being written; a resumed run continues the chain where the file ends.
+ */
 export const type = 'file';
 
 export const configSchema = z
@@ -14,31 +18,81 @@ export const configSchema = z
     type: z.literal(type),
     dir: z.string().default('.rollgate/audit').describe('Folder for <run-id>.jsonl files, relative to the working directory'),
   })
-  .describe('JSON Lines file per run');
+  .describe('JSON Lines file per run, hash-chained');
 export type FileAuditConfig = z.infer<typeof configSchema>;
 
-export function create(config: FileAuditConfig, deps: ProviderDeps): AuditSink {
-  const path = join(resolve(config.dir), `${deps.runId}.jsonl`);
-  let queue: string[] = [];
+export function create(config: FileAuditConfig, deps: AuditSinkDeps): AuditSink {
+  const dir = resolve(config.dir);
+  const path = join(dir, `${deps.runId}.jsonl`);
+  let pending: UnsealedEntry[] = [];
+  let head: ChainHead | undefined;
   let writing: Promise<void> = Promise.resolve();
+
+  const write = async (batch: UnsealedEntry[]) => {
+    try {
+      await mkdir(dir, { recursive: true });
+      head ??= await tailOf(path);
+      const lines: string[] = [];
+      let next = head;
+      for (const entry of batch) {
+        const sealed = seal(entry, next, deps.hmacKey);
+        lines.push(JSON.stringify(sealed));
+        next = { seq: sealed.seq, hash: sealed.hash };
+      }
+      const handle = await open(path, 'a', 0o600);
+      try {
+        await handle.write(`${lines.join('\n')}\n`);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      head = next;
+    } catch (err) {
+      throw new ProviderError(`audit file ${path}: write failed: ${(err as Error).message}`, { cause: err });
+    }
+  };
+
   return {
     type,
-    record(event: RunEvent) {
-      queue.push(JSON.stringify(event));
+    record(entry) {
+      pending.push(entry);
     },
     flush() {
-      const batch = queue;
-      queue = [];
-      writing = writing.catch(() => {}).then(async () => {
-        if (batch.length === 0) return;
-        try {
-          await mkdir(resolve(config.dir), { recursive: true });
-          await appendFile(path, `${batch.join('\n')}\n`);
-        } catch (err) {
-          throw new ProviderError(`audit file ${path}: write failed: ${(err as Error).message}`, { cause: err });
-        }
-      });
+      const batch = pending;
+      pending = [];
+      // A failed write keeps its entries for the next flush, in order: nothing is dropped.
+      writing = writing
+        .catch(() => {})
+        .then(async () => {
+          if (batch.length === 0) return;
+          try {
+            await write(batch);
+          } catch (err) {
+            pending = [...batch, ...pending];
+            throw err;
+          }
+        });
       return writing;
     },
   };
+}
+
+/** Where an existing trail ends: its last whole entry. A torn last line is left for `verify`. */
+async function tailOf(path: string): Promise<ChainHead> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return { seq: 0, hash: null };
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      const entry = JSON.parse(lines[i] as string) as AuditEntry;
+      if (typeof entry.hash === 'string' && typeof entry.seq === 'number') return { seq: entry.seq, hash: entry.hash };
+    } catch {
+      // A torn line from a crash: the chain continues from the last whole entry.
+    }
+  }
+  return { seq: 0, hash: null };
 }

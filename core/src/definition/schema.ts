@@ -158,6 +158,7 @@ export const workflowSchema = z
     audit: z
       .strictObject({
         sinks: z.array(auditSinkConfig).prefault([{ type: 'file' }]).describe('Where the audit trail is written'),
+        hmacKeyEnv: envVarName('Environment variable holding a key: each entry then also carries an HMAC, so only the key holder can write a valid trail').optional(),
       })
       .prefault({})
       .describe('The audit trail'),

@@ -1,5 +1,7 @@
 import type { RunEvent } from '../model/events.js';
 import type { RunSession } from './run-session.js';
+import type { AuditContext } from '../audit/entry.js';
+import { toAuditEntry } from '../audit/from-event.js';
 import { createAuditSink, createNotifier } from './wiring.js';
 
 /** Longest a run waits at its end for notifications still in flight. */
@@ -14,10 +16,23 @@ export function attachSinks(session: RunSession, onWarning: (message: string) =>
   const environment = Object.values(session.journal.stages)[0]?.environment ?? Object.keys(session.workflow.environments)[0] ?? '';
   const deps = session.deps(environment, { info: onNotice, warn: onWarning, output: (_stream, line) => onNotice(line) });
   const notifiers = session.workflow.notifications.map((c) => createNotifier(c, deps));
-  const audits = session.workflow.audit.sinks.map((c) => createAuditSink(c, deps));
+  const keyEnv = session.workflow.audit.hmacKeyEnv;
+  const hmacKey = keyEnv ? session.env[keyEnv] : undefined;
+  const audits = session.workflow.audit.sinks.map((c) => createAuditSink(c, { ...deps, ...(hmacKey ? { hmacKey } : {}) }));
+  const auditContext = (): AuditContext => ({
+    workflow: session.workflow.name,
+    context: session.journal.context,
+    environments: Object.fromEntries(Object.entries(session.journal.stages).map(([name, r]) => [name, r.environment])),
+  });
+  const context = auditContext();
   const inFlight = new Set<Promise<void>>();
   session.bus.subscribe((event: RunEvent) => {
-    for (const sink of audits) sink.record(event);
+    // A resumed run is carried on by whoever resumed it: entries after that name them.
+    if (event.kind === 'run.started') context.context = event.context;
+    if (audits.length > 0) {
+      const entry = toAuditEntry(event, context);
+      for (const sink of audits) sink.record(entry);
+    }
     for (const n of notifiers) {
       if (!n.wants(event)) continue;
       const p = n.notify(event).catch((err: unknown) => onWarning(`notifier ${n.type} failed: ${(err as Error).message}`));

@@ -16,7 +16,7 @@ import type { TrafficRouter } from '../ports/traffic-router.js';
 import { routers } from '../routers/index.js';
 import { notifiers } from '../notifiers/index.js';
 import type { Approver } from '../ports/approver.js';
-import type { AuditSink } from '../ports/audit-sink.js';
+import type { AuditSink, AuditSinkDeps } from '../ports/audit-sink.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { Probe } from '../ports/probe.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
@@ -53,8 +53,8 @@ export function createNotifier(config: NotifierConfig, deps: ProviderDeps): Noti
   return (notifiers[config.type] as Factory<NotifierConfig, Notifier>).create(config, deps);
 }
 
-export function createAuditSink(config: AuditSinkConfig, deps: ProviderDeps): AuditSink {
-  return (auditSinks[config.type] as Factory<AuditSinkConfig, AuditSink>).create(config, deps);
+export function createAuditSink(config: AuditSinkConfig, deps: AuditSinkDeps): AuditSink {
+  return (auditSinks[config.type] as { create(c: AuditSinkConfig, d: AuditSinkDeps): AuditSink }).create(config, deps);
 }
 
 export function createRouter(config: RouterConfig, deps: ProviderDeps): TrafficRouter {
