@@ -18,6 +18,7 @@ export default defineConfig({
         'core/src/strategies/**': { lines: 100, branches: 100, functions: 100, statements: 100 },
         'core/src/engine/{analysis,rollback}.ts': { lines: 100, branches: 100, functions: 100, statements: 100 },
         'core/src/engine/{compensations,monitor}.ts': { lines: 100, statements: 90, branches: 80 },
+        'core/src/audit/**': { lines: 100, branches: 100, functions: 100, statements: 100 },
       },
     },
   },

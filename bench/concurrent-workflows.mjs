@@ -80,6 +80,7 @@ function startWorkflow(loaded, index, stepTimes, calibration) {
       return virtual.sleep(msArg, signal);
     },
     setTimer: (msArg, fn) => virtual.setTimer(msArg, fn),
+    hold: (work) => virtual.hold(work), // journal writes hold simulated time still
   };
   const subscriber = (event) => {
     if (event.kind === 'step.started') {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ProviderError } from '../errors.js';
 import type { AuditSink, AuditSinkDeps } from '../ports/audit-sink.js';
-import { type ChainHead, seal } from './chain.js';
+import { type ChainHead, sealLine } from './chain.js';
 import type { AuditEntry, UnsealedEntry } from './entry.js';
 
 /**
@@ -25,7 +25,7 @@ export function create(config: FileAuditConfig, deps: AuditSinkDeps): AuditSink 
   const dir = resolve(config.dir);
   const path = join(dir, `${deps.runId}.jsonl`);
   let pending: UnsealedEntry[] = [];
-  let head: ChainHead | undefined;
+  let head: (ChainHead & { torn?: boolean }) | undefined;
   let writing: Promise<void> = Promise.resolve();
 
   const write = async (batch: UnsealedEntry[]) => {
@@ -35,13 +35,14 @@ export function create(config: FileAuditConfig, deps: AuditSinkDeps): AuditSink 
       const lines: string[] = [];
       let next = head;
       for (const entry of batch) {
-        const sealed = seal(entry, next, deps.hmacKey);
-        lines.push(JSON.stringify(sealed));
-        next = { seq: sealed.seq, hash: sealed.hash };
+        const sealed = sealLine(entry, next, deps.hmacKey);
+        lines.push(sealed.line);
+        next = sealed.head;
       }
       const handle = await open(path, 'a', 0o600);
       try {
-        await handle.write(`${lines.join('\n')}\n`);
+        // After a torn last line (a crash mid-write), start on a line of our own.
+        await handle.write(`${head.torn ? '\n' : ''}${lines.join('\n')}\n`);
         await handle.datasync();
       } finally {
         await handle.close();
@@ -58,12 +59,13 @@ export function create(config: FileAuditConfig, deps: AuditSinkDeps): AuditSink 
       pending.push(entry);
     },
     flush() {
-      const batch = pending;
-      pending = [];
-      // A failed write keeps its entries for the next flush, in order: nothing is dropped.
+      // The batch is taken when this flush's turn comes, so entries kept from a failed write go
+      // out before newer ones: the trail stays in order, and nothing is dropped.
       writing = writing
         .catch(() => {})
         .then(async () => {
+          const batch = pending;
+          pending = [];
           if (batch.length === 0) return;
           try {
             await write(batch);
@@ -78,21 +80,22 @@ export function create(config: FileAuditConfig, deps: AuditSinkDeps): AuditSink 
 }
 
 /** Where an existing trail ends: its last whole entry. A torn last line is left for `verify`. */
-async function tailOf(path: string): Promise<ChainHead> {
+async function tailOf(path: string): Promise<ChainHead & { torn?: boolean }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
     return { seq: 0, hash: null };
   }
+  const torn = text.length > 0 && !text.endsWith('\n');
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   for (let i = lines.length - 1; i >= 0; i--) {
     try {
       const entry = JSON.parse(lines[i] as string) as AuditEntry;
-      if (typeof entry.hash === 'string' && typeof entry.seq === 'number') return { seq: entry.seq, hash: entry.hash };
+      if (typeof entry.hash === 'string' && typeof entry.seq === 'number') return { seq: entry.seq, hash: entry.hash, torn };
     } catch {
       // A torn line from a crash: the chain continues from the last whole entry.
     }
   }
-  return { seq: 0, hash: null };
+  return { seq: 0, hash: null, torn };
 }

@@ -74,6 +74,8 @@ function evidenceOf(e: RunEvent): Pick<UnsealedEntry, 'evidence'> {
   if (e.kind === 'decision.made') return { evidence: { ...e.evidence, verdict: e.decision } };
   if (e.kind === 'stage.skipped' && e.evidence) return { evidence: { ...e.evidence, verdict: 'skip' } };
   if (e.kind === 'probes.measured') return { evidence: { probes: e.snapshot } };
+  if (e.kind === 'manual-intervention.required') return { evidence: { values: { remaining: e.remaining, instructions: e.instructions } } };
+  if (e.kind === 'rollback.finished' && !e.complete) return { evidence: { values: { remaining: e.remaining } } };
   if (e.kind === 'analysis.measured') {
     return { evidence: { condition: e.condition, values: { metric: e.metric, value: e.value, ...(e.message ? { reason: e.message } : {}) }, verdict: e.verdict } };
   }

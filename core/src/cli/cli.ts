@@ -67,6 +67,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     out.stderr(`rollgate: unknown command '${command}'\n\n${USAGE}`);
     return 2;
   }
+  if (command === 'audit') {
+    // Subcommands with flags of their own: parsed in audit-command.ts.
+    const { runAuditCommand } = await import('./audit-command.js');
+    return runAuditCommand(rest, io);
+  }
   const { runCommand } = await import('./commands.js');
   const spec = command === 'resume' ? resumeOptions : command === 'validate' ? common : runOptions;
   let parsed: ReturnType<typeof parseArgs>;
@@ -80,7 +85,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     out.stdout(HELP[command as keyof typeof HELP]);
     return 0;
   }
-  return runCommand(command as keyof typeof HELP, parsed.values as Record<string, unknown>, parsed.positionals, {
+  return runCommand(command as Exclude<keyof typeof HELP, 'audit'>, parsed.values as Record<string, unknown>, parsed.positionals, {
     ...io,
     defaultState: DEFAULT_STATE,
   });

@@ -8,6 +8,8 @@ Commands:
   plan FILE         show what would run, given the probes' current values; changes nothing
   run FILE          run a workflow
   resume            continue a paused run, or finish the rollback of a run that died
+  audit verify|query|report
+                    check the audit trail is intact, search it, or report on one run
 
 Options: --help (for each command), --version, --debug (stack traces)
 
@@ -64,5 +66,32 @@ Continues the run in the journal:
   --scenario FILE       failures to inject into the simulated infrastructure
   --actor NAME          who resumes (default: from the CI platform, or $USER)
   --json                print events as JSON Lines
+`,
+  audit: `Usage: rollgate audit verify FILE|DIR... [--key-env NAME]
+       rollgate audit query [PATH...] [filters] [--format table|json|csv]
+       rollgate audit report --run ID [PATH...] [--key-env NAME]
+
+The audit trail: one JSON Lines file per run (.rollgate/audit/<run-id>.jsonl), every entry
+hash-chained to the one before it, and signed with an HMAC when audit.hmacKeyEnv is set.
+A PATH is a file, or a folder (every *.jsonl below it); the default is .rollgate/audit.
+
+verify   checks that no entry was changed, removed or moved. Exit code 0 when intact, 1 when
+         not: the first broken entry is printed with its file:line and what is wrong. Files
+         are checked in the order given, a run's chain continuing from one to the next. A last
+         line cut short by a crash is a warning, not a break.
+  --key-env NAME        variable holding the HMAC key (default ROLLGATE_AUDIT_KEY, when set)
+query    prints the entries that match every filter, file by file; lines that are not
+         entries (cut short by a crash) are skipped and counted.
+  --since, --until T    a date or time (2026-01-31, 2026-01-31T12:00:00Z) or a duration back
+                        from now (30m, 24h, 7d, 2w); both inclusive
+  --env, --stage, --actor, --outcome, --run VALUE
+                        exact match (--run takes a run id)
+  --kind KIND           exact (stage.finished), or a prefix ending in * (rollback.*)
+  --format F            table (default), json (entries as written, one a line), csv
+report   a Markdown account of one run, resumes included: who, where, timeline, changes,
+         decisions and their evidence, analysis, approvals, rollback, and whether its chain
+         verifies
+  --run ID              the run (its id names its file, and is in 'audit query' output)
+  --key-env NAME        as for verify
 `,
 } as const;

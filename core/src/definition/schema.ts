@@ -2,6 +2,8 @@ import { z } from 'zod';
 import * as autoApproval from '../approvals/auto.js';
 import * as manualApproval from '../approvals/manual.js';
 import * as fileAudit from '../audit/file.js';
+import * as httpAudit from '../audit/http.js';
+import * as stdoutAudit from '../audit/stdout.js';
 import * as consoleNotifier from '../notifiers/console.js';
 import * as commandProbe from '../probes/command.js';
 import * as httpProbe from '../probes/http.js';
@@ -43,7 +45,7 @@ export const routerConfig = z.discriminatedUnion('type', [simRouter.configSchema
 export const metricProviderConfig = z.discriminatedUnion('type', [simMetrics.configSchema]);
 export const approvalConfig = z.discriminatedUnion('type', [manualApproval.configSchema, autoApproval.configSchema]);
 export const notifierConfig = z.discriminatedUnion('type', [consoleNotifier.configSchema]);
-export const auditSinkConfig = z.discriminatedUnion('type', [fileAudit.configSchema]);
+export const auditSinkConfig = z.discriminatedUnion('type', [fileAudit.configSchema, stdoutAudit.configSchema, httpAudit.configSchema]);
 
 const environment = z
   .strictObject({

@@ -24,6 +24,7 @@ export class RunSession {
   private pending: Promise<void> | undefined;
   private readonly closers: (() => Promise<void>)[] = [];
   private readonly savers: (() => Promise<void>)[] = [];
+  private afterSave: Promise<void> = Promise.resolve();
 
   constructor(
     readonly loaded: LoadedWorkflow,
@@ -101,8 +102,10 @@ export class RunSession {
     // Step errors and messages quote command output: the journal gets the same masking as events.
     await this.store.save(maskDeep(this.journal, this.bus.mask));
     // The audit trail is written at the same transitions, so a crash loses at most what happened
-    // since the last one.
-    for (const fn of this.savers) await fn();
+    // since the last one; it is written beside the run, not in its way (closeSinks waits for it).
+    this.afterSave = this.afterSave.then(async () => {
+      for (const fn of this.savers) await fn();
+    });
   }
 
   /** Registers work to finish before the run returns (flushing notifiers and audit sinks). */
@@ -116,6 +119,7 @@ export class RunSession {
   }
 
   async closeSinks(): Promise<void> {
+    await this.afterSave;
     for (const fn of this.closers) await fn();
   }
 

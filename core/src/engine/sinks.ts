@@ -18,7 +18,7 @@ export function attachSinks(session: RunSession, onWarning: (message: string) =>
   const notifiers = session.workflow.notifications.map((c) => createNotifier(c, deps));
   const keyEnv = session.workflow.audit.hmacKeyEnv;
   const hmacKey = keyEnv ? session.env[keyEnv] : undefined;
-  const audits = session.workflow.audit.sinks.map((c) => createAuditSink(c, { ...deps, ...(hmacKey ? { hmacKey } : {}) }));
+  const audits = session.workflow.audit.sinks.map((c) => createAuditSink(c, { ...deps, env: session.env, ...(hmacKey ? { hmacKey } : {}) }));
   const auditContext = (): AuditContext => ({
     workflow: session.workflow.name,
     context: session.journal.context,

@@ -16,4 +16,6 @@ export interface AuditSink {
 /** What audit sinks receive beyond the provider deps: the HMAC key, when one is configured. */
 export interface AuditSinkDeps extends ProviderDeps {
   hmacKey?: string;
+  /** The runner's environment, where `*Env` fields (an HTTP sink's bearer token) are read. */
+  env?: Record<string, string>;
 }
