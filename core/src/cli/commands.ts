@@ -1,8 +1,7 @@
 import { loadWorkflowFile } from '../definition/load.js';
 import { FileRunStore } from '../engine/file-run-store.js';
-import { resumeRun, runWorkflow, type RunOutcome } from '../engine/executor.js';
+import type { RunOutcome } from '../engine/executor.js';
 import { planRun } from '../engine/plan.js';
-import { inspectPlan } from '../engine/plan-inspect.js';
 import { resolveInputs } from '../engine/inputs.js';
 import { CancelledError, errorMessage, formatIssue, isUserError, RollgateError, UsageError } from '../errors.js';
 import type { RunEvent } from '../model/events.js';
@@ -93,6 +92,8 @@ async function plan(values: Values, positionals: string[], io: CommandIO): Promi
   const inputs = resolveInputs(loaded.workflow, parseInputs(values.input));
   const scenario = values.scenario ? await loadScenario(values.scenario as string) : [];
   const executionPlan = planRun(loaded.workflow, inputs, selection(values));
+  // The engine loads only for the commands that run it: `validate` stays light.
+  const { inspectPlan } = await import('../engine/plan-inspect.js');
   const inspected = await inspectPlan(loaded, executionPlan, inputs, envRecord(io.env), scenario);
   io.out.stdout(values.json ? `${JSON.stringify(inspected, null, 2)}\n` : formatPlan(inspected));
   return 0;
@@ -123,6 +124,7 @@ async function run(values: Values, positionals: string[], io: CommandIO): Promis
   const journalStore = store(values, io);
   const lock = await acquireRunLock(journalStore.location, 'rollgate run');
   try {
+    const { runWorkflow } = await import('../engine/executor.js');
     const outcome = await runWorkflow({
       ...(await runEdge(values, io)),
       loaded,
@@ -156,6 +158,7 @@ async function resumeLocked(values: Values, io: CommandIO, journalStore: FileRun
   });
   const edge = await runEdge(values, io);
   const decided = Boolean(values.approve || values.reject);
+  const { resumeRun } = await import('../engine/executor.js');
   const outcome = await resumeRun({
     ...edge,
     loaded,

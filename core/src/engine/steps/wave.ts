@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { AnalysisFailedError, errorMessage } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
 import type { Amount } from '../../ports/strategy.js';
@@ -49,6 +50,7 @@ export async function wave(run: StageRun, stepId: string, upTo: Amount, ctx: Ste
   const policy = run.session.retryPolicy(run.stage);
   // Over the budget, every worker stops: nothing may move forward once the rollback is due.
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // every worker waits on it
   const onOuterAbort = () => stop.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
   const unitCtx = { ...ctx, signal: stop.signal };
