@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { assertChain, testAuditEntry } from '../testing/audit.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,39 +9,17 @@ import { hashOf, hmacOf } from './chain.js';
 import { AUDIT_FORMAT, type AuditEntry, type UnsealedEntry } from './entry.js';
 import { configSchema, create } from './file.js';
 
-const entry = (eventSeq: number, extra: Partial<UnsealedEntry> = {}): UnsealedEntry => ({
-  format: AUDIT_FORMAT,
-  ts: new Date(Date.UTC(2026, 0, 1) + eventSeq * 1000).toISOString(),
-  runId: 'web-1',
-  eventSeq,
-  workflow: 'web',
-  actor: 'alice',
-  ci: { platform: 'local' },
-  kind: 'step.output',
-  outcome: 'info',
-  message: `event ${eventSeq}`,
-  changes: [],
-  ...extra,
-});
+const entry = testAuditEntry;
 
 /** The entries of a trail, checked: every hash recomputes and links to the one before. */
-function checkChain(text: string, key?: string): AuditEntry[] {
-  const entries = text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as AuditEntry);
-  let prev: string | null = null;
-  entries.forEach((e, i) => {
-    const { hash, hmac, ...body } = e;
-    expect(e.seq, `seq of line ${i + 1}`).toBe(i + 1);
-    expect(e.prevHash, `link of line ${i + 1}`).toBe(prev);
-    expect(hashOf(body), `hash of line ${i + 1}`).toBe(hash);
-    if (key) expect(hmac).toBe(hmacOf(hash, key));
-    else expect(hmac).toBeUndefined();
-    prev = hash;
-  });
-  return entries;
-}
+const checkChain = (text: string, key?: string): AuditEntry[] =>
+  assertChain(
+    text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as AuditEntry),
+    key,
+  );
 
 let dir: string;
 beforeEach(async () => {

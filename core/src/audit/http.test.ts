@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { testAuditEntry } from '../testing/audit.js';
 import type { z } from 'zod';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,19 +9,7 @@ import { hashOf, hmacOf } from './chain.js';
 import { AUDIT_FORMAT, type AuditEntry, type UnsealedEntry } from './entry.js';
 import { configSchema, create, describeFetchError, MAX_RETRY_AFTER_MS, parseRetryAfter, safeUrl } from './http.js';
 
-const entry = (eventSeq: number): UnsealedEntry => ({
-  format: AUDIT_FORMAT,
-  ts: new Date(Date.UTC(2026, 0, 1) + eventSeq * 1000).toISOString(),
-  runId: 'web-1',
-  eventSeq,
-  workflow: 'web',
-  actor: 'alice',
-  ci: { platform: 'local' },
-  kind: 'step.output',
-  outcome: 'info',
-  message: `event ${eventSeq}`,
-  changes: [],
-});
+const entry = testAuditEntry;
 
 /** Checks the chain of what the collector received and returns the event numbers, in order. */
 function received(entries: AuditEntry[], key?: string): number[] {

@@ -1,4 +1,5 @@
 import { PassThrough, Writable } from 'node:stream';
+import { assertChain, testAuditEntry } from '../testing/audit.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProviderError } from '../errors.js';
 import { fakeDeps } from '../testing/fakes.js';
@@ -6,33 +7,9 @@ import { hashOf, hmacOf } from './chain.js';
 import { AUDIT_FORMAT, type AuditEntry, type UnsealedEntry } from './entry.js';
 import { configSchema, create } from './stdout.js';
 
-const entry = (eventSeq: number): UnsealedEntry => ({
-  format: AUDIT_FORMAT,
-  ts: new Date(Date.UTC(2026, 0, 1) + eventSeq * 1000).toISOString(),
-  runId: 'web-1',
-  eventSeq,
-  workflow: 'web',
-  actor: 'alice',
-  ci: { platform: 'local' },
-  kind: 'step.output',
-  outcome: 'info',
-  message: `event ${eventSeq}`,
-  changes: [],
-});
+const entry = testAuditEntry;
 
-function checkChain(lines: string[], key?: string): AuditEntry[] {
-  const entries = lines.map((l) => JSON.parse(l) as AuditEntry);
-  let prev: string | null = null;
-  entries.forEach((e, i) => {
-    const { hash, hmac, ...body } = e;
-    expect(e.seq).toBe(i + 1);
-    expect(e.prevHash).toBe(prev);
-    expect(hashOf(body)).toBe(hash);
-    expect(hmac).toBe(key ? hmacOf(hash, key) : undefined);
-    prev = hash;
-  });
-  return entries;
-}
+const checkChain = (lines: string[], key?: string): AuditEntry[] => assertChain(lines.map((l) => JSON.parse(l) as AuditEntry), key);
 
 /** A stream that keeps what it was given, one chunk per write. */
 function collector() {

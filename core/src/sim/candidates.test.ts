@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { testWorld, thrownProviderError } from '../testing/sim.js';
 import { ProviderError } from '../errors.js';
 import { simConfig } from './harness.js';
 import { createVirtualClock } from './virtual-clock.js';
 import { createSimWorld } from './world.js';
 
-function world(input: Parameters<typeof simConfig>[0] = {}) {
-  const clock = createVirtualClock(0);
-  return { clock, world: createSimWorld(simConfig(input), clock) };
-}
+const world = testWorld;
 
-function thrown(fn: () => unknown): ProviderError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProviderError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProviderError');
-}
+const thrown = thrownProviderError;
 
 describe('deployCandidate', () => {
   it('starts a candidate beside the stable version, which keeps its replicas', () => {

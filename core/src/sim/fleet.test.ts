@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { testWorld } from '../testing/sim.js';
 import { ProviderError } from '../errors.js';
 import { simConfig } from './harness.js';
 import { createVirtualClock } from './virtual-clock.js';
 import { createSimWorld } from './world.js';
 
-function world(input: Parameters<typeof simConfig>[0] = {}) {
-  const clock = createVirtualClock(0);
-  return { clock, world: createSimWorld(simConfig(input), clock) };
-}
+const world = testWorld;
 
 describe('fleet units', () => {
   it('are the nodes in order, each running the service where its replicas reach', () => {

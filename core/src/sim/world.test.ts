@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { testWorld, thrownProviderError } from '../testing/sim.js';
 import { ProviderError, WorkflowConfigError } from '../errors.js';
 import { simConfig } from './harness.js';
 import { createVirtualClock } from './virtual-clock.js';
@@ -6,20 +7,9 @@ import { createSimWorld, DEFAULT_PROFILE, REQUESTS_PER_REPLICA, simConfigIssues 
 
 type Input = Parameters<typeof simConfig>[0];
 
-function world(input: Input = {}, start = 0) {
-  const clock = createVirtualClock(start);
-  return { clock, world: createSimWorld(simConfig(input), clock) };
-}
+const world = testWorld;
 
-function thrown(fn: () => unknown): ProviderError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProviderError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProviderError');
-}
+const thrown = thrownProviderError;
 
 describe('createSimWorld: the cluster', () => {
   it('starts with the configured services, one replica per node by default', () => {
