@@ -41,7 +41,10 @@ export function create(config: Config, deps: ProviderDeps): Target {
     for (const c of changes) ctx.recordChange(c);
     if (waitMs <= 0) return;
     if (what !== undefined) ctx.log.info(`sim: ${name} ${what} starting (${Math.ceil(waitMs / 1000)}s)`);
-    await ctx.clock.sleep(waitMs, ctx.signal);
+    // Wall-clock timers may fire a millisecond early: wait until the replicas really are ready.
+    const readyAt = ctx.clock.now() + waitMs;
+    do await ctx.clock.sleep(Math.max(1, readyAt - ctx.clock.now()), ctx.signal);
+    while (ctx.clock.now() < readyAt);
   };
 
   const candidates: CandidateTarget = {
