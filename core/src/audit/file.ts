@@ -5,6 +5,7 @@ import { ProviderError } from '../errors.js';
 import type { AuditSink, AuditSinkDeps } from '../ports/audit-sink.js';
 import { type ChainHead, sealLine } from './chain.js';
 import type { AuditEntry, UnsealedEntry } from './entry.js';
+import { orderedBatches } from './ordered-batches.js';
 
 /**
  * `file`: one JSON Lines file per run, `<dir>/<run-id>.jsonl`. Entries are written in batches at
@@ -24,9 +25,7 @@ export type FileAuditConfig = z.infer<typeof configSchema>;
 export function create(config: FileAuditConfig, deps: AuditSinkDeps): AuditSink {
   const dir = resolve(config.dir);
   const path = join(dir, `${deps.runId}.jsonl`);
-  let pending: UnsealedEntry[] = [];
   let head: (ChainHead & { torn?: boolean }) | undefined;
-  let writing: Promise<void> = Promise.resolve();
 
   const write = async (batch: UnsealedEntry[]) => {
     try {
@@ -53,29 +52,11 @@ export function create(config: FileAuditConfig, deps: AuditSinkDeps): AuditSink 
     }
   };
 
+  const batches = orderedBatches(write);
   return {
     type,
-    record(entry) {
-      pending.push(entry);
-    },
-    flush() {
-      // The batch is taken when this flush's turn comes, so entries kept from a failed write go
-      // out before newer ones: the trail stays in order, and nothing is dropped.
-      writing = writing
-        .catch(() => {})
-        .then(async () => {
-          const batch = pending;
-          pending = [];
-          if (batch.length === 0) return;
-          try {
-            await write(batch);
-          } catch (err) {
-            pending = [...batch, ...pending];
-            throw err;
-          }
-        });
-      return writing;
-    },
+    record: (entry) => batches.push(entry),
+    flush: () => batches.flush(),
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ProviderError } from '../errors.js';
 import type { AuditSink, AuditSinkDeps } from '../ports/audit-sink.js';
 import { type ChainHead, sealLine } from './chain.js';
+import { orderedBatches } from './ordered-batches.js';
 
 /**
  * `stdout`: every entry as one JSON line on standard output, where the CI job log keeps it. The
@@ -24,9 +25,7 @@ export interface StdoutAuditDeps extends AuditSinkDeps {
 
 export function create(_config: StdoutAuditConfig, deps: StdoutAuditDeps): AuditSink {
   const stream = deps.stream ?? process.stdout;
-  let pending: string[] = [];
   let head: ChainHead = { seq: 0, hash: null };
-  let writing: Promise<void> = Promise.resolve();
 
   const write = (text: string) =>
     new Promise<void>((resolve, reject) => {
@@ -46,33 +45,23 @@ export function create(_config: StdoutAuditConfig, deps: StdoutAuditDeps): Audit
       }
     });
 
+  // Kept for the next flush, in order, when a write fails: nothing is dropped.
+  const batches = orderedBatches<string>((batch) =>
+    write(`${batch.join('\n')}\n`).catch((err: unknown) => {
+      throw new ProviderError(`audit stdout: write failed: ${(err as Error).message}; ${batch.length + batches.size} entries kept for the next flush`, {
+        cause: err,
+      });
+    }),
+  );
+
   return {
     type,
     record(entry) {
       // Sealed at once: a batch kept after a failed write is written again exactly as it was.
       const sealed = sealLine(entry, head, deps.hmacKey);
       head = sealed.head;
-      pending.push(sealed.line);
+      batches.push(sealed.line);
     },
-    flush() {
-      writing = writing
-        .catch(() => {})
-        .then(async () => {
-          // Taken when this flush's turn comes, so entries a failed flush put back go first.
-          const batch = pending;
-          pending = [];
-          if (batch.length === 0) return;
-          try {
-            await write(`${batch.join('\n')}\n`);
-          } catch (err) {
-            // Kept for the next flush, in order: nothing is dropped.
-            pending = [...batch, ...pending];
-            throw new ProviderError(`audit stdout: write failed: ${(err as Error).message}; ${pending.length} entries kept for the next flush`, {
-              cause: err,
-            });
-          }
-        });
-      return writing;
-    },
+    flush: () => batches.flush(),
   };
 }

@@ -75,8 +75,9 @@ export function startMonitor(run: StageRun, breach: (err: Error) => void): Monit
     // Nothing to measure until the new version takes traffic.
     await Promise.race([run.trafficStarted, new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
     const result = await runAnalysis(metrics, run.analysisEnv('background-analysis'), signal, true);
+    // In the background only a decision ends the analysis (stopping it rejects): never `succeeded`.
     if (result.phase === 'inconclusive') run.pauseRequest = `background analysis inconclusive: ${result.message}`;
-    else if (result.phase !== 'succeeded') fire(`background analysis ${result.phase}`, result.message, {});
+    else fire(`background analysis ${result.phase}`, result.message, {});
   };
   // Both loops end by the abort of `stop()`; their rejections then are expected.
   void loop().catch(() => {});
