@@ -32,7 +32,13 @@ export class EventBus {
   emit(body: RunEventBody): RunEvent {
     this.seq += 1;
     const event = maskDeep(
-      { seq: this.seq, time: new Date(this.clock.now()).toISOString(), runId: this.runId, ...body },
+      {
+        seq: this.seq,
+        time: new Date(this.clock.now()).toISOString(),
+        ...(this.clock.simulated ? { wallTime: new Date().toISOString() } : {}),
+        runId: this.runId,
+        ...body,
+      },
       this.mask,
     ) as RunEvent;
     for (const fn of this.subscribers) {

@@ -45,6 +45,11 @@ interface Base {
   seq: number;
   /** ISO time on the run's clock (virtual under `sim`). */
   time: string;
+  /**
+   * ISO wall-clock time, present only when the run's clock is simulated (`time` is then virtual):
+   * what a person or a real system did is recorded at this real moment.
+   */
+  wallTime?: string;
   runId: string;
 }
 

@@ -3,6 +3,11 @@
  * infrastructure) makes long waits cost no real time.
  */
 export interface Clock {
+  /**
+   * `true` for a virtual clock, whose time is simulated: events then also carry the wall time
+   * (`wallTime`), so what a person or a real system did is recorded at the moment it happened.
+   */
+  readonly simulated?: boolean;
   /** Milliseconds since the epoch on this clock. */
   now(): number;
   /**

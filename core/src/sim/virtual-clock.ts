@@ -119,6 +119,7 @@ export function createVirtualClock(startMs = Date.UTC(2026, 0, 1)): VirtualClock
   };
 
   return {
+    simulated: true,
     now: () => now,
     advance(ms) {
       const target = now + Math.max(0, ms);
