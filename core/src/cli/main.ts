@@ -1,11 +1,32 @@
 #!/usr/bin/env node
+import { signalLiveGroups } from '../util/child-groups.js';
 import { runCli } from './cli.js';
 
 /*
  * The process edge: real output streams, the environment, signals and the exit code. Everything
  * else is in cli.ts, which tests drive in-process.
  */
-const out = { stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s) };
+
+/**
+ * Output that can never stop a deployment: once a stream fails (`run … | head` closed the pipe:
+ * EPIPE), what would have gone to it is dropped and the run goes on to its end. The journal and
+ * the audit trail are the record; the console is only a view.
+ */
+function safeWriter(stream: NodeJS.WriteStream): (s: string) => void {
+  let broken = false;
+  stream.on('error', () => {
+    broken = true;
+  });
+  return (s) => {
+    if (broken) return;
+    try {
+      stream.write(s);
+    } catch {
+      broken = true;
+    }
+  };
+}
+const out = { stdout: safeWriter(process.stdout), stderr: safeWriter(process.stderr) };
 
 runCli(process.argv.slice(2), {
   out,
@@ -21,7 +42,11 @@ runCli(process.argv.slice(2), {
           out.stderr(`\nrollgate: ${signal} received: still rolling back; the journal records what is left if this process is killed\n`);
           return;
         }
-        out.stderr(`\nrollgate: second SIGINT: exiting now without waiting for the rollback; run 'rollgate resume' to finish it\n`);
+        // The commands in flight go with this process: a `resume` started next must not race them.
+        const killed = signalLiveGroups('SIGKILL');
+        out.stderr(
+          `\nrollgate: second SIGINT: exiting now without waiting for the rollback${killed ? ` (killed ${killed} command(s) in flight)` : ''}; run 'rollgate resume' to finish it\n`,
+        );
         process.exit(130);
       }
       first = signal;

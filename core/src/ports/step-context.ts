@@ -15,4 +15,16 @@ export interface StepContext {
   env: Record<string, string>;
   /** Reports one infrastructure change; it becomes an `infra.changed` event and an audit entry. */
   recordChange(change: Change): void;
+  /**
+   * Hides the run's secrets in text a provider keeps or cuts itself (a command's captured output),
+   * before it is cut: events, the journal and the audit trail are masked anyway, but a secret cut
+   * in half no longer matches the mask there.
+   */
+  mask(text: string): string;
+  /**
+   * Records a command this step started, by its process group id, until it exits (call the
+   * function returned). The run journal keeps the groups in flight, so `rollgate resume` after a
+   * crash stops a command that outlived rollgate before it undoes anything.
+   */
+  trackProcess(pgid: number, command: string): () => void;
 }

@@ -33,6 +33,8 @@ export function create(config: CommandProbeConfig, deps: ProviderDeps): Probe {
           timeoutMs: config.timeout,
           signal: ctx.signal,
           outputLimit: PROBE_OUTPUT_LIMIT,
+          mask: ctx.mask,
+          track: (pgid) => ctx.trackProcess(pgid, `probe command (${ctx.step})`),
           // A probe that hangs must not hold the snapshot: short grace before SIGKILL.
           killGraceMs: 200,
           closeGraceMs: 200,

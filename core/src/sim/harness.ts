@@ -52,6 +52,8 @@ export function createSimHarness(input: z.input<typeof simConfigSchema> = {}, sa
       log,
       env: {},
       recordChange: (c) => changes.push(c),
+      mask: (text) => text,
+      trackProcess: () => () => {},
     }),
   };
 }

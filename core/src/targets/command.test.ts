@@ -66,6 +66,8 @@ function harness(options: { signal?: AbortSignal; env?: Record<string, string>; 
     },
     env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...options.env },
     recordChange: (c) => changes.push(c),
+    mask,
+    trackProcess: () => () => {},
   };
   return { ctx, changes, lines, infos };
 }

@@ -40,6 +40,13 @@ const QUOTED_LINES = 5;
 type Action = 'current' | 'deploy' | 'health' | 'revert';
 
 /**
+ * ROLLGATE_PREVIOUS_STATE: whether ROLLGATE_PREVIOUS_VERSION holds a version, or is empty because
+ * nothing was deployed before (`none`: a revert removes what the deploy created), or because
+ * rollgate cannot tell (`unknown`: no `current` command; a revert must not remove anything).
+ */
+type PreviousState = 'version' | 'none' | 'unknown';
+
+/**
  * A target driven by the user's own commands. Every command gets `ctx.env` plus ROLLGATE_VERSION,
  * ROLLGATE_PREVIOUS_VERSION, ROLLGATE_STAGE and ROLLGATE_ENVIRONMENT; values never enter argv or
  * script text. Output is streamed line by line to `ctx.log.output` (which masks secrets).
@@ -52,12 +59,13 @@ export function create(config: Config, deps: ProviderDeps): Target {
     action: Action,
     spec: CommandSpec,
     ctx: StepContext,
-    versions: { version: string; previous: string },
+    versions: { version: string; previous: string; previousState?: PreviousState },
   ): Promise<CommandResult> {
     const env: Record<string, string> = {
       ...ctx.env,
       ROLLGATE_VERSION: versions.version,
       ROLLGATE_PREVIOUS_VERSION: versions.previous,
+      ROLLGATE_PREVIOUS_STATE: versions.previousState ?? (versions.previous ? 'version' : config.current ? 'none' : 'unknown'),
       ROLLGATE_STAGE: ctx.stage,
       ROLLGATE_ENVIRONMENT: deps.environment,
     };
@@ -69,11 +77,14 @@ export function create(config: Config, deps: ProviderDeps): Target {
         timeoutMs: config.timeout,
         signal: ctx.signal,
         outputLimit: config.outputLimit,
+        mask: ctx.mask,
+        track: (pgid) => ctx.trackProcess(pgid, `${action} command of stage ${ctx.stage}`),
         onLine: (stream, line) => ctx.log.output(stream, line),
       });
     } catch (err) {
       if (err instanceof ProviderError) {
-        throw new ProviderError(`${what(action, ctx)} cannot run: ${err.message}`, { cause: err, retryable: false });
+        // The program did not start (not found, not executable): nothing can have changed.
+        throw new ProviderError(`${what(action, ctx)} cannot run: ${err.message}`, { cause: err, retryable: false, nothingChanged: true });
       }
       throw err;
     }

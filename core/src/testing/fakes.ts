@@ -37,6 +37,10 @@ export interface FakeContextOptions {
   log?: Logger;
   /** Receives every change the provider reports. */
   changes?: Change[];
+  /** Hides secrets in what the provider captures (default: nothing is hidden). */
+  mask?: (text: string) => string;
+  /** Holds the process groups of the commands in flight. */
+  processes?: Set<number>;
 }
 
 export function fakeStepContext(options: FakeContextOptions = {}): StepContext {
@@ -49,5 +53,10 @@ export function fakeStepContext(options: FakeContextOptions = {}): StepContext {
     log: options.log ?? silentLogger,
     env: { PATH: TEST_PATH, ...options.env },
     recordChange: (change) => options.changes?.push(change),
+    mask: options.mask ?? ((text) => text),
+    trackProcess: (pgid) => {
+      options.processes?.add(pgid);
+      return () => options.processes?.delete(pgid);
+    },
   };
 }

@@ -4,7 +4,9 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { CommandSpec } from '../definition/common.js';
 import { ProviderError, UsageError } from '../errors.js';
+import { trackGroup } from './child-groups.js';
 import { formatDuration } from './duration.js';
+import { safeCut, type Masker } from './mask.js';
 
 /**
  * Runs one user command. Safety rules:
@@ -36,8 +38,17 @@ export interface RunCommandOptions {
   onLine?: (stream: OutputStream, line: string) => void;
   /** Bytes of each stream kept in the result (the tail); default 1 MiB. All lines are still streamed. */
   outputLimit?: number;
-  /** Applied to every streamed line and to the captured text. Default: identity. */
-  mask?: (text: string) => string;
+  /**
+   * Applied to every streamed line and to the captured text before anything is cut (the output
+   * limit, the split of an over-long line), so a cut never leaves part of a secret. Default: identity.
+   */
+  mask?: Masker;
+  /**
+   * Called once the command has started, with its pid (which is also its process group id);
+   * returns the function called when it has exited. The run journal records the group this way,
+   * so a later `rollgate resume` can find a command that outlived a killed rollgate.
+   */
+  track?: (pgid: number) => () => void;
   /** Time between SIGTERM and SIGKILL; default 2000 ms. */
   killGraceMs?: number;
   /**
@@ -67,8 +78,13 @@ export interface CommandResult {
 export const DEFAULT_OUTPUT_LIMIT = 1_048_576;
 const DEFAULT_KILL_GRACE_MS = 2000;
 const DEFAULT_CLOSE_GRACE_MS = 1000;
-/** A line longer than this without a newline is streamed in pieces of this size. */
+/** A line longer than this without a newline is streamed in pieces of about this size. */
 const MAX_LINE_CHARS = 1_048_576;
+/**
+ * What a piece of an over-long line keeps back for the next piece: a secret that has begun but
+ * not ended yet lies within it, so it is masked whole once the rest arrives.
+ */
+const HOLD_BACK_CHARS = 65_536;
 
 interface Invocation {
   file: string;
@@ -177,7 +193,10 @@ class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private pending = '';
 
-  constructor(private readonly emit: (line: string, newline: boolean) => void) {}
+  constructor(
+    private readonly emit: (line: string, newline: boolean) => void,
+    private readonly mask: Masker,
+  ) {}
 
   write(chunk: Buffer): void {
     this.pending += this.decoder.write(chunk);
@@ -190,9 +209,12 @@ class LineSplitter {
       start = nl + 1;
     }
     this.pending = this.pending.slice(start);
-    while (this.pending.length > MAX_LINE_CHARS) {
-      this.emit(this.pending.slice(0, MAX_LINE_CHARS), false);
-      this.pending = this.pending.slice(MAX_LINE_CHARS);
+    while (this.pending.length > MAX_LINE_CHARS + HOLD_BACK_CHARS) {
+      // Never inside a secret: the cut moves to the start of a match that would straddle it.
+      const at = this.pending.length - HOLD_BACK_CHARS;
+      const cut = safeCut(this.mask, this.pending, at);
+      this.emit(this.pending.slice(0, cut > 0 ? cut : at), false);
+      this.pending = this.pending.slice(cut > 0 ? cut : at);
     }
   }
 
@@ -219,7 +241,7 @@ export async function runCommand(spec: CommandSpec, opts: RunCommandOptions = {}
       : resolvePath(baseDir, specObject.cwd)
     : resolvePath('.');
   const timeoutMs = specObject?.timeout ?? opts.timeoutMs;
-  const mask = opts.mask ?? ((text: string) => text);
+  const mask: Masker = opts.mask ?? ((text: string) => text);
   const limit = opts.outputLimit ?? DEFAULT_OUTPUT_LIMIT;
   const killGraceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
@@ -253,11 +275,24 @@ export async function runCommand(spec: CommandSpec, opts: RunCommandOptions = {}
   } catch (err) {
     throw await startError(invocation, cwd, err);
   }
+  // The group is known from here until the exit: a second Ctrl-C kills it, and the journal
+  // records it for a resume after a crash. A command that failed to start has no pid.
+  const untrack =
+    child.pid === undefined
+      ? () => {}
+      : (() => {
+          const local = trackGroup(child.pid);
+          const journal = opts.track?.(child.pid) ?? (() => {});
+          return () => {
+            local();
+            journal();
+          };
+        })();
 
   const tails = { stdout: new TailBuffer(limit), stderr: new TailBuffer(limit) };
   const splitters = {
-    stdout: new LineSplitter((line, newline) => deliver('stdout', line, newline)),
-    stderr: new LineSplitter((line, newline) => deliver('stderr', line, newline)),
+    stdout: new LineSplitter((line, newline) => deliver('stdout', line, newline), mask),
+    stderr: new LineSplitter((line, newline) => deliver('stderr', line, newline), mask),
   };
   function deliver(stream: OutputStream, line: string, newline: boolean): void {
     const masked = mask(line);
@@ -355,6 +390,7 @@ export async function runCommand(spec: CommandSpec, opts: RunCommandOptions = {}
           : `killed by ${signal ?? 'a signal'}`;
     return result;
   } finally {
+    untrack();
     if (timeoutTimer) clearTimeout(timeoutTimer);
     if (killTimer) clearTimeout(killTimer);
     if (closeTimer) clearTimeout(closeTimer);

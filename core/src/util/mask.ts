@@ -48,6 +48,9 @@ const replace = (...args: unknown[]): string => {
 
 export type Masker = (text: string) => string;
 
+/** The regex behind maskers made here, so text can be cut where no secret straddles the cut. */
+const PATTERN_OF = new WeakMap<Masker, RegExp>();
+
 /**
  * Builds a masker for the given secret values. Each non-empty value of at least
  * `MIN_SECRET_LENGTH` characters is replaced by `***` wherever it appears, together with its
@@ -71,11 +74,33 @@ export function createMasker(secretValues: readonly string[]): Masker {
   const sorted = [...literals].sort((a, b) => b.length - a.length);
   const alternatives = [...sorted.map(escapeRegExp), ...PATTERN_SOURCES];
   const regex = new RegExp(alternatives.join('|'), 'g');
-  return (text: string) => {
+  const masker: Masker = (text: string) => {
     if (!text) return text;
     regex.lastIndex = 0;
     return text.replace(regex, replace);
   };
+  PATTERN_OF.set(masker, regex);
+  return masker;
+}
+
+/** How far before a cut a straddling secret is looked for. */
+const CUT_WINDOW = 65_536;
+
+/**
+ * A place at or before `at` where `text` can be cut so that no secret (nor credential shape) is
+ * split between the two parts: the start of a match that straddles `at`, else `at` itself. Text
+ * cut anywhere else could leave half a secret that no longer matches the mask.
+ */
+export function safeCut(mask: Masker, text: string, at: number): number {
+  const source = PATTERN_OF.get(mask);
+  if (!source) return at;
+  const regex = new RegExp(source.source, 'g');
+  regex.lastIndex = Math.max(0, at - CUT_WINDOW);
+  for (let m = regex.exec(text); m !== null && m.index < at; m = regex.exec(text)) {
+    if (m.index + m[0].length > at) return m.index;
+    if (m[0].length === 0) regex.lastIndex += 1;
+  }
+  return at;
 }
 
 /** A masker that masks only the credential patterns: for places with no declared secrets. */
