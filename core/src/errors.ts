@@ -50,9 +50,16 @@ export class UsageError extends RollgateError {
 export class ProviderError extends RollgateError {
   override readonly name: string = 'ProviderError';
   readonly retryable: boolean;
-  constructor(message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  /**
+   * `true` when the call certainly changed nothing (the program could not even be started): the
+   * undo registered for it is dropped, since undoing a change that never began can do harm (a
+   * revert with no previous version removes what was running).
+   */
+  readonly nothingChanged: boolean;
+  constructor(message: string, options: { retryable?: boolean; cause?: unknown; nothingChanged?: boolean } = {}) {
     super(message, { cause: options.cause });
     this.retryable = options.retryable ?? false;
+    this.nothingChanged = options.nothingChanged ?? false;
   }
 }
 

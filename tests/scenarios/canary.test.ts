@@ -134,7 +134,7 @@ describe('detection to rollback', () => {
     const { outcome, events } = await run(loaded);
     expect(outcome.status).toBe('rolled-back');
     const decision = first(events, 'decision.made', (e) => e.decision === 'abort');
-    expect(decision.reason).toBe('health check failed: readiness failing: 30% of requests fail (2 samples in a row)');
+    expect(decision.reason).toBe('health check failed: new version: readiness failing: 30% of requests fail (2 samples in a row)');
     expect(decision.evidence.values).toMatchObject({ health: { healthy: false, ready: 1, total: 1 } });
     const started = first(events, 'rollback.started');
     expect(at(started) - at(decision)).toBeLessThanOrEqual(5_000);

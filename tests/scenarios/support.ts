@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -19,7 +20,7 @@ export const T0 = Date.UTC(2026, 0, 1);
 export const AUDIT_DIR = join(tmpdir(), 'rollgate-scenario-audit');
 
 /** A workflow on the simulated infrastructure; `doc` overrides the defaults at the top level. */
-export function load(doc: Record<string, unknown>, sha256 = 'sha-scenario'): LoadedWorkflow {
+export function load(doc: Record<string, unknown>): LoadedWorkflow {
   const text = stringify({
     version: 1,
     name: 'web',
@@ -30,7 +31,7 @@ export function load(doc: Record<string, unknown>, sha256 = 'sha-scenario'): Loa
   });
   const result = parseWorkflow(text, 'scenario.yml');
   if (!result.ok) throw new Error(result.errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
-  return { workflow: result.workflow, path: '/tmp/scenario.yml', dir: '/tmp', text, sha256, warnings: result.warnings };
+  return { workflow: result.workflow, path: '/tmp/scenario.yml', dir: '/tmp', text, sha256: createHash('sha256').update(text).digest('hex'), warnings: result.warnings };
 }
 
 /** One stage deploying the sim service `web` in production; `extra` adds or overrides fields. */

@@ -1,10 +1,14 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { loadWorkflowFile } from '../definition/load.js';
 import { FileRunStore } from '../engine/file-run-store.js';
 import type { RunOutcome } from '../engine/executor.js';
 import { planRun } from '../engine/plan.js';
 import { resolveInputs } from '../engine/inputs.js';
-import { CancelledError, errorMessage, formatIssue, isUserError, RollgateError, UsageError } from '../errors.js';
+import { CancelledError, errorMessage, formatIssue, isUserError, JournalError, RollgateError, UsageError } from '../errors.js';
 import type { RunEvent } from '../model/events.js';
+import type { RunJournal } from '../model/journal.js';
+import { printable } from '../util/printable.js';
 import { contextFromEnv } from './context.js';
 import { createConsoleReporter, formatSummary } from './console-reporter.js';
 import { formatPlan } from './plan-format.js';
@@ -43,11 +47,11 @@ export async function runCommand(command: 'validate' | 'plan' | 'run' | 'resume'
 export function reportError(command: string, err: unknown, debug: boolean, io: Pick<CommandIO, 'out'>): number {
   if (debug && err instanceof Error) io.out.stderr(`${err.stack ?? ''}\n`);
   if (isUserError(err)) {
-    io.out.stderr(`rollgate ${command}: ${errorMessage(err)}\n`);
+    io.out.stderr(printable(`rollgate ${command}: ${errorMessage(err)}\n`));
     return 2;
   }
   const hint = debug ? '' : ' (run with --debug for details)';
-  io.out.stderr(`rollgate ${command}: ${err instanceof RollgateError ? '' : 'unexpected error: '}${errorMessage(err)}${hint}\n`);
+  io.out.stderr(printable(`rollgate ${command}: ${err instanceof RollgateError ? '' : 'unexpected error: '}${errorMessage(err)}${hint}\n`));
   return 70;
 }
 
@@ -61,7 +65,7 @@ function fileArg(command: string, positionals: string[]): string {
 async function validate(positionals: string[], io: CommandIO): Promise<number> {
   const file = fileArg('validate', positionals);
   const loaded = await loadWorkflowFile(file);
-  for (const w of loaded.warnings) io.out.stderr(`warning: ${formatIssue(w)}\n`);
+  for (const w of loaded.warnings) io.out.stderr(printable(`warning: ${formatIssue(w)}\n`));
   const { workflow } = loaded;
   io.out.stdout(
     `${file}: valid (workflow ${workflow.name}: ${workflow.stages.length} stage${workflow.stages.length === 1 ? '' : 's'}, ` +
@@ -109,8 +113,8 @@ async function runEdge(values: Values, io: CommandIO) {
     signal: controller.signal,
     scenario: values.scenario ? await loadScenario(values.scenario as string) : [],
     subscribers: [reporter(values, io)],
-    onWarning: (m: string) => io.out.stderr(`warning: ${m}\n`),
-    onNotice: (m: string) => io.out.stderr(`${m}\n`),
+    onWarning: (m: string) => io.out.stderr(printable(`warning: ${m}\n`)),
+    onNotice: (m: string) => io.out.stderr(printable(`${m}\n`)),
   };
 }
 
@@ -120,7 +124,10 @@ function store(values: Values, io: CommandIO): FileRunStore {
 
 async function run(values: Values, positionals: string[], io: CommandIO): Promise<number> {
   const loaded = await loadWorkflowFile(fileArg('run', positionals));
-  for (const w of loaded.warnings) io.out.stderr(`warning: ${formatIssue(w)}\n`);
+  for (const w of loaded.warnings) io.out.stderr(printable(`warning: ${formatIssue(w)}\n`));
+  // Everything that can be refused is refused before the lock creates the state folder.
+  const inputs = parseInputs(values.input);
+  planRun(loaded.workflow, resolveInputs(loaded.workflow, inputs), selection(values));
   const journalStore = store(values, io);
   const lock = await acquireRunLock(journalStore.location, 'rollgate run');
   try {
@@ -129,7 +136,7 @@ async function run(values: Values, positionals: string[], io: CommandIO): Promis
       ...(await runEdge(values, io)),
       loaded,
       store: journalStore,
-      inputs: parseInputs(values.input),
+      inputs,
       selection: selection(values),
     });
     return finish(outcome, values, io);
@@ -152,7 +159,9 @@ async function resume(values: Values, io: CommandIO): Promise<number> {
 async function resumeLocked(values: Values, io: CommandIO, journalStore: FileRunStore): Promise<number> {
   const journal = await journalStore.load();
   if (!journal) throw new UsageError(`no run journal at ${journalStore.location}: pass the --state file that 'rollgate run' wrote`);
-  const loaded = await loadWorkflowFile((values.workflow as string | undefined) ?? journal.workflow.path).catch((err: unknown) => {
+  const workflowPath = (values.workflow as string | undefined) ?? journal.workflow.path;
+  await checkWorkflowHash(workflowPath, journal, Boolean(values['accept-changed-workflow']));
+  const loaded = await loadWorkflowFile(workflowPath).catch((err: unknown) => {
     if (values.workflow || !(err instanceof UsageError)) throw err;
     throw new UsageError(`${err.message}\nThe journal names ${journal.workflow.path}; if the workspace moved (another CI runner or job folder), pass --workflow FILE.`);
   });
@@ -178,6 +187,27 @@ async function resumeLocked(values: Values, io: CommandIO, journalStore: FileRun
   return finish(outcome, values, io);
 }
 
+/**
+ * Before a workflow file named by a journal is parsed (and a parse error quotes its content), its
+ * hash must be the one the run recorded: a journal edited to name another file (a `.env`) must
+ * not get it printed. With --accept-changed-workflow a changed file is parsed, as asked.
+ */
+async function checkWorkflowHash(path: string, journal: RunJournal, acceptChanged: boolean): Promise<void> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    return; // loadWorkflowFile says why it cannot be read
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 === journal.workflow.sha256 || acceptChanged) return;
+  throw new JournalError(
+    `run ${journal.runId} was started from a workflow file with sha256 ${journal.workflow.sha256.slice(0, 12)}…, ` +
+      `and ${path} is not that file (sha256 ${sha256.slice(0, 12)}…); resume with the file the run started with ` +
+      '(pass --workflow FILE if it moved), or with --accept-changed-workflow to finish a rollback with a changed file. The journal was left as it is.',
+  );
+}
+
 function reporter(values: Values, io: CommandIO): (e: RunEvent) => void {
   if (values.json) return (e) => io.out.stdout(`${JSON.stringify(e)}\n`);
   return createConsoleReporter({ write: io.out.stdout, color: io.color });
@@ -185,10 +215,11 @@ function reporter(values: Values, io: CommandIO): (e: RunEvent) => void {
 
 function finish(outcome: RunOutcome, values: Values, io: CommandIO): number {
   if (!values.json) {
-    io.out.stdout(`\n${formatSummary(outcome.journal)}`);
+    io.out.stdout(printable(`\n${formatSummary(outcome.journal)}`));
     const next = nextStep(outcome, (values.state as string | undefined) ?? io.defaultState);
-    if (next) io.out.stdout(`${next}\n`);
+    if (next) io.out.stdout(printable(`${next}\n`));
   }
+  if (outcome.journalError) io.out.stderr(printable(`rollgate: JOURNAL NOT WRITTEN (exit ${outcome.exitCode}): ${outcome.journalError}\n`));
   return outcome.exitCode;
 }
 

@@ -2,6 +2,7 @@ import type { RunEvent } from '../model/events.js';
 import type { RunJournal } from '../model/journal.js';
 import { describeEvent } from '../notifiers/describe.js';
 import { formatDuration } from '../util/duration.js';
+import { printable } from '../util/printable.js';
 
 export interface ReporterOptions {
   write: (text: string) => void;
@@ -43,7 +44,8 @@ export function createConsoleReporter(opts: ReporterOptions): (event: RunEvent) 
     const t = Date.parse(event.time);
     startMs ??= t;
     const elapsed = `+${formatDuration(t - startMs)}`.padStart(8);
-    const text = `${MARK[event.kind] ?? '·'} ${describeEvent(event)}`;
+    // Values from outside (versions, command output) never drive the terminal or the CI log.
+    const text = `${MARK[event.kind] ?? '·'} ${printable(describeEvent(event))}`;
     const colored =
       event.kind === 'step.failed' || event.kind === 'manual-intervention.required' || (event.kind === 'rollback.step' && !event.ok)
         ? paint(31, text)

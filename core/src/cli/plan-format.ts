@@ -1,4 +1,5 @@
 import type { InspectedPlan } from '../engine/plan-inspect.js';
+import { printable } from '../util/printable.js';
 
 /** `rollgate plan` as text: stages by level, their condition's verdict and their steps. */
 export function formatPlan(plan: InspectedPlan): string {
@@ -19,5 +20,5 @@ export function formatPlan(plan: InspectedPlan): string {
     if (s.approval) lines.push(`    approval: ${s.approval} gate before any change`);
     lines.push(`    steps: ${s.steps.map((st) => st.id).join(' → ')}`);
   }
-  return `${lines.join('\n')}\n`;
+  return printable(`${lines.join('\n')}\n`);
 }

@@ -3,6 +3,7 @@ import type { RunEventBody } from '../model/events.js';
 import type { Clock } from '../ports/clock.js';
 import type { MetricProvider } from '../ports/metric-provider.js';
 import type { MetricSpec } from '../ports/strategy.js';
+import { followAbort } from '../util/abort.js';
 import { compileCondition } from '../util/expression.js';
 
 /**
@@ -76,17 +77,21 @@ async function measure(metric: MetricSpec, env: AnalysisEnv, signal: AbortSignal
 }
 
 /**
- * Measures one metric until its count is reached or a limit decides it. With `background`, it
- * measures until `signal` aborts (the rollout ended) unless a limit decides it first.
+ * Measures one metric until `count` measurements have been taken or a limit decides it. As in Argo
+ * Rollouts, a measurement that errored does not count toward `count`: the metric measures again,
+ * and errors in a row past `consecutiveErrorLimit` make it errored, never a success. With
+ * `background`, it measures until `signal` aborts (the rollout ended) unless a limit decides it.
  */
 export async function runMetric(metric: MetricSpec, env: AnalysisEnv, signal: AbortSignal, background = false): Promise<MetricResult> {
   const measurements: Measurement[] = [];
   let failed = 0;
   let inconclusive = 0;
   let consecutiveErrors = 0;
+  let counted = 0;
   const result = (phase: Verdict, message: string): MetricResult => ({ name: metric.name, phase, dryRun: metric.dryRun, measurements, message });
+  if (signal.aborted) throw signal.reason;
   if (metric.initialDelayMs > 0) await env.clock.sleep(metric.initialDelayMs, signal);
-  for (let i = 0; background || i < metric.count; i++) {
+  for (let i = 0; background || counted < metric.count; i++) {
     if (i > 0) await env.clock.sleep(metric.intervalMs, signal);
     const m = await measure(metric, env, signal);
     measurements.push(m);
@@ -100,6 +105,7 @@ export async function runMetric(metric: MetricSpec, env: AnalysisEnv, signal: Ab
       message: m.message,
     });
     consecutiveErrors = m.verdict === 'errored' ? consecutiveErrors + 1 : 0;
+    if (m.verdict !== 'errored') counted += 1;
     if (m.verdict === 'failed') failed += 1;
     if (m.verdict === 'inconclusive') inconclusive += 1;
     if (failed > metric.failureLimit) return result('failed', `${metric.name}: ${failed} failed measurement(s), limit ${metric.failureLimit}; last: ${valueText(m)}`);
@@ -110,7 +116,7 @@ export async function runMetric(metric: MetricSpec, env: AnalysisEnv, signal: Ab
       return result('inconclusive', `${metric.name}: ${inconclusive} inconclusive measurement(s), limit ${metric.inconclusiveLimit}; last: ${valueText(m)}`);
     }
   }
-  return result('succeeded', `${metric.name}: ${measurements.length} measurement(s) within limits`);
+  return result('succeeded', `${metric.name}: ${counted} measurement(s) within limits${counted < measurements.length ? ` (${measurements.length - counted} errored, not counted)` : ''}`);
 }
 
 function valueText(m: Measurement): string {
@@ -124,9 +130,7 @@ const SEVERITY: Record<Verdict, number> = { succeeded: 0, inconclusive: 1, error
  * errors, the others stop: the decision is made. The phase is the worst of the counting metrics.
  */
 export async function runAnalysis(metrics: MetricSpec[], env: AnalysisEnv, signal: AbortSignal, background = false): Promise<AnalysisResult> {
-  const controller = new AbortController();
-  const stopAll = () => controller.abort(signal.reason);
-  signal.addEventListener('abort', stopAll, { once: true });
+  const { controller, dispose } = followAbort(signal);
   try {
     const results = await Promise.all(
       metrics.map(async (metric) => {
@@ -149,6 +153,6 @@ export async function runAnalysis(metrics: MetricSpec[], env: AnalysisEnv, signa
     const message = worst && worst.phase !== 'succeeded' ? worst.message : 'all metrics within limits';
     return { phase, metrics: results, message };
   } finally {
-    signal.removeEventListener('abort', stopAll);
+    dispose();
   }
 }

@@ -1,4 +1,5 @@
 import type { Stage } from '../definition/schema.js';
+import type { CompensationOpName } from '../model/journal.js';
 import type { DeployedState } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
@@ -71,6 +72,6 @@ export const compensationOps = {
     instructions: (stage, params) =>
       params.previous ? `put ${String(params.previous)} back on ${String(params.unit)} (${where(stage)})` : `remove the new version from ${String(params.unit)} (${where(stage)})`,
   },
-} satisfies Record<string, CompensationOp>;
+} satisfies Record<CompensationOpName, CompensationOp>;
 
-export type CompensationOpName = keyof typeof compensationOps;
+export type { CompensationOpName };

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { JournalError } from '../errors.js';
 import { JOURNAL_FORMAT, type RunJournal } from '../model/journal.js';
 import type { RunStore } from '../ports/run-store.js';
+import { checkJournal } from './journal-schema.js';
 
 /**
  * The run journal as a JSON file, replaced atomically: written to a temporary file beside it,
@@ -11,10 +13,14 @@ import type { RunStore } from '../ports/run-store.js';
  * either the previous or the new journal, never a torn one.
  */
 export class FileRunStore implements RunStore {
+  /**
+   * The real path of the journal: a symlink to it is followed once, here, so the file it names is
+   * the one replaced, and the one locked (two paths to one journal share one lock).
+   */
   readonly location: string;
 
   constructor(path: string) {
-    this.location = resolve(path);
+    this.location = realLocation(resolve(path));
   }
 
   async load(): Promise<RunJournal | undefined> {
@@ -29,6 +35,14 @@ export class FileRunStore implements RunStore {
   }
 
   async save(journal: RunJournal): Promise<void> {
+    try {
+      await this.write(journal);
+    } catch (err) {
+      throw new JournalError(`cannot write the run journal ${this.location}: ${describeWriteError(err)}`, { cause: err });
+    }
+  }
+
+  private async write(journal: RunJournal): Promise<void> {
     const dir = dirname(this.location);
     await mkdir(dir, { recursive: true });
     const tmp = `${this.location}.${randomBytes(4).toString('hex')}.tmp`;
@@ -71,19 +85,40 @@ export function parseJournal(text: string, location: string): RunJournal {
         'Pass the --state file that `rollgate run` wrote.',
     );
   }
-  const missing = [
-    typeof j.runId !== 'string' && 'runId',
-    typeof j.status !== 'string' && 'status',
-    (typeof j.workflow?.path !== 'string' || typeof j.workflow?.sha256 !== 'string') && 'workflow.path/sha256',
-    (!j.stages || typeof j.stages !== 'object') && 'stages',
-    ...Object.entries(j.stages ?? {})
-      .filter(([, r]) => typeof r?.status !== 'string' || !Array.isArray(r?.compensations) || !Array.isArray(r?.steps))
-      .map(([name]) => `stages.${name}`),
-  ].filter(Boolean);
-  if (missing.length > 0) {
-    throw new JournalError(`run journal ${location} is damaged: missing or wrong ${missing.join(', ')}; it was left as it is.`);
+  return checkJournal(j, location);
+}
+
+/** The file a path names, through symlinks; for a file not created yet, its real folder. */
+function realLocation(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    try {
+      return join(realpathSync(dirname(path)), basename(path));
+    } catch {
+      return path;
+    }
   }
-  return j as RunJournal;
+}
+
+/** A write error as a person can act on it. */
+export function describeWriteError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `${code}: no space left on the device; free some, or pass --state PATH on another disk`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${code}: permission denied; make the folder writable by this user, or pass --state PATH elsewhere`;
+    case 'EROFS':
+      return `${code}: the filesystem is read-only; pass --state PATH on a writable one`;
+    case 'ENOTDIR':
+    case 'EISDIR':
+      return `${code}: a part of the path is not a folder (or the path is one); pass --state PATH naming a file`;
+    default:
+      return (err as Error).message;
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {

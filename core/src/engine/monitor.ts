@@ -1,5 +1,6 @@
 import { GuardBreachedError, ProviderError } from '../errors.js';
-import type { ProbeSnapshot } from '../model/results.js';
+import type { HealthReport, ProbeSnapshot } from '../model/results.js';
+import { aborted } from '../util/abort.js';
 import { compileCondition, referencedProbes } from '../util/expression.js';
 import { runAnalysis } from './analysis.js';
 import { conditionScope, snapshotFor } from './conditions.js';
@@ -34,8 +35,8 @@ export function startMonitor(run: StageRun, breach: (err: Error) => void): Monit
   };
 
   const probeNames = [...new Set(stage.guards.flatMap((g) => referencedProbes(g.check)))];
+  const samples = new Map<string, Sample>();
   const loop = async () => {
-    let unhealthy = 0;
     while (!signal.aborted) {
       await session.clock.sleep(stage.monitor.interval, signal);
       if (stage.guards.length > 0) {
@@ -55,16 +56,34 @@ export function startMonitor(run: StageRun, breach: (err: Error) => void): Monit
       }
       if (run.watch !== 'none') {
         const ctx = run.ctx('monitor', signal);
-        try {
-          const health = run.watch === 'candidate' ? await run.candidates().candidateHealth(ctx) : await run.target.health(ctx);
-          // Only a failure with every unit up counts: a replica still starting is not a breach.
-          unhealthy = !health.healthy && health.ready === health.total ? unhealthy + 1 : 0;
-          if (unhealthy >= stage.monitor.failureThreshold) {
-            return fire('health check failed', `${health.message ?? 'unhealthy'} (${unhealthy} samples in a row)`, { health });
+        // During a canary or blue-green both versions serve (or stand by): both are watched.
+        const watched = run.watch === 'candidate' ? ['new version', 'stable version'] : ['target'];
+        for (const what of watched) {
+          const read = what === 'new version' ? () => run.candidates().candidateHealth(ctx) : () => run.target.health(ctx);
+          let health: HealthReport;
+          try {
+            health = await read();
+          } catch (err) {
+            if (signal.aborted) return;
+            if (!(err instanceof ProviderError) || !err.retryable) return fire('health check failed', (err as Error).message, {});
+            continue;
           }
-        } catch (err) {
-          if (signal.aborted) return;
-          if (!(err instanceof ProviderError) || !err.retryable) return fire('health check failed', (err as Error).message, {});
+          // The stable version is what the rollout would fall back to: its own errors (it may be what
+          // the new version fixes) do not stop the rollout, but losing its units does.
+          const verdict = judgeSample(samples, what, health, what !== 'stable version');
+          if (verdict.lostNow) {
+            session.emit({
+              kind: 'decision.made',
+              stage: stage.name,
+              decision: 'units lost',
+              reason: `${what}: ${verdict.lostNow} of ${health.total} unit(s) that were ready are not any more: ${health.message ?? 'not ready'}; the rollout stops if this lasts ${stage.monitor.failureThreshold} samples`,
+              evidence: { values: { health, detectedAt: new Date(session.clock.now()).toISOString() } },
+            });
+          }
+          if (verdict.bad >= stage.monitor.failureThreshold) {
+            const why = verdict.lost > 0 ? `${verdict.lost} of ${health.total} unit(s) lost` : health.message ?? 'unhealthy';
+            return fire('health check failed', `${what}: ${why} (${verdict.bad} samples in a row)`, { health });
+          }
         }
       }
     }
@@ -73,7 +92,7 @@ export function startMonitor(run: StageRun, breach: (err: Error) => void): Monit
     const metrics = run.runtime.backgroundAnalysis;
     if (!metrics || metrics.length === 0) return;
     // Nothing to measure until the new version takes traffic.
-    await Promise.race([run.trafficStarted, new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
+    await Promise.race([run.trafficStarted, aborted(signal)]);
     const result = await runAnalysis(metrics, run.analysisEnv('background-analysis'), signal, true);
     // In the background only a decision ends the analysis (stopping it rejects): never `succeeded`.
     if (result.phase === 'inconclusive') run.pauseRequest = `background analysis inconclusive: ${result.message}`;
@@ -83,4 +102,31 @@ export function startMonitor(run: StageRun, breach: (err: Error) => void): Monit
   void loop().catch(() => {});
   void background().catch(() => {});
   return { stop: () => controller.abort(new Error('rollout ended')) };
+}
+
+/** What the monitor remembers of one watched thing between samples. */
+interface Sample {
+  /** Unhealthy samples in a row that count (every unit up and failing, or units lost). */
+  bad: number;
+  /** The unit count when everything was last seen ready: fewer ready since then means units lost. */
+  fullAt?: number;
+  /** Units lost at the last sample, so the loss is announced once, when it begins or grows. */
+  lost: number;
+}
+
+/**
+ * Judges one health sample. A failure with every unit up counts (a bad version) when `failingCounts`. So do units that
+ * were ready and are not any more at the same scale (nodes crashed): not a slow start. Units still
+ * starting, after a scale change, do not count.
+ */
+function judgeSample(samples: Map<string, Sample>, what: string, health: HealthReport, failingCounts: boolean): { bad: number; lost: number; lostNow: number } {
+  const s = samples.get(what) ?? { bad: 0, lost: 0 };
+  samples.set(what, s);
+  if (health.total !== s.fullAt) delete s.fullAt;
+  if (health.ready === health.total && health.total > 0) s.fullAt = health.total;
+  const lost = s.fullAt !== undefined ? s.fullAt - health.ready : 0;
+  const lostNow = lost > s.lost ? lost : 0;
+  s.lost = lost;
+  s.bad = (failingCounts && !health.healthy && health.ready === health.total) || lost > 0 ? s.bad + 1 : 0;
+  return { bad: s.bad, lost, lostNow };
 }

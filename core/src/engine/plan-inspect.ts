@@ -1,9 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import type { LoadedWorkflow } from '../definition/load.js';
 import { errorMessage } from '../errors.js';
 import { JOURNAL_FORMAT, type RunJournal } from '../model/journal.js';
 import type { ProbeSnapshot } from '../model/results.js';
 import type { FailureSpec } from '../sim/config.js';
 import { compileCondition, referencedProbes } from '../util/expression.js';
+import { maskDeep } from '../util/mask-deep.js';
 import { EventBus } from './event-bus.js';
 import { MemoryRunStore } from './memory-run-store.js';
 import type { ExecutionPlan, StagePlan } from './plan.js';
@@ -22,9 +24,13 @@ export interface InspectedPlan {
   stages: InspectedStage[];
 }
 
+/** Stages whose probes are measured at once: a plan of thousands of stages stays within limits. */
+const PARALLEL_STAGES = 16;
+
 /**
  * The plan plus what the probes say now: each `when` is evaluated against a fresh, read-only
- * probe snapshot. Nothing is deployed and no journal or audit entry is written.
+ * probe snapshot. Nothing is deployed and no journal or audit entry is written. Probe values and
+ * errors are masked like everything a run prints: a probe may answer with a secret.
  */
 export async function inspectPlan(
   loaded: LoadedWorkflow,
@@ -50,17 +56,26 @@ export async function inspectPlan(
   };
   const session = new RunSession(loaded, journal, new MemoryRunStore(), new EventBus('plan', clock, mask), clock, env, scenario);
   const signal = new AbortController().signal;
-  const stages = await Promise.all(
-    plan.stages.map(async (sp): Promise<InspectedStage> => {
-      const stage = session.stage(sp.name);
-      if (!stage.when) return { ...sp, wouldRun: true, probes: {} };
-      const probes = await snapshotFor(session, stage, referencedProbes(stage.when), signal);
-      try {
-        return { ...sp, wouldRun: compileCondition(stage.when)(conditionScope(session, stage, probes)), probes };
-      } catch (err) {
-        return { ...sp, wouldRun: errorMessage(err), probes };
-      }
-    }),
-  );
-  return { workflow: plan.workflow, stages };
+  // Every probe of every stage listens to this one signal.
+  setMaxListeners(0, signal);
+  const inspect = async (sp: StagePlan): Promise<InspectedStage> => {
+    const stage = session.stage(sp.name);
+    if (!stage.when) return { ...sp, wouldRun: true, probes: {} };
+    const probes = await snapshotFor(session, stage, referencedProbes(stage.when), signal);
+    try {
+      return { ...sp, wouldRun: compileCondition(stage.when)(conditionScope(session, stage, probes)), probes };
+    } catch (err) {
+      return { ...sp, wouldRun: errorMessage(err), probes };
+    }
+  };
+  const stages: InspectedStage[] = new Array(plan.stages.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < plan.stages.length) {
+      const i = next++;
+      stages[i] = await inspect(plan.stages[i] as StagePlan);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_STAGES, plan.stages.length) }, worker));
+  return maskDeep({ workflow: plan.workflow, stages }, mask);
 }

@@ -10,8 +10,11 @@ import type { StepContext } from '../ports/step-context.js';
 import { simConfigSchema, type FailureSpec, type SimConfig } from '../sim/config.js';
 import { createSimWorld, type SimWorld } from '../sim/world.js';
 import { maskDeep } from '../util/mask-deep.js';
+import { PROCESS_TOKEN_VAR } from '../util/process-scan.js';
 import type { EventBus } from './event-bus.js';
+import { ProcessLedger } from './process-ledger.js';
 import type { RetryPolicy } from './retry.js';
+import { withheldEnvVars } from './run-setup.js';
 
 /**
  * Everything one run shares: the workflow, its journal and store, the event bus, the clock, the
@@ -25,6 +28,10 @@ export class RunSession {
   private readonly closers: (() => Promise<void>)[] = [];
   private readonly savers: (() => Promise<void>)[] = [];
   private afterSave: Promise<void> = Promise.resolve();
+  /** The commands this process has in flight, as the journal records them. */
+  readonly processes: ProcessLedger;
+  /** What commands inherit: the runner's environment without rollgate's own credentials. */
+  private readonly inherited: Record<string, string>;
 
   constructor(
     readonly loaded: LoadedWorkflow,
@@ -35,7 +42,11 @@ export class RunSession {
     /** The runner's environment (PATH, HOME, secrets named by *Env fields). */
     readonly env: Record<string, string>,
     readonly scenario: FailureSpec[],
-  ) {}
+  ) {
+    this.processes = new ProcessLedger(journal, () => void this.saveBestEffort());
+    const withheld = withheldEnvVars(loaded.workflow);
+    this.inherited = Object.fromEntries(Object.entries(env).filter(([name]) => !withheld.has(name)));
+  }
 
   get workflow(): Workflow {
     return this.loaded.workflow;
@@ -78,7 +89,11 @@ export class RunSession {
     return this.pending;
   }
 
-  /** The last journal write that failed, if any: reported at the end of the run. */
+  /**
+   * The error of the last journal write, while no later write has succeeded: the journal on disk
+   * is behind the run. Nothing may change until a write succeeds (see `ensureRecorded`), and a run
+   * that ends with it set exits saying its final state is not recorded.
+   */
   saveError: unknown;
 
   /**
@@ -88,9 +103,18 @@ export class RunSession {
   async saveBestEffort(): Promise<void> {
     try {
       await this.save();
-    } catch (err) {
-      this.saveError = err;
+    } catch {
+      // Remembered in saveError by write().
     }
+  }
+
+  /**
+   * Before a change: when an earlier write failed, writes again, and throws if the journal still
+   * cannot be written, so nothing changes that a resumed run could not know about.
+   */
+  async ensureRecorded(): Promise<void> {
+    if (this.saveError === undefined) return;
+    await this.save();
   }
 
   private async write(): Promise<void> {
@@ -100,7 +124,13 @@ export class RunSession {
       this.journal.sim = { clock: this.clock.now(), worlds: Object.fromEntries([...this.worlds].map(([k, w]) => [k, w.toJSON()])) };
     }
     // Step errors and messages quote command output: the journal gets the same masking as events.
-    await this.store.save(maskDeep(this.journal, this.bus.mask));
+    try {
+      await this.store.save(maskDeep(this.journal, this.bus.mask));
+      this.saveError = undefined;
+    } catch (err) {
+      this.saveError = err;
+      throw err;
+    }
     // The audit trail is written at the same transitions, so a crash loses at most what happened
     // since the last one; it is written beside the run, not in its way (closeSinks waits for it).
     this.afterSave = this.afterSave.then(async () => {
@@ -149,10 +179,16 @@ export class RunSession {
     return stage.retry ?? this.workflow.defaults.retry;
   }
 
-  /** ROLLGATE_* values every command sees, on top of the runner's environment. */
+  /**
+   * The environment of every command: the runner's (PATH, HOME, the CI's variables, the secrets a
+   * deploy needs) without the credentials rollgate reads itself (the audit HMAC key, tokens of
+   * audit sinks, notifiers and probes), plus the ROLLGATE_* values. A deploy script that could read
+   * the audit key could forge a trail that verifies.
+   */
   commandEnv(stage: Stage, version: string): Record<string, string> {
     const env: Record<string, string> = {
-      ...this.env,
+      ...this.inherited,
+      [PROCESS_TOKEN_VAR]: this.processes.token,
       ROLLGATE_RUN_ID: this.runId,
       ROLLGATE_WORKFLOW: this.workflow.name,
       ROLLGATE_STAGE: stage.name,
@@ -178,6 +214,8 @@ export class RunSession {
       log,
       env: this.commandEnv(stage, version),
       recordChange: (change) => this.emit({ kind: 'infra.changed', stage: stage.name, step, change }),
+      mask: this.bus.mask,
+      trackProcess: (pgid, command) => this.processes.track(pgid, stage.name, step, command),
     };
   }
 

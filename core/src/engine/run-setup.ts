@@ -34,6 +34,30 @@ export function referencedEnvVars(value: unknown, path = ''): { name: string; pa
   });
 }
 
+/** The variable `rollgate audit verify` reads the HMAC key from by default. */
+const DEFAULT_AUDIT_KEY_VAR = 'ROLLGATE_AUDIT_KEY';
+
+/**
+ * Variables commands and probes never inherit: the credentials rollgate reads itself (every
+ * `*Env` field of the workflow: the audit HMAC key, audit sink, notifier and probe tokens) and
+ * the default audit key variable.
+ */
+export function withheldEnvVars(workflow: Workflow): Set<string> {
+  return new Set([DEFAULT_AUDIT_KEY_VAR, ...referencedEnvVars(workflow).map((r) => r.name)]);
+}
+
+/** The secret values the run knows, with the variable each came from (secrets and `*Env` fields). */
+export function secretSources(workflow: Workflow, env: Record<string, string>): { name: string; value: string }[] {
+  const names = new Set([...referencedEnvVars(workflow).map((r) => r.name), ...workflow.secrets]);
+  return [...names].flatMap((name) => (env[name] ? [{ name, value: env[name] }] : []));
+}
+
+/** The audit HMAC key, when the workflow names one and it is set. */
+export function auditKey(workflow: Workflow, env: Record<string, string>): string | undefined {
+  const name = workflow.audit.hmacKeyEnv;
+  return name && env[name] ? env[name] : undefined;
+}
+
 /**
  * Checks that every secret the workflow references is set, before anything runs, and returns the
  * masker that hides their values (and those of the `secrets` list) in every output.

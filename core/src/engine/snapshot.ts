@@ -1,6 +1,7 @@
 import type { ProbeResult, ProbeSnapshot } from '../model/results.js';
 import type { Probe } from '../ports/probe.js';
 import type { StepContext } from '../ports/step-context.js';
+import { followAbort } from '../util/abort.js';
 
 /** The whole snapshot never takes longer than this: a state check finishes within 5 s. */
 export const SNAPSHOT_DEADLINE_MS = 5000;
@@ -27,9 +28,7 @@ export async function takeSnapshot(
 }
 
 async function runOne(name: string, probe: Probe, limitMs: number, ctx: StepContext): Promise<ProbeResult> {
-  const controller = new AbortController();
-  const onParent = () => controller.abort(ctx.signal.reason);
-  ctx.signal.addEventListener('abort', onParent, { once: true });
+  const { controller, dispose } = followAbort(ctx.signal);
   const started = ctx.clock.now();
   let cancelTimer = () => {};
   const timedOut = new Promise<ProbeResult>((resolve) => {
@@ -53,6 +52,6 @@ async function runOne(name: string, probe: Probe, limitMs: number, ctx: StepCont
     return result;
   } finally {
     cancelTimer();
-    ctx.signal.removeEventListener('abort', onParent);
+    dispose();
   }
 }

@@ -1,6 +1,6 @@
 import type { Stage, StrategyConfig } from '../definition/schema.js';
 import { ProviderError, UsageError } from '../errors.js';
-import type { CompensationRecord, StageRecord } from '../model/journal.js';
+import type { CompensationOpName, CompensationRecord, StageRecord } from '../model/journal.js';
 import type { MetricProvider } from '../ports/metric-provider.js';
 import type { StepContext } from '../ports/step-context.js';
 import type { StrategyRuntime, StrategyStep } from '../ports/strategy.js';
@@ -128,15 +128,39 @@ export class StageRun {
    * with the same op and key is registered once per stage: a retried step, or a second weight
    * change, does not add another.
    */
-  async registerUndo(stepId: string, op: string, description: string, params: Record<string, unknown>, key = ''): Promise<void> {
+  async registerUndo(stepId: string, op: CompensationOpName, description: string, params: Record<string, unknown>, key = ''): Promise<CompensationRecord | undefined> {
     const id = `${op}:${key}`;
-    if (this.record.compensations.some((c) => c.id === id)) return;
-    this.record.compensations.push(undo(id, stepId, op, description, params));
+    if (this.record.compensations.some((c) => c.id === id)) return undefined;
+    const record = undo(id, stepId, op, description, params);
+    this.record.compensations.push(record);
     await this.saveOrForget(1);
+    return record;
+  }
+
+  /**
+   * Registers the undo of `change` (journalled before it starts), then makes the change. When the
+   * change certainly did not begin (`ProviderError.nothingChanged`: the program was not found), the
+   * undo registered for it is closed unused: an undo of nothing can do harm.
+   */
+  async withUndo<T>(
+    undoOf: { stepId: string; op: CompensationOpName; description: string; params: Record<string, unknown>; key?: string },
+    change: () => Promise<T>,
+  ): Promise<T> {
+    const fresh = await this.registerUndo(undoOf.stepId, undoOf.op, undoOf.description, undoOf.params, undoOf.key);
+    try {
+      return await change();
+    } catch (err) {
+      if (fresh && err instanceof ProviderError && err.nothingChanged) {
+        fresh.status = 'done';
+        fresh.error = `not needed: the change never began (${err.message.split('\n')[0] ?? ''})`;
+        await this.session.saveBestEffort();
+      }
+      throw err;
+    }
   }
 
   /** Registers many undos with one journal write (a progressive wave). */
-  async registerUndos(items: { stepId: string; op: string; description: string; params: Record<string, unknown>; key: string }[]): Promise<void> {
+  async registerUndos(items: { stepId: string; op: CompensationOpName; description: string; params: Record<string, unknown>; key: string }[]): Promise<void> {
     const known = new Set(this.record.compensations.map((c) => c.id));
     const fresh = items.filter((i) => !known.has(`${i.op}:${i.key}`));
     for (const i of fresh) this.record.compensations.push(undo(`${i.op}:${i.key}`, i.stepId, i.op, i.description, i.params));
@@ -154,6 +178,6 @@ export class StageRun {
   }
 }
 
-function undo(id: string, stepId: string, op: string, description: string, params: Record<string, unknown>): CompensationRecord {
+function undo(id: string, stepId: string, op: CompensationOpName, description: string, params: Record<string, unknown>): CompensationRecord {
   return { id, stepId, description, op, params, status: 'pending', attempts: 0 };
 }

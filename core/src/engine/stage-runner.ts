@@ -11,6 +11,7 @@ import {
 import type { StageStatus } from '../model/events.js';
 import type { StepRecord } from '../model/journal.js';
 import type { StrategyStep } from '../ports/strategy.js';
+import { followAbort } from '../util/abort.js';
 import { compileCondition, referencedProbes } from '../util/expression.js';
 import { conditionScope, snapshotFor } from './conditions.js';
 import { withDeadline } from './deadline.js';
@@ -58,9 +59,7 @@ export async function runStage(session: RunSession, plan: StagePlan, runSignal: 
   // records an undo, just before the first change.
 
   const stageTimeout = stage.timeout ?? session.workflow.defaults.stageTimeout;
-  const stageController = new AbortController();
-  const onRunAbort = () => stageController.abort(runSignal.reason);
-  runSignal.addEventListener('abort', onRunAbort, { once: true });
+  const { controller: stageController, dispose } = followAbort(runSignal);
   const monitor = startMonitor(run, (err) => stageController.abort(err));
   try {
     // A rejection at a gate inside the stage (an inconclusive analysis) rolls back what it changed.
@@ -75,7 +74,7 @@ export async function runStage(session: RunSession, plan: StagePlan, runSignal: 
     if (err instanceof PauseRequested) return pauseAt(session, stage.name, err.gate, err.message);
     return failStage(session, stage, err);
   } finally {
-    runSignal.removeEventListener('abort', onRunAbort);
+    dispose();
   }
 }
 
@@ -129,6 +128,8 @@ async function runOne(run: StageRun, step: StrategyStep, signal: AbortSignal): P
   Object.assign(stepRecord, { status: 'running', startedAt: new Date(session.clock.now()).toISOString() });
   const started = session.clock.now();
   try {
+    // A journal write failed earlier: nothing may change until the journal can record it.
+    await session.ensureRecorded();
     const message = await withRetry(
       session.retryPolicy(stage),
       session.clock,
@@ -172,12 +173,23 @@ async function beforeChanges(session: RunSession, stage: Stage, runSignal: Abort
   if (stage.approval && !record.approval) {
     const gate = `approval-${stage.name}`;
     const ctx = session.stepContext(stage, gate, runSignal, record.version);
-    session.emit({ kind: 'approval.requested', stage: stage.name, gate, approver: stage.approval.type });
+    const message = 'message' in stage.approval ? stage.approval.message : undefined;
+    session.emit({
+      kind: 'approval.requested',
+      stage: stage.name,
+      gate,
+      approver: stage.approval.type,
+      version: record.version,
+      environment: stage.environment,
+      ...(message ? { message } : {}),
+    });
     const decision = await createApprover(stage.approval, session.deps(stage.environment, ctx.log)).request(
-      { gate, stage: stage.name, environment: stage.environment, version: record.version },
+      { gate, stage: stage.name, environment: stage.environment, version: record.version, ...(message ? { message } : {}) },
       ctx,
     );
-    if (decision.status === 'pending') return pauseAt(session, stage.name, gate, `approve ${stage.name} (${record.version} to ${stage.environment})`);
+    if (decision.status === 'pending') {
+      return pauseAt(session, stage.name, gate, `approve ${stage.name} (${record.version} to ${stage.environment})${message ? `: ${message}` : ''}`);
+    }
     record.approval = decision;
     session.emit({ kind: 'approval.decided', stage: stage.name, gate, decision });
   }

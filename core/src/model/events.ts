@@ -78,7 +78,17 @@ export type RunEventBody =
       verdict: 'succeeded' | 'failed' | 'inconclusive' | 'errored';
       message?: string;
     }
-  | { kind: 'approval.requested'; stage: string; gate: string; approver: string }
+  | {
+      kind: 'approval.requested';
+      stage: string;
+      gate: string;
+      approver: string;
+      /** What approvers are asked (the gate's `message`): shown wherever the request is. */
+      message?: string;
+      /** The version waiting for the decision and where it goes. */
+      version?: string;
+      environment?: string;
+    }
   | { kind: 'approval.decided'; stage: string; gate: string; decision: ApprovalDecision }
   | { kind: 'rollback.started'; stage: string; reason: string; steps: number }
   | { kind: 'rollback.step'; stage: string; compensation: string; ok: boolean; error?: string }

@@ -2,5 +2,5 @@ export type * from './events.js';
 export type * from './journal.js';
 export type * from './results.js';
 export type * from './run-context.js';
-export { JOURNAL_FORMAT } from './journal.js';
+export { COMPENSATION_OPS, JOURNAL_FORMAT } from './journal.js';
 export { localContext } from './run-context.js';

@@ -38,7 +38,7 @@ export function describeEvent(e: RunEvent): string {
     case 'analysis.measured':
       return `${e.stage}: ${e.metric}=${e.value ?? 'no data'} [${e.condition}] ${e.verdict}`;
     case 'approval.requested':
-      return `${e.stage}: approval needed (${e.gate}, ${e.approver})`;
+      return `${e.stage}: approval needed (${e.gate}, ${e.approver})${e.version ? ` for ${e.version}${e.environment ? ` to ${e.environment}` : ''}` : ''}${e.message ? `: ${e.message}` : ''}`;
     case 'approval.decided':
       return `${e.stage}: ${e.decision.status} by ${e.decision.by ?? 'unknown'}${e.decision.comment ? `: ${e.decision.comment}` : ''}`;
     case 'rollback.started':

@@ -26,7 +26,7 @@ export function deployCandidate(live: LiveWorld, name: string, version: string, 
     return old.replicas === replicas ? { changes: [], waitMs: waitFor(live, old) } : scaleSets(live, name, svc, svc.replicas, replicas);
   }
   const needs = units(live, version, replicas);
-  const free = live.capacity().free + (old ? units(live, old.version, old.replicas) : 0);
+  const free = live.capacity().free + (old ? units(live, old.version, old.replicas, old) : 0);
   if (needs > free) {
     throw new ProviderError(
       `sim: not enough capacity for ${name} ${version} beside ${svc.version ?? 'nothing'}: needs ${needs} units, ${Math.max(0, free)} free; ` +
@@ -68,7 +68,9 @@ export function scale(live: LiveWorld, name: string, split: { stable: number; ca
 function scaleSets(live: LiveWorld, name: string, svc: ServiceState, stable: number, candidate: number): Transition {
   const cand = svc.candidate;
   const growth =
-    units(live, svc.version, stable) - units(live, svc.version, svc.replicas) + (cand ? units(live, cand.version, candidate) - units(live, cand.version, cand.replicas) : 0);
+    units(live, svc.version, stable, svc) -
+    units(live, svc.version, svc.replicas, svc) +
+    (cand ? units(live, cand.version, candidate, cand) - units(live, cand.version, cand.replicas, cand) : 0);
   const free = live.capacity().free;
   if (growth > 0 && growth > free) {
     throw new ProviderError(
@@ -106,6 +108,8 @@ export function promote(live: LiveWorld, name: string): Transition {
     svc.readyAt = cand.readyAt;
     if (cand.warm === undefined) delete svc.warm;
     else svc.warm = cand.warm;
+    if (cand.avoid === undefined) delete svc.avoid;
+    else svc.avoid = cand.avoid;
     resize(live, svc, cand.fullScale);
     dropUnits(live, name, changes);
   }

@@ -23,8 +23,14 @@ export interface NodeSet {
   markDown(index: number): void;
   /** Brings back the node at a 0-based index. */
   markUp(index: number): void;
-  /** How many of `replicas` sit on ready nodes. */
-  onUp(replicas: number): number;
+  /**
+   * How many of `replicas` sit on ready nodes. `avoid` lists the nodes (0-based, ascending) that
+   * were down when the replicas were placed: a scheduler puts none there, so they spread over the
+   * others (round-robin in node order), and only nodes that crashed since then take replicas down.
+   */
+  onUp(replicas: number, avoid?: readonly number[]): number;
+  /** The crashed nodes now, 0-based and ascending: what a new placement avoids. */
+  avoidNow(): number[] | undefined;
   /** 0-based index of a node given by name (node-3) or 1-based number. Throws `ProviderError` for any other value. */
   toIndex(node: string | number): number;
   /** Names of up to `limit` crashed nodes, optionally only those below `below` (the ones hosting replicas). */
@@ -52,6 +58,22 @@ export function createNodeSet(count: number, down: Iterable<number> = []): NodeS
     return n;
   };
 
+  // Replicas placed round-robin over the nodes not in `avoid`, lost on those crashed since.
+  const onDownAvoiding = (replicas: number, avoid: readonly number[]): number => {
+    const usable = count - avoid.length;
+    if (usable <= 0) return replicas;
+    if (crashed.size === 0 || replicas === 0) return 0;
+    const base = Math.floor(replicas / usable);
+    const extra = replicas % usable;
+    let n = 0;
+    for (const c of crashed) {
+      const before = below(avoid, c);
+      if (avoid[before] === c) continue; // never placed there
+      n += base + (c - before < extra ? 1 : 0);
+    }
+    return n;
+  };
+
   return {
     count,
     down: crashed,
@@ -65,7 +87,8 @@ export function createNodeSet(count: number, down: Iterable<number> = []): NodeS
     markUp(index) {
       if (crashed.delete(index)) rev++;
     },
-    onUp: (replicas) => replicas - onDown(replicas),
+    onUp: (replicas, avoid) => (avoid && avoid.length > 0 ? replicas - onDownAvoiding(replicas, avoid) : replicas - onDown(replicas)),
+    avoidNow: () => (crashed.size === 0 ? undefined : [...crashed].sort((a, b) => a - b)),
     toIndex(node) {
       const i = typeof node === 'number' ? (Number.isInteger(node) && node >= 1 && node <= count ? node - 1 : undefined) : nodeIndex(node, count);
       if (i === undefined) throw new ProviderError(`sim: ${String(node)} is not a node (node-1..node-${count})`);
@@ -82,4 +105,16 @@ export function createNodeSet(count: number, down: Iterable<number> = []): NodeS
       return names;
     },
   };
+}
+
+/** How many entries of the ascending list `sorted` are below `value` (binary search). */
+function below(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -8,12 +8,22 @@ export function readyNow(set: Replicas, t: number): number {
 
 /** Ready replicas of `set` on ready nodes: the warm ones are the first in placement order. */
 export function readyOnUp(live: LiveWorld, set: Replicas): number {
-  return live.nodes.onUp(readyNow(set, live.elapsed()));
+  return live.nodes.onUp(readyNow(set, live.elapsed()), set.avoid);
 }
 
-/** Capacity units `replicas` of `version` take on ready nodes (none without a version). */
-export function units(live: LiveWorld, version: string | null, replicas: number): number {
-  return version === null ? 0 : live.profile(version).cpu * live.nodes.onUp(replicas);
+/**
+ * Capacity units `replicas` of `version` take on ready nodes (none without a version): of a
+ * running set with its placement, or, without `set`, of replicas placed now (avoiding crashed nodes).
+ */
+export function units(live: LiveWorld, version: string | null, replicas: number, set?: Replicas): number {
+  return version === null ? 0 : live.profile(version).cpu * live.nodes.onUp(replicas, set ? set.avoid : live.nodes.avoidNow());
+}
+
+/** Places a set now: its replicas avoid the nodes that are down at this moment, as a scheduler's would. */
+function place(live: LiveWorld, set: Replicas): void {
+  const avoid = live.nodes.avoidNow();
+  if (avoid) set.avoid = avoid;
+  else delete set.avoid;
 }
 
 /** Milliseconds until every replica of `set` is ready. */
@@ -28,8 +38,10 @@ export function waitFor(live: LiveWorld, set: Replicas | undefined): number {
 export function resize(live: LiveWorld, set: Replicas & { version: string | null }, want: number): void {
   const t = live.elapsed();
   if (want > set.replicas && set.version !== null) {
-    set.warm = readyNow(set, t);
+    // The running replicas on ready nodes keep serving; the set is placed anew around crashed nodes.
+    set.warm = live.nodes.onUp(readyNow(set, t), set.avoid);
     set.readyAt = Math.max(set.readyAt, t + live.profile(set.version).startupMs);
+    place(live, set);
   }
   set.replicas = want;
   if (t >= set.readyAt) delete set.warm;
@@ -40,6 +52,7 @@ export function replaceVersion(live: LiveWorld, set: Replicas & { version: strin
   set.version = version;
   set.readyAt = live.elapsed() + live.profile(version).startupMs;
   delete set.warm;
+  place(live, set);
 }
 
 /**

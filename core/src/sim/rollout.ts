@@ -15,7 +15,7 @@ export function deploy(live: LiveWorld, name: string, version: string, replicas?
   const want = replicas ?? svc?.replicas ?? live.nodes.count;
   if (svc && svc.version === version && svc.replicas === want && isPlain(live, name, svc)) return { changes: [], waitMs: waitFor(live, svc) };
   const needs = units(live, version, want);
-  const released = svc ? units(live, svc.version, svc.replicas) + (svc.candidate ? units(live, svc.candidate.version, svc.candidate.replicas) : 0) : 0;
+  const released = svc ? units(live, svc.version, svc.replicas, svc) + (svc.candidate ? units(live, svc.candidate.version, svc.candidate.replicas, svc.candidate) : 0) : 0;
   const available = live.capacity().free + released;
   if (needs > available) {
     throw new ProviderError(

@@ -28,6 +28,8 @@ export interface Replicas {
   readyAt: number;
   /** Replicas that keep serving until `readyAt` (a scale-up leaves the running ones ready); 0 when absent. */
   warm?: number | undefined;
+  /** Nodes (0-based, ascending) that were down when these replicas were placed: none runs there. */
+  avoid?: number[] | undefined;
 }
 
 /** Replicas of one version. */
@@ -85,6 +87,7 @@ const replicas = {
   replicas: z.number().int().nonnegative(),
   readyAt: z.number(),
   warm: z.number().int().nonnegative().optional(),
+  avoid: z.array(z.number().int().nonnegative()).optional(),
 };
 const serviceStateSchema = z.object({
   version: z.string().nullable(),
@@ -191,8 +194,8 @@ export function createLiveWorld(config: SimConfig, clock: Clock, state?: SimWorl
       let used = 0;
       // Fleet units swap the version on their own node in place, so capacity counts the service's version there.
       for (const svc of services.values()) {
-        if (svc.version !== null) used += profile(svc.version).cpu * nodes.onUp(svc.replicas);
-        if (svc.candidate) used += profile(svc.candidate.version).cpu * nodes.onUp(svc.candidate.replicas);
+        if (svc.version !== null) used += profile(svc.version).cpu * nodes.onUp(svc.replicas, svc.avoid);
+        if (svc.candidate) used += profile(svc.candidate.version).cpu * nodes.onUp(svc.candidate.replicas, svc.candidate.avoid);
       }
       return { total, used, free: total - used };
     },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -22,7 +23,7 @@ export function loadTestWorkflow(doc: Record<string, unknown>): LoadedWorkflow {
   });
   const result = parseWorkflow(text, 'test.yml');
   if (!result.ok) throw new Error(result.errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
-  return { workflow: result.workflow, path: '/tmp/test.yml', dir: '/tmp', text, sha256: 'sha-test', warnings: result.warnings };
+  return { workflow: result.workflow, path: '/tmp/test.yml', dir: '/tmp', text, sha256: createHash('sha256').update(text).digest('hex'), warnings: result.warnings };
 }
 
 export async function runTestWorkflow(loaded: LoadedWorkflow, extra: Partial<RunOptions> = {}) {

@@ -22,13 +22,15 @@ export async function deployCandidate(run: StageRun, stepId: string, replicas: A
   const stable = await stableNow(run, ctx);
   const full = await candidates.fullScale(ctx);
   const count = replicas === 'full' ? full : Math.max(1, resolveAmount(replicas, full));
-  await run.registerUndo(
-    stepId,
-    'candidate.remove',
-    `send all traffic back to ${stable?.version ?? 'the stable version'} and remove ${run.version} from ${run.stage.name}`,
-    { previous: stable ?? null, delayMs: run.runtime.abortScaleDownDelayMs ?? 0, version: run.version },
+  await run.withUndo(
+    {
+      stepId,
+      op: 'candidate.remove',
+      description: `send all traffic back to ${stable?.version ?? 'the stable version'} and remove ${run.version} from ${run.stage.name}`,
+      params: { previous: stable ?? null, delayMs: run.runtime.abortScaleDownDelayMs ?? 0, version: run.version },
+    },
+    () => candidates.deployCandidate(run.version, count, ctx),
   );
-  await candidates.deployCandidate(run.version, count, ctx);
   run.watch = 'candidate';
   const preview = run.runtime.previewUrl ? `; preview at ${run.runtime.previewUrl}` : '';
   return `${run.version} started beside ${stable?.version ?? 'nothing'} with ${count} replica(s)${preview}`;

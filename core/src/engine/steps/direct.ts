@@ -15,17 +15,19 @@ export async function deploy(run: StageRun, stepId: string, ctx: StepContext): P
     });
   }
   const unknown = !previous && run.target.knowsCurrent === false;
-  await run.registerUndo(
-    stepId,
-    'target.revert',
-    previous
-      ? `revert ${run.stage.name} to ${previous.version}`
-      : unknown
-        ? `run the revert command of ${run.stage.name} (the version before is unknown: the target has no \`current\` command)`
-        : `remove ${run.version} from ${run.stage.name} (first deploy)`,
-    { previous: previous ?? null, version: run.version, ...(unknown ? { unknownPrevious: true } : {}) },
+  await run.withUndo(
+    {
+      stepId,
+      op: 'target.revert',
+      description: previous
+        ? `revert ${run.stage.name} to ${previous.version}`
+        : unknown
+          ? `run the revert command of ${run.stage.name} (the version before is unknown: the target has no \`current\` command)`
+          : `remove ${run.version} from ${run.stage.name} (first deploy)`,
+      params: { previous: previous ?? null, version: run.version, ...(unknown ? { unknownPrevious: true } : {}) },
+    },
+    () => run.target.deploy(run.version, ctx),
   );
-  await run.target.deploy(run.version, ctx);
   run.watch = 'target';
   return previous ? `${previous.version} -> ${run.version}` : `${run.version} (first deploy)`;
 }

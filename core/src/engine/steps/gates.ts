@@ -31,7 +31,15 @@ function decided(run: StageRun, gate: string): string | undefined {
 export function approval(run: StageRun, stepId: string, message: string | undefined): string {
   const answer = decided(run, stepId);
   if (answer) return answer;
-  run.session.emit({ kind: 'approval.requested', stage: run.stage.name, gate: stepId, approver: 'manual' });
+  run.session.emit({
+    kind: 'approval.requested',
+    stage: run.stage.name,
+    gate: stepId,
+    approver: 'manual',
+    version: run.version,
+    environment: run.stage.environment,
+    ...(message ? { message } : {}),
+  });
   throw new PauseRequested(stepId, message ?? `approve to go on with ${run.stage.name}`);
 }
 

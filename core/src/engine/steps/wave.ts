@@ -3,6 +3,7 @@ import { AnalysisFailedError, errorMessage } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
 import type { Amount } from '../../ports/strategy.js';
 import { resolveAmount } from '../../strategies/amount.js';
+import { followAbort } from '../../util/abort.js';
 import { withDeadline } from '../deadline.js';
 import { withRetry } from '../retry.js';
 import type { StageRun } from '../stage-run.js';
@@ -49,10 +50,8 @@ export async function wave(run: StageRun, stepId: string, upTo: Amount, ctx: Ste
 
   const policy = run.session.retryPolicy(run.stage);
   // Over the budget, every worker stops: nothing may move forward once the rollback is due.
-  const stop = new AbortController();
+  const { controller: stop, dispose } = followAbort(ctx.signal);
   setMaxListeners(0, stop.signal); // every worker waits on it
-  const onOuterAbort = () => stop.abort(ctx.signal.reason);
-  ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
   const unitCtx = { ...ctx, signal: stop.signal };
   let overBudget: Error | undefined;
   let next = 0;
@@ -89,7 +88,7 @@ export async function wave(run: StageRun, stepId: string, upTo: Amount, ctx: Ste
   };
   // Every worker has stopped before this returns or throws, so the rollback never races a deploy.
   await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, worker));
-  ctx.signal.removeEventListener('abort', onOuterAbort);
+  dispose();
   // Units this wave never reached were not changed: their undo is already done.
   for (const c of run.record.compensations) {
     if (c.op === 'unit.revert' && c.stepId === stepId && c.status === 'pending' && !run.changedUnits.has(c.params.unit as string)) c.status = 'done';
