@@ -335,3 +335,61 @@ describe('an inconclusive analysis pauses the run for a person', () => {
     expect(savedService(resumed.outcome.journal)?.candidate).toBeUndefined();
   });
 });
+
+describe('a reject while background analysis runs', () => {
+  // The canary pauses for an approval with background analysis measuring beside it.
+  const loaded = load({
+    sim: cluster(),
+    stages: [
+      stage('web', {
+        router,
+        strategy: {
+          type: 'canary',
+          abortScaleDownDelay: '0s',
+          analysis: { metrics: [candidateErrors({ interval: '10s' })] },
+          steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }],
+        },
+      }),
+    ],
+  });
+
+  it('ends: the rollback runs and the background analysis stops, without a single measurement after the reject', async () => {
+    const { outcome, store } = await run(loaded);
+    expect(outcome.status).toBe('paused');
+    const resumed = await resume(loaded, store, { decision: { approve: false, by: 'carol', comment: 'not today' } });
+    expect(resumed.outcome.status).toBe('rolled-back');
+    expect(ofKind(resumed.events, 'analysis.measured')).toEqual([]);
+    expect(resumed.kinds.at(-1)).toBe('run.finished');
+  });
+});
+
+describe('nodes crash mid-canary', () => {
+  // Two of five nodes go down while the canary waits at 20%: the stable version loses units.
+  const crash = [{ kind: 'node-crash', node: 'node-4', at: '2m' }, { kind: 'node-crash', node: 'node-5', at: '2m' }];
+  const loaded = load({
+    sim: cluster(crash),
+    stages: [stage('web', { router, strategy: { type: 'canary', abortScaleDownDelay: '0s', steps: [{ setWeight: 20 }, { pause: { duration: '10m' } }, { setWeight: 100 }] } })],
+  });
+
+  it('is seen at once as units lost, and the canary is rolled back instead of promoted', async () => {
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('rolled-back');
+    const lost = first(events, 'decision.made', (e) => e.decision === 'units lost');
+    expect(lost.reason).toMatch(/^stable version: 2 of 5 unit\(s\) that were ready are not any more: 2 of 5 replicas are on crashed nodes \(node-4, node-5\); the rollout stops if this lasts 2 samples$/);
+    const abort = first(events, 'decision.made', (e) => e.decision === 'abort');
+    expect(abort.reason).toBe('health check failed: stable version: 2 of 5 unit(s) lost (2 samples in a row)');
+    expect(ofKind(events, 'step.started').map((e) => e.step)).not.toContain('promote');
+  });
+});
+
+describe('blue-green after nodes crashed', () => {
+  it('places green on the nodes that are up, so it becomes ready and takes the traffic', async () => {
+    const loaded = load({
+      sim: { nodes: 5, capacityPerNode: 4, services: { web: { version: 'v1', replicas: 3 } }, failures: [{ kind: 'node-crash', node: 'node-2' }] },
+      stages: [stage('web', { router, strategy: { type: 'blue-green', scaleDownDelay: '0s' } })],
+    });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('succeeded');
+    expect(first(events, 'step.succeeded', (e) => e.step === 'verify-green').message).toBe('new version healthy (3/3 ready)');
+  });
+});

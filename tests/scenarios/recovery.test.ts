@@ -180,3 +180,29 @@ describe('the process is killed mid-rollout', () => {
     expect(savedService(resumed.outcome.journal)?.candidate).toBeUndefined();
   });
 });
+
+describe('the process is killed between two stages', () => {
+  const loaded = load({
+    sim: cluster(),
+    stages: [stage('staging'), stage('production', { needs: ['staging'], approval: { type: 'manual' } })],
+  });
+
+  it('resume does not call it a success: the stage that never ran makes the run fail (exit 1)', async () => {
+    const { store } = await run(loaded);
+    // What a kill -9 just after staging finished leaves: the run still running, production not started.
+    const journal = (await store.load()) as RunJournal;
+    journal.status = 'running';
+    journal.stages.production = { ...(journal.stages.production as NonNullable<RunJournal['stages'][string]>), status: 'pending' };
+    delete journal.stages.production?.pausedAt;
+    const crashed = new MemoryRunStore();
+    await crashed.save(journal);
+    const resumed = await resume(loaded, crashed);
+    expect(resumed.outcome.status).toBe('failed');
+    expect(resumed.outcome.exitCode).toBe(1);
+    expect(resumed.outcome.journal.stages.staging?.status).toBe('succeeded');
+    expect(resumed.outcome.journal.stages.production).toMatchObject({
+      status: 'skipped',
+      message: 'not run: the run was interrupted (its process died) before this stage started; start a new run to deploy it',
+    });
+  });
+});

@@ -2,6 +2,7 @@ import { constants, readFileSync } from 'node:fs';
 import { link, lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { describeWriteError } from '../engine/file-run-store.js';
 import { UsageError } from '../errors.js';
 
 /** A lock on another machine whose heartbeat is older than this belongs to a process that is gone. */
@@ -36,7 +37,7 @@ export async function acquireRunLock(statePath: string, command: string, now: ()
   try {
     await mkdir(dirname(path), { recursive: true });
   } catch (err) {
-    throw new UsageError(`cannot create the folder of ${statePath}: ${(err as Error).message}; pass --state PATH in a writable folder`);
+    throw new UsageError(`cannot create the folder of ${statePath}: ${describeWriteError(err)}`);
   }
   const me: Holder = { pid: process.pid, host: hostname(), command, startedAt: new Date(now()).toISOString(), ...startTicks(process.pid) };
   for (let attempt = 1; ; attempt++) {
@@ -56,7 +57,7 @@ async function create(path: string, me: Holder, statePath: string): Promise<File
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return undefined;
-    throw new UsageError(`cannot create the lock ${path} of ${statePath}: ${(err as Error).message}; make its folder writable, or pass --state PATH elsewhere`);
+    throw new UsageError(`cannot create the lock ${path} of ${statePath}: ${describeWriteError(err)}`);
   }
   await handle.writeFile(JSON.stringify(me));
   await handle.sync();

@@ -87,6 +87,29 @@ describe('runMetric', () => {
     expect(r.message).toBe('errors: 3 errors in a row, limit 2; last: 503 from prometheus');
   });
 
+  it('never passes on errors: errored measurements do not count toward count, and every one errored ends errored', async () => {
+    const boom = new ProviderError('no answer from prometheus', { retryable: true });
+    const allErrors = await runMetric(spec({ count: 3, consecutiveErrorLimit: 4 }), env({ q: [boom] }).env, signal());
+    expect(allErrors.phase).toBe('errored');
+    expect(allErrors.measurements).toHaveLength(5);
+    expect(allErrors.message).toBe('errors: 5 errors in a row, limit 4; last: no answer from prometheus');
+    // Two errors out of three: measured again until three measurements count.
+    const some = env({ q: [boom, 0.01, boom, 0.02, 0.03] });
+    const mixed = await runMetric(spec({ count: 3, consecutiveErrorLimit: 4 }), some.env, signal());
+    expect(mixed.phase).toBe('succeeded');
+    expect(mixed.measurements.map((m) => m.verdict)).toEqual(['errored', 'succeeded', 'errored', 'succeeded', 'succeeded']);
+    expect(mixed.message).toBe('errors: 3 measurement(s) within limits (2 errored, not counted)');
+  });
+
+  it('stops at once under a signal that had already aborted (it never measures forever)', async () => {
+    const { env: e, events } = env({ q: [0.01] });
+    const controller = new AbortController();
+    controller.abort(new Error('rollout ended'));
+    await expect(runMetric(spec(), e, controller.signal, true)).rejects.toThrow('rollout ended');
+    await expect(runAnalysis([spec()], e, controller.signal, true)).rejects.toThrow('rollout ended');
+    expect(events).toHaveLength(0);
+  });
+
   it.each<[MetricSpec['onNoData'], string]>([
     ['inconclusive', 'inconclusive'],
     ['fail', 'failed'],

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,6 +62,57 @@ describe('FileRunStore', () => {
     );
     await writeFile(path, JSON.stringify({ ...journal(), stages: { web: { status: 'running' } } }));
     await expect(new FileRunStore(path).load()).rejects.toThrow(/stages\.web\.environment: .*stages\.web\.steps: /);
+  });
+
+  it('writes through a symlink to the journal it names, and leaves the link a link', async () => {
+    const dir = await tmp();
+    const real = join(dir, 'real.json');
+    const link = join(dir, 'link.json');
+    await symlink(real, link);
+    const store = new FileRunStore(link);
+    expect(store.location).toBe(real);
+    await store.save(journal('paused'));
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect((await new FileRunStore(real).load())?.status).toBe('paused');
+  });
+
+  it('says why a journal cannot be written, and what to do', async () => {
+    const dir = await tmp();
+    await writeFile(join(dir, 'file'), '');
+    await expect(new FileRunStore(join(dir, 'file', 'run.json')).save(journal())).rejects.toThrow(
+      /^cannot write the run journal .*file\/run\.json: (EEXIST|ENOTDIR): a part of the path is not a folder \(or the path is one\); pass --state PATH naming a file$/,
+    );
+    const locked = join(dir, 'locked');
+    await writeFile(join(dir, 'x'), '');
+    await chmod(dir, 0o500);
+    try {
+      // root may write anyway: then the save works and there is nothing to report.
+      const saved = await new FileRunStore(join(locked, 'run.json')).save(journal()).then(
+        () => 'saved',
+        (err: Error) => err.message,
+      );
+      expect(saved).toMatch(/^(saved|cannot write the run journal .*: EACCES: permission denied; make the folder writable by this user, or pass --state PATH elsewhere)$/);
+    } finally {
+      await chmod(dir, 0o700);
+    }
+  });
+
+  it('refuses a journal edited into something rollgate must not act on, naming each field', async () => {
+    const path = join(await tmp(), 'run.json');
+    const edited = {
+      ...journal(),
+      runId: '../../etc/cron.d/x',
+      workflow: { name: 'web', path: '/home/ci/.env', sha256: 'a'.repeat(64) },
+      stages: {
+        web: { status: 'running', environment: 'prod', version: 'v2', steps: [], compensations: [{ id: 'x', stepId: 'deploy', description: 'd', op: 'shell.exec', params: {}, status: 'pending', attempts: 0 }] },
+      },
+    };
+    await writeFile(path, JSON.stringify(edited));
+    const error = await new FileRunStore(path).load().catch((err: Error) => err.message);
+    expect(error).toMatch(/runId: a run id is letters, digits, "\.", "_" and "-" \(it names files\), without "\.\."/);
+    expect(error).toMatch(/workflow\.path: must name a \.yml, \.yaml or \.json workflow file/);
+    expect(error).toMatch(/stages\.web\.compensations\.0\.op: unknown undo operation "shell\.exec"; this rollgate knows target\.revert, router\.reset, candidate\.restore-scale, candidate\.remove, unit\.revert/);
+    expect(await readFile(path, 'utf8')).toBe(JSON.stringify(edited));
   });
 
   it('reports an unreadable path', async () => {

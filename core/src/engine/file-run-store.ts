@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { JournalError } from '../errors.js';
@@ -88,16 +88,24 @@ export function parseJournal(text: string, location: string): RunJournal {
   return checkJournal(j, location);
 }
 
-/** The file a path names, through symlinks; for a file not created yet, its real folder. */
+/**
+ * The file a path names, through symlinks (also one that points at a journal not written yet);
+ * for a path whose folder does not exist yet, the path itself.
+ */
 function realLocation(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
+  let current = path;
+  for (let hops = 0; hops < 40; hops++) {
     try {
-      return join(realpathSync(dirname(path)), basename(path));
+      if (!lstatSync(current).isSymbolicLink()) break;
+      current = resolve(dirname(current), readlinkSync(current));
     } catch {
-      return path;
+      break;
     }
+  }
+  try {
+    return join(realpathSync(dirname(current)), basename(current));
+  } catch {
+    return current;
   }
 }
 
@@ -113,6 +121,7 @@ export function describeWriteError(err: unknown): string {
       return `${code}: permission denied; make the folder writable by this user, or pass --state PATH elsewhere`;
     case 'EROFS':
       return `${code}: the filesystem is read-only; pass --state PATH on a writable one`;
+    case 'EEXIST':
     case 'ENOTDIR':
     case 'EISDIR':
       return `${code}: a part of the path is not a folder (or the path is one); pass --state PATH naming a file`;

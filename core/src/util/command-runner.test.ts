@@ -195,8 +195,42 @@ describe('output', () => {
       outputLimit: 10,
       onLine: (_, l) => sizes.push(l.length),
     });
-    expect(sizes).toEqual([1_048_576, 1_048_576, 402_848]);
+    // Pieces of about 1 MiB; the last 64 KiB of one wait for the next, so a secret is never split.
+    expect(sizes.length).toBeGreaterThanOrEqual(3);
+    expect(sizes.every((n) => n <= 1_048_576 + 65_536 + 65_536)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(2_500_000);
     expect(result.stdout).toBe('b'.repeat(10));
+  });
+
+  it('never splits a secret between two pieces of a very long line', async () => {
+    const secret = 'S3CRET-VALUE-that-is-long';
+    const mask = createMasker([secret]);
+    const pieces: string[] = [];
+    // The secret repeats across the whole line, so some occurrence sits on every possible cut.
+    await runCommand([NODE, '-e', `process.stdout.write(${JSON.stringify(`${secret}-`)}.repeat(120000))`], {
+      outputLimit: 100,
+      mask,
+      onLine: (_, l) => pieces.push(l),
+    });
+    expect(pieces.length).toBeGreaterThanOrEqual(2);
+    for (const piece of pieces) {
+      expect(piece.replaceAll('***-', '')).toBe('');
+    }
+  });
+
+  it('records the process group of a command while it runs, and forgets it when it exits', async () => {
+    const seen: { pgid: number; live: boolean }[] = [];
+    const result = await runCommand([NODE, '-e', 'console.log(process.pid)'], {
+      env: BASE_ENV,
+      track: (pgid) => {
+        const entry = { pgid, live: true };
+        seen.push(entry);
+        return () => {
+          entry.live = false;
+        };
+      },
+    });
+    expect(seen).toEqual([{ pgid: Number(result.stdout.trim()), live: false }]);
   });
 
   it('masks streamed and captured output', async () => {
