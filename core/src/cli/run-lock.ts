@@ -150,17 +150,19 @@ function isAlive(holder: Holder, heartbeatAge: number): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  const start = startTicks(holder.pid).processStart;
+  const { processStart: start, zombie } = startTicks(holder.pid);
+  // A zombie has exited (its parent has not reaped it yet): it holds nothing.
+  if (zombie) return false;
   return holder.processStart === undefined || start === undefined || start === holder.processStart;
 }
 
-/** A process's start time from /proc (Linux); nothing elsewhere. */
-function startTicks(pid: number): { processStart?: string } {
+/** A process's start time, and whether it is a zombie, from /proc (Linux); nothing elsewhere. */
+function startTicks(pid: number): { processStart?: string; zombie?: boolean } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = fields[19];
-    return ticks ? { processStart: ticks } : {};
+    return { ...(ticks ? { processStart: ticks } : {}), ...(fields[0] === 'Z' ? { zombie: true } : {}) };
   } catch {
     return {};
   }
