@@ -33,6 +33,16 @@ describe('createMasker', () => {
     expect(mask('?p=pa%22ss%20word')).toBe('?p=***');
   });
 
+  it('masks base64 forms: standard, unpadded and URL-safe', () => {
+    const secret = 'tok?en>>value~';
+    const mask = createMasker([secret]);
+    const b64 = Buffer.from(secret).toString('base64');
+    expect(b64).toMatch(/=$/);
+    expect(mask(`Authorization: Basic ${b64}`)).toBe('Authorization: Basic ***');
+    expect(mask(`x ${b64.replace(/=+$/, '')} y`)).toBe('x *** y');
+    expect(mask(`token: ${Buffer.from(secret).toString('base64url')}`)).toBe('token: ***');
+  });
+
   it('masks each line of a multi-line secret', () => {
     const key = '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END KEY-----';
     const mask = createMasker([key]);

@@ -54,8 +54,8 @@ const PATTERN_OF = new WeakMap<Masker, RegExp>();
 /**
  * Builds a masker for the given secret values. Each non-empty value of at least
  * `MIN_SECRET_LENGTH` characters is replaced by `***` wherever it appears, together with its
- * JSON-escaped and URL-encoded forms and, for multi-line values (keys, certificates), each of its
- * lines, since output is masked line by line.
+ * JSON-escaped, URL-encoded and base64 forms and, for multi-line values (keys, certificates), each
+ * of its lines, since output is masked line by line.
  */
 export function createMasker(secretValues: readonly string[]): Masker {
   const literals = new Set<string>();
@@ -67,6 +67,12 @@ export function createMasker(secretValues: readonly string[]): Masker {
     add(secret);
     add(JSON.stringify(secret).slice(1, -1));
     add(encodeURIComponent(secret));
+    // A tool that prints a credential encoded (a Basic auth header, a Kubernetes secret) prints
+    // it base64-encoded: standard and URL-safe, with or without padding.
+    const b64 = Buffer.from(secret).toString('base64');
+    add(b64);
+    add(b64.replace(/=+$/, ''));
+    add(Buffer.from(secret).toString('base64url'));
     if (/[\r\n]/.test(secret)) {
       for (const line of secret.split(/\r?\n|\r/)) add(line.trim());
     }
