@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -76,7 +77,7 @@ function load(doc: Record<string, unknown>, dir: string): LoadedWorkflow {
   const text = stringify(doc);
   const result = parseWorkflow(text, 'secrets.yml');
   if (!result.ok) throw new Error(result.errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
-  return { workflow: result.workflow, path: join(dir, 'secrets.yml'), dir, text, sha256: 'sha-secrets', warnings: result.warnings };
+  return { workflow: result.workflow, path: join(dir, 'secrets.yml'), dir, text, sha256: createHash('sha256').update(text).digest('hex'), warnings: result.warnings };
 }
 
 let root: string;

@@ -15,8 +15,10 @@ export interface AuditEntry {
   format: typeof AUDIT_FORMAT;
   /** Position in this file's chain, from 1, continued across resumes. */
   seq: number;
-  /** The event's time on the run clock (ISO). */
+  /** When it happened, in real time (ISO): also in a simulated run, where the run clock is virtual. */
   ts: string;
+  /** Time on the simulated clock; present only for simulated runs. */
+  simTime?: string;
   runId: string;
   /** The event's own sequence number in the run. */
   eventSeq: number;
@@ -26,7 +28,10 @@ export interface AuditEntry {
   step?: string;
   actor: string;
   ci: { platform: RunContext['ci']; repository?: string; runUrl?: string; commit?: string; ref?: string };
-  /** The event kind (`stage.finished`, `decision.made`, `infra.changed`…). */
+  /**
+   * The event kind (`stage.finished`, `decision.made`, `infra.changed`…), or `step.output.omitted`:
+   * how many lines of a step's output the trail left out (the CI job log has them).
+   */
   kind: string;
   outcome: AuditOutcome;
   /** One sentence for people. */

@@ -43,8 +43,8 @@ async function fileHandleProto() {
 }
 
 describe('file audit sink', () => {
-  it('defaults to .rollgate/audit', () => {
-    expect(configSchema.parse({ type: 'file' })).toEqual({ type: 'file', dir: '.rollgate/audit' });
+  it('defaults to .rollgate/audit, not best-effort', () => {
+    expect(configSchema.parse({ type: 'file' })).toEqual({ type: 'file', dir: '.rollgate/audit', bestEffort: false });
   });
 
   it('appends each flush as a batch of whole lines, one chain across batches, readable by its owner only', async () => {

@@ -190,4 +190,15 @@ describe('toAuditEntry', () => {
     expect(entry.environment).toBe('staging');
     expect('stage' in entry).toBe(false);
   });
+
+  it('records a simulated run at the real time, keeping the virtual time beside it as simTime', () => {
+    const decided: RunEventBody = { kind: 'approval.decided', stage: 'canary', gate: 'go', decision: { status: 'approved', by: 'carol' } };
+    // Approved at 13:17 by the wall clock, while the simulated clock read 13:23.
+    const simulated = toAuditEntry({ ...at(decided), time: '2026-01-01T13:23:00.000Z', wallTime: '2026-01-01T13:17:00.000Z' }, ctx);
+    expect(simulated).toMatchObject({ ts: '2026-01-01T13:17:00.000Z', simTime: '2026-01-01T13:23:00.000Z' });
+    // A run on the real clock has one time, and no simTime.
+    const real = toAuditEntry(at(decided), ctx);
+    expect(real.ts).toBe('2026-01-01T00:00:00.000Z');
+    expect('simTime' in real).toBe(false);
+  });
 });

@@ -11,7 +11,10 @@ export function toAuditEntry(event: RunEvent, ctx: AuditContext): UnsealedEntry 
   const { context } = ctx;
   return {
     format: AUDIT_FORMAT,
-    ts: event.time,
+    // A person approving, or a real system answering, did so at a real moment: `ts` is always
+    // wall time, and a simulated run's virtual time is kept beside it, marked as such.
+    ts: event.wallTime ?? event.time,
+    ...(event.wallTime ? { simTime: event.time } : {}),
     runId: event.runId,
     eventSeq: event.seq,
     workflow: ctx.workflow,

@@ -124,7 +124,7 @@ const failure = async (p: Promise<void>): Promise<ProviderError> => {
 };
 
 describe('http audit sink: settings', () => {
-  it('has defaults: 100 per batch, 5s, 3 retries, 10,000 queued', () => {
+  it('has defaults: 100 per batch, 5s, 3 retries, 10,000 queued, a 10s drain spooled to .rollgate/audit, not best-effort', () => {
     expect(configSchema.parse({ type: 'http', url: 'https://audit.example.com/in' })).toEqual({
       type: 'http',
       url: 'https://audit.example.com/in',
@@ -132,6 +132,9 @@ describe('http audit sink: settings', () => {
       timeout: 5000,
       retries: 3,
       maxQueued: 10_000,
+      drainTimeout: 10_000,
+      spoolDir: '.rollgate/audit',
+      bestEffort: false,
     });
   });
 

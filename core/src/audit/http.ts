@@ -1,19 +1,28 @@
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { duration, envVarName } from '../definition/common.js';
 import { errorMessage, ProviderError } from '../errors.js';
-import type { AuditSink, AuditSinkDeps } from '../ports/audit-sink.js';
+import type { AuditDrainReport, AuditSink, AuditSinkDeps } from '../ports/audit-sink.js';
 import { formatLimit } from '../util/command-runner.js';
 import { hasPlaceholder } from '../util/template.js';
+import { appendLines } from './append.js';
 import { type ChainHead, seal } from './chain.js';
 import type { AuditEntry } from './entry.js';
+import { UNDELIVERED_SUFFIX } from './read-lines.js';
+import { describeFetchError, parseRetryAfter, redactor, requestParts, type RequestParts, safeUrl } from './http-request.js';
+
+export { describeFetchError, parseRetryAfter, safeUrl } from './http-request.js';
 
 /**
  * `http`: batches of entries POSTed as JSON (`{ "entries": [...] }`) to a collector. Each entry is
  * sealed when it is recorded, into this sink's own chain (from seq 1 in every process), so a batch
  * sent again after a lost answer is byte for byte the same and a collector can de-duplicate it by
  * `runId` and `seq`. Network errors, 5xx and 429 are retried with backoff (honouring
- * `Retry-After`); what still cannot be sent stays queued, in order, for the next flush.
+ * `Retry-After`); what still cannot be sent stays queued, in order, for the next flush. At the end
+ * of the run it sends for at most `drainTimeout`; what is left then is kept in a local spool file.
  */
 export const type = 'http';
 
@@ -53,31 +62,55 @@ export const configSchema = z
       .max(1_000_000)
       .default(10_000)
       .describe('Entries kept while the collector cannot be reached; beyond it the oldest are dropped, and the next error says how many'),
+    drainTimeout: duration('At the end of the run, stop sending after this long; what is left is kept in spoolDir').prefault('10s'),
+    spoolDir: z
+      .string()
+      .default('.rollgate/audit')
+      .describe('Folder, relative to the working directory, where entries still undelivered at the end of the run are kept (<run-id>.undelivered.jsonl)'),
+    bestEffort: z
+      .boolean()
+      .default(false)
+      .describe('When entries cannot be delivered or kept, warn and go on (by default the spool folder must be writable before the run starts)'),
   })
   .describe('POSTs batches of entries as JSON to a collector, hash-chained');
 export type HttpAuditConfig = z.infer<typeof configSchema>;
 
 export interface HttpAuditDeps extends AuditSinkDeps {
-  /** Waits between attempts (wall time; injected by tests). */
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits between attempts (wall time; injected by tests). Resolves early when `signal` aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** A signal that aborts after `ms` (wall time): bounds the last flush. Injected by tests. */
+  timer?: (ms: number) => AbortSignal;
 }
 
 const ignore = () => undefined;
 
 type Attempt = { ok: true } | { ok: false; reason: string; retryable: boolean; retryAfterMs?: number };
 
+/** The drain's deadline passed: not an answer of the collector. */
+const STOPPED = 'stopped at the drain deadline';
+
 export function create(config: HttpAuditConfig, deps: HttpAuditDeps): AuditSink {
-  const sleep = deps.sleep ?? ((ms: number) => delay(ms));
+  const sleep = deps.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }).catch(ignore));
+  const timer = deps.timer ?? ((ms: number) => AbortSignal.timeout(ms));
   const where = safeUrl(config.url);
   const token = config.bearerTokenEnv ? deps.env?.[config.bearerTokenEnv] : undefined;
+  const redact = redactor(config, token);
+  const spoolDir = resolve(config.spoolDir);
+  const spool = join(spoolDir, `${deps.runId}${UNDELIVERED_SUFFIX}`);
   // The queue: sealed entries from `start` on (dropping the oldest moves `start`, not the array).
   let queue: AuditEntry[] = [];
   let start = 0;
   let dropped = 0;
+  let droppedInRun = 0;
+  let inFlight = 0;
   let head: ChainHead = { seq: 0, hash: null };
   /** After a flush gave up, later ones try once each until one succeeds: a dead collector costs little. */
   let failing = false;
+  /** Why the last flush gave up, masked. */
+  let lastFailure = '';
   let writing: Promise<void> = Promise.resolve();
+  /** Aborted at the drain deadline: stops the request in flight and any wait for a retry. */
+  const halt = new AbortController();
 
   const queued = () => queue.length - start;
   const compact = () => {
@@ -91,28 +124,14 @@ export function create(config: HttpAuditConfig, deps: HttpAuditDeps): AuditSink 
     if (excess <= 0) return;
     start += excess;
     dropped += excess;
+    droppedInRun += excess;
     compact();
   };
 
-  const request = (): { url: URL; headers: Headers } => {
-    if (config.bearerTokenEnv && !token) throw new Error(`environment variable ${config.bearerTokenEnv} is not set (bearerTokenEnv)`);
-    const url = new URL(config.url);
-    const headers = new Headers({ 'content-type': 'application/json', 'user-agent': 'rollgate-audit' });
-    for (const [name, value] of Object.entries(config.headers ?? {})) headers.set(name, value);
-    if (url.username || url.password) {
-      // fetch refuses credentials in URLs: send them as Basic auth, as curl does.
-      const basic = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-      headers.set('authorization', `Basic ${Buffer.from(basic).toString('base64')}`);
-      url.username = '';
-      url.password = '';
-    }
-    if (token) headers.set('authorization', `Bearer ${token}`);
-    return { url, headers };
-  };
-
-  const attempt = async (url: URL, headers: Headers, body: string): Promise<Attempt> => {
+  const attempt = async ({ url, headers }: RequestParts, body: string): Promise<Attempt> => {
     try {
-      const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(config.timeout) });
+      const signal = AbortSignal.any([AbortSignal.timeout(config.timeout), halt.signal]);
+      const response = await fetch(url, { method: 'POST', headers, body, signal });
       // The answer's body is never read: it could echo a credential into an error message.
       await response.body?.cancel().catch(ignore);
       if (response.ok) return { ok: true };
@@ -125,54 +144,61 @@ export function create(config: HttpAuditConfig, deps: HttpAuditDeps): AuditSink 
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       };
     } catch (err) {
+      if (halt.signal.aborted) return { ok: false, reason: STOPPED, retryable: false };
       if ((err as Error).name === 'TimeoutError') return { ok: false, reason: `no answer within ${formatLimit(config.timeout)}`, retryable: true };
       return { ok: false, reason: `request failed: ${describeFetchError(err)}`, retryable: true };
     }
   };
 
   /** Sends one batch, retrying; throws a message (no URL) when it gives up. */
-  const post = async (url: URL, headers: Headers, batch: AuditEntry[]): Promise<void> => {
+  const post = async (parts: RequestParts, batch: AuditEntry[]): Promise<void> => {
     const body = JSON.stringify({ entries: batch });
     const attempts = failing ? 1 : config.retries + 1;
     for (let n = 1; ; n++) {
-      const result = await attempt(url, headers, body);
+      const result = await attempt(parts, body);
       if (result.ok) return;
       const tries = `${n} attempt${n === 1 ? '' : 's'}`;
       if (!result.retryable || n >= attempts) throw new Error(`${result.reason} (${tries})`);
       if (result.retryAfterMs !== undefined && result.retryAfterMs > MAX_RETRY_AFTER_MS) {
         throw new Error(`${result.reason} and asked to retry after ${Math.ceil(result.retryAfterMs / 1000)}s (${tries})`);
       }
-      await sleep(result.retryAfterMs ?? Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (n - 1)));
+      await sleep(result.retryAfterMs ?? Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (n - 1)), halt.signal);
+      if (halt.signal.aborted) throw new Error(`${result.reason}, then ${STOPPED} (${tries})`);
     }
   };
 
   const send = async () => {
     let remaining = queued();
     try {
-      const { url, headers } = request();
+      const parts = requestParts(config, token);
       while (remaining > 0 && queued() > 0) {
         // The batch leaves the queue while in flight, so the cap never drops what is being sent.
         const batch = queue.slice(start, start + Math.min(config.batchSize, remaining));
         start += batch.length;
+        inFlight = batch.length;
         try {
-          await post(url, headers, batch);
+          await post(parts, batch);
         } catch (err) {
           queue = [...batch, ...queue.slice(start)];
           start = 0;
           enforceCap();
           throw err;
+        } finally {
+          inFlight = 0;
         }
         remaining -= batch.length;
         compact();
       }
     } catch (err) {
       failing = true;
-      throw new ProviderError(`audit http ${where}: ${errorMessage(err)}; ${queued()} entries kept for the next flush${takeDropped()}`, {
-        cause: err,
+      lastFailure = redact(errorMessage(err));
+      throw new ProviderError(`audit http ${where}: ${lastFailure}; ${queued()} entries kept for the next flush${takeDropped()}`, {
+        cause: new Error(lastFailure),
         retryable: true,
       });
     }
     failing = false;
+    lastFailure = '';
     const lost = takeDropped();
     if (lost) throw new ProviderError(`audit http ${where}: every queued entry was sent${lost}`);
   };
@@ -184,41 +210,60 @@ export function create(config: HttpAuditConfig, deps: HttpAuditDeps): AuditSink 
     return note;
   };
 
+  // Sends what is queued when this flush's turn comes (entries a failed flush put back go
+  // first); entries recorded while it sends wait for the next flush. After the drain deadline
+  // nothing is sent: what is queued goes to the spool.
+  const flush = () => {
+    writing = writing.catch(ignore).then(() => (queued() === 0 || halt.signal.aborted ? undefined : send()));
+    return writing;
+  };
+
+  /** What is left at the end goes to the spool file, so that nothing is lost. */
+  const keep = async (): Promise<AuditDrainReport> => {
+    const left = queue.slice(start);
+    const report = { undelivered: left.length, dropped: droppedInRun };
+    if (left.length === 0) return report;
+    // Nothing failed yet when the deadline had passed before the last flush could start.
+    const why = lastFailure || STOPPED;
+    try {
+      await mkdir(spoolDir, { recursive: true });
+      await appendLines(spool, left.map((e) => JSON.stringify(e)));
+    } catch (err) {
+      return { ...report, error: `${why}; they could not be kept in ${spool} either: ${errorMessage(err)}` };
+    }
+    return { ...report, keptIn: spool, error: why };
+  };
+
   return {
     type,
+    get queued() {
+      return queued() + inFlight;
+    },
+    async open() {
+      // The collector is not called: one that is down now may be up by the first journal write,
+      // and what it never takes is kept in the spool folder, which must therefore be writable.
+      try {
+        await mkdir(spoolDir, { recursive: true });
+        await access(spoolDir, constants.W_OK);
+      } catch (err) {
+        throw new ProviderError(`audit http ${where}: undelivered entries cannot be kept in ${spoolDir}: ${errorMessage(err)}`, { cause: err });
+      }
+    },
     record(entry) {
       const sealed = seal(entry, head, deps.hmacKey);
       head = { seq: sealed.seq, hash: sealed.hash };
       queue.push(sealed);
       enforceCap();
     },
-    flush() {
-      // Sends what is queued when this flush's turn comes (entries a failed flush put back go
-      // first); entries recorded while it sends wait for the next flush.
-      writing = writing.catch(ignore).then(() => (queued() === 0 ? undefined : send()));
-      return writing;
+    flush,
+    async close(deadline) {
+      const stop = AbortSignal.any([deadline, timer(config.drainTimeout)]);
+      const onStop = () => halt.abort();
+      if (stop.aborted) onStop();
+      stop.addEventListener('abort', onStop, { once: true });
+      await flush().catch(ignore);
+      stop.removeEventListener('abort', onStop);
+      return keep();
     },
   };
-}
-
-/** `Retry-After` as seconds or an HTTP date, in milliseconds; `undefined` when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** The URL without user info or query string, for messages. */
-export function safeUrl(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-}
-
-export function describeFetchError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
-  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  return cause?.message ?? errorMessage(err);
 }

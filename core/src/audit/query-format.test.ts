@@ -60,9 +60,11 @@ describe('queryFormatter', () => {
   it('prints CSV with a header row, RFC 4180 quoting and CRLF line ends', () => {
     const csv = queryFormatter('csv');
     expect(csv.header).toBe(
-      'time,run,seq,event_seq,workflow,environment,stage,step,actor,ci,repository,commit,ref,run_url,kind,outcome,message,changes,evidence,approval,hash\r\n',
+      'time,run,seq,event_seq,workflow,environment,stage,step,actor,ci,repository,commit,ref,run_url,kind,outcome,message,changes,evidence,approval,hash,sim_time\r\n',
     );
-    expect(csv.row(plain, '')).toBe(`2026-01-02T03:04:05.678Z,web-20260101-000000-abc123,1,1,web,,,,alice,local,,,,,run.started,info,run started by alice,,,,${plain.hash}\r\n`);
+    expect(csv.row(plain, '')).toBe(`2026-01-02T03:04:05.678Z,web-20260101-000000-abc123,1,1,web,,,,alice,local,,,,,run.started,info,run started by alice,,,,${plain.hash},\r\n`);
+    // A simulated run's entry: real time first, the simulated clock's last.
+    expect(csv.row({ ...plain, simTime: '2026-01-02T09:00:00.000Z' }, '').endsWith(`,${plain.hash},2026-01-02T09:00:00.000Z\r\n`)).toBe(true);
     const row = csv.row(rich, '');
     expect(row).toContain(',production,web,deploy,release-bot,github,acme/web,abc123,refs/heads/main,https://ci.example/run/1,manual-intervention.required,');
     expect(row).toContain(`,"says ""hi"", then\nsomething else, ${'x'.repeat(200)}",`);
@@ -71,7 +73,7 @@ describe('queryFormatter', () => {
     expect(row).toContain(',"{""status"":""approved"",""by"":""carol"",""gate"":""approval-web""}",');
     // An entry from another writer without ci or changes still gives a full record.
     const bare = csv.row({ ...plain, ci: undefined, changes: undefined } as unknown as AuditEntry, '');
-    expect(bare.split(',')).toHaveLength(21);
+    expect(bare.split(',')).toHaveLength(22);
   });
 
   it('quotes exactly the fields that need it', () => {

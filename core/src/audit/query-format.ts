@@ -101,6 +101,8 @@ const CSV: [name: string, get: (e: AuditEntry) => string | number | undefined][]
   ['evidence', (e) => json(e.evidence)],
   ['approval', (e) => json(e.approval)],
   ['hash', (e) => e.hash],
+  // Last, so that the columns before it keep their places: the virtual time of a simulated run.
+  ['sim_time', (e) => e.simTime],
 ];
 
 /** One RFC 4180 record: a field with a comma, quote or line break is quoted, quotes doubled; CRLF. */

@@ -44,6 +44,14 @@ describe('queryTrail', () => {
     expect(result).toEqual({ files: 2, scanned: 7, matched: 7, skipped: 3, firstSkipped: { file: join(dir, `2026/01/${RUN_A}.jsonl`), line: 6 } });
   });
 
+  it('leaves out the spool file of an http sink of undelivered entries when reading a folder, and reads it when named', async () => {
+    const dir = await folder();
+    const spooled = sealAll([entry({ runId: RUN_A, eventSeq: 9, kind: 'run.finished', outcome: 'succeeded' })], { head: { seq: 8, hash: 'f'.repeat(64) } });
+    const spool = await writeTrail(dir, `${RUN_A}.undelivered.jsonl`, spooled);
+    expect((await query([dir], {})).result.files).toBe(2);
+    expect((await query([spool], {})).seqs).toEqual(['web#9']);
+  });
+
   it('keeps files in the order given', async () => {
     const dir = await folder();
     const { seqs } = await query([join(dir, `2026/02/${RUN_B}.jsonl`), join(dir, '2026/01')], { kind: 'run.started' });

@@ -57,7 +57,9 @@ async function lastByteIsNewline(file: string): Promise<boolean> {
 /**
  * The files behind the paths a user gave: a file as given, a folder as every `*.jsonl` below it,
  * recursively, sorted by path so that a run's files (and runs named by their start time) come in
- * order. A path that does not exist is a usage error, never an empty result.
+ * order. A path that does not exist is a usage error, never an empty result. An http sink's spool
+ * of undelivered entries (`*.undelivered.jsonl`) is no trail of its own (it is a piece of that
+ * sink's chain, kept to be sent again) and is read only when named.
  */
 export async function trailFiles(paths: string[]): Promise<string[]> {
   const files: string[] = [];
@@ -71,12 +73,15 @@ export async function trailFiles(paths: string[]): Promise<string[]> {
   return files;
 }
 
+/** How the http audit sink names the file of entries it could not deliver. */
+export const UNDELIVERED_SUFFIX = '.undelivered.jsonl';
+
 async function jsonlBelow(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) found.push(...(await jsonlBelow(path)));
-    else if (entry.name.endsWith('.jsonl')) found.push(path);
+    else if (entry.name.endsWith('.jsonl') && !entry.name.endsWith(UNDELIVERED_SUFFIX)) found.push(path);
   }
   return found;
 }

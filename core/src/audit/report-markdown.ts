@@ -51,6 +51,7 @@ function header(runId: string, entries: AuditEntry[], chain: VerifyResult): stri
     ['CI', [ci.platform, ci.repository, ci.commit && `commit ${ci.commit}`, ci.ref].filter(Boolean).join(' · ')],
     ['Run URL', ci.runUrl],
     ['Start', `${time(first)} UTC`],
+    ...(simulated(entries) ? [['Clock', 'simulated: times are real (UTC); the Timeline also shows each event on the simulated clock']] : []),
     ['End', finished ? `${time(last)} UTC` : DASH],
     ['Final status', finished ? `**${last.outcome}**` : `unfinished: the trail ends at ${last.kind} (still running, or its process died)`],
     ['Audit chain', chain.ok ? 'verifies (see Integrity)' : `**BROKEN** at ${where(chain)} (see Integrity)`],
@@ -73,12 +74,18 @@ function sessions(entries: AuditEntry[]): string {
   return section('Sessions', table(['Time (UTC)', 'What', 'By', 'CI', 'Repository', 'Commit', 'Ref', 'Run URL'], rows, 'No run.started entry in the trail.'));
 }
 
+/** A simulated run: its entries carry the virtual clock's time beside the real one. */
+const simulated = (entries: AuditEntry[]): boolean => entries.some((e) => e.simTime !== undefined);
+
 function timeline(entries: AuditEntry[]): string {
   // A command's output is the noisy part: counted here, listed by `audit query --kind step.output`.
   const shown = entries.filter((e) => e.kind !== 'step.output');
   const omitted = entries.length - shown.length;
   const note = omitted > 0 ? `\n${omitted} line(s) of step output are left out: \`rollgate audit query --run ${entries[0]?.runId} --kind step.output\` lists them.\n` : '';
-  return section('Timeline', table(['Time (UTC)', 'Stage', 'What happened'], shown.map((e) => [time(e), e.stage, e.message]), 'No entries.') + note);
+  const body = simulated(entries)
+    ? table(['Time (UTC)', 'Simulated time', 'Stage', 'What happened'], shown.map((e) => [time(e), e.simTime && shortTime(e.simTime), e.stage, e.message]), 'No entries.')
+    : table(['Time (UTC)', 'Stage', 'What happened'], shown.map((e) => [time(e), e.stage, e.message]), 'No entries.');
+  return section('Timeline', body + note);
 }
 
 function changes(entries: AuditEntry[]): string {

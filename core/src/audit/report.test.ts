@@ -30,22 +30,29 @@ async function gatedRunWithRollback(key?: string) {
   return { dir, runId, file: join(dir, `${runId}.jsonl`) };
 }
 
+/** `md` holds `template`, where `<T>` stands for any time: a simulated run's entries are at real times. */
+function expectHas(md: string, template: string): void {
+  const escaped = template.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('<T>', '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}');
+  expect(md).toMatch(new RegExp(escaped));
+}
+
 describe('reportRun on a real run', () => {
   it('tells the whole story: header, sessions, timeline, changes, decisions, approvals, rollback, integrity', async () => {
     const { dir, runId, file } = await gatedRunWithRollback();
     const md = await reportRun([dir], runId);
     expect(md).toContain(`# Run report: ${runId}\n\n- **Workflow:** web\n- **Run:** ${runId}\n- **Started by:** alice\n- **CI:** local\n- **Run URL:** —\n`);
-    expect(md).toContain('- **Start:** 2026-01-01 00:00:00 UTC\n- **End:** 2026-01-03 00:00:10 UTC\n- **Final status:** **rolled-back**\n- **Audit chain:** verifies (see Integrity)\n');
-    expect(md).toContain('| 2026-01-02 00:00:00 | resumed | bob | github | acme/web | abc123 | refs/heads/main | https://github.com/acme/web/actions/runs/1 |');
-    expect(md).toContain('| 2026-01-02 00:00:00 | web | service/web | version | v1 → v2 |\n| 2026-01-03 00:00:00 | web | service/web | version | v2 → v1 |');
-    expect(md).toMatch(/\| 2026-01-02 00:00:20 \| web \| abort \| web: abort because health check failed: .* \| — \| health: \{"healthy":false,.*\}; detectedAt: 2026-01-02T00:00:20.000Z \|/);
-    expect(md).toContain('| 2026-01-01 00:00:00 | web | — | requested | — | — | web: approval needed (approval-web, manual) |');
-    expect(md).toContain('| 2026-01-02 00:00:00 | web | approval-web | approved | carol | 2026-01-02 00:00:00 | dashboards \\| green |');
-    // Retries wait a jittered delay: the second is not fixed.
-    expect(md).toMatch(/\| 2026-01-02 00:00:2\d \| web \| \*\*undo failed\*\* \| web: undo revert web to v1 FAILED: sim: revert of web failed/);
-    expect(md).toMatch(/\| 2026-01-02 00:00:2\d \| web \| \*\*rollback incomplete\*\* \|/);
-    expect(md).toMatch(/\| 2026-01-02 00:00:2\d \| web \| \*\*manual intervention required\*\* \| web: MANUAL INTERVENTION REQUIRED: revert web to v1/);
-    expect(md).toContain('| 2026-01-03 00:00:10 | web | undone | web: undo revert web to v1 done |\n| 2026-01-03 00:00:10 | web | rollback complete | web: rollback complete |');
+    // The run was simulated: its entries are at real times, with the simulated clock's beside them.
+    expectHas(md, '- **Start:** <T> UTC\n- **Clock:** simulated: times are real (UTC); the Timeline also shows each event on the simulated clock\n- **End:** <T> UTC\n- **Final status:** **rolled-back**\n- **Audit chain:** verifies (see Integrity)\n');
+    expectHas(md, `| <T> | 2026-01-01 00:00:00 | — | run ${runId} of web started by alice |`);
+    expectHas(md, '| <T> | resumed | bob | github | acme/web | abc123 | refs/heads/main | https://github.com/acme/web/actions/runs/1 |');
+    expectHas(md, '| <T> | web | service/web | version | v1 → v2 |\n| <T> | web | service/web | version | v2 → v1 |');
+    expect(md).toMatch(/\| \d{4}-[\d:\- ]+ \| web \| abort \| web: abort because health check failed: .* \| — \| health: \{"healthy":false,.*\}; detectedAt: 2026-01-02T00:00:20.000Z \|/);
+    expectHas(md, '| <T> | web | — | requested | — | — | web: approval needed (approval-web, manual)');
+    expectHas(md, '| <T> | web | approval-web | approved | carol | <T> | dashboards \\| green |');
+    expect(md).toMatch(/\| \d{4}-[\d:\- ]+ \| web \| \*\*undo failed\*\* \| web: undo revert web to v1 FAILED: sim: revert of web failed/);
+    expect(md).toMatch(/\| \d{4}-[\d:\- ]+ \| web \| \*\*rollback incomplete\*\* \|/);
+    expect(md).toMatch(/\| \d{4}-[\d:\- ]+ \| web \| \*\*manual intervention required\*\* \| web: MANUAL INTERVENTION REQUIRED: revert web to v1/);
+    expectHas(md, '| <T> | web | undone | web: undo revert web to v1 done |\n| <T> | web | rollback complete | web: rollback complete |');
     expect(md).toContain(`line(s) of step output are left out: \`rollgate audit query --run ${runId} --kind step.output\` lists them.`);
     expect(md).toContain('## Analysis\n\n_No analysis ran._');
     expect(md).toMatch(/## Integrity\n\nThe chain verifies: \d+ entries, each hash matches its entry and links to the one before\.\n\nRead from: `.*\.jsonl`\.\n$/);
@@ -159,6 +166,31 @@ describe('reportRun on entries a run can carry', () => {
     expect(await reportRun([intactButTorn], RUN)).toContain(
       `The chain verifies: 13 entries, each hash matches its entry and links to the one before.\nWarning: ${join(intactButTorn, `${RUN}.jsonl`)}:14: the last line is incomplete: the writer stopped mid-write.`,
     );
+  });
+});
+
+describe('reportRun on a simulated run', () => {
+  it('shows real times, says the clock was simulated, and gives each event its simulated time beside', async () => {
+    const dir = await tempDir();
+    const sim = (s: number) => new Date(Date.UTC(2026, 0, 1, 13, 0, s)).toISOString();
+    const real = (s: number) => new Date(Date.UTC(2026, 5, 1, 9, 0, s)).toISOString();
+    const specs: Partial<UnsealedEntry>[] = [
+      { kind: 'run.started', outcome: 'info', message: 'run started' },
+      { kind: 'approval.decided', outcome: 'succeeded', stage: 'web', message: 'web: approved by carol', approval: { status: 'approved', by: 'carol', gate: 'approval-web' } },
+      { kind: 'step.output', outcome: 'info', stage: 'web', message: 'web/deploy | line' },
+      { kind: 'run.finished', outcome: 'succeeded', message: 'done' },
+    ];
+    await writeTrail(dir, `${RUN}.jsonl`, sealAll(specs.map((x, i) => entry({ eventSeq: i + 1, ts: real(i), simTime: sim(i * 60), ...x }))));
+    const md = await reportRun([dir], RUN);
+    expect(md).toContain('- **Start:** 2026-06-01 09:00:00 UTC\n- **Clock:** simulated: times are real (UTC); the Timeline also shows each event on the simulated clock\n');
+    expect(md).toContain('| Time (UTC) | Simulated time | Stage | What happened |');
+    expect(md).toContain('| 2026-06-01 09:00:01 | 2026-01-01 13:01:00 | web | web: approved by carol |');
+    // A run on the real clock has no such column.
+    const plain = await tempDir();
+    await writeTrail(plain, `${RUN}.jsonl`, sealAll([entry({ kind: 'run.finished', outcome: 'succeeded' })]));
+    const md2 = await reportRun([plain], RUN);
+    expect(md2).not.toContain('Simulated');
+    expect(md2).not.toContain('**Clock:**');
   });
 });
 

@@ -28,8 +28,8 @@ afterEach(() => {
 });
 
 describe('stdout audit sink', () => {
-  it('takes no settings', () => {
-    expect(configSchema.parse({ type: 'stdout' })).toEqual({ type: 'stdout' });
+  it('takes no settings but bestEffort', () => {
+    expect(configSchema.parse({ type: 'stdout' })).toEqual({ type: 'stdout', bestEffort: false });
     expect(configSchema.safeParse({ type: 'stdout', dir: 'x' }).success).toBe(false);
   });
 
@@ -190,5 +190,57 @@ describe('stdout audit sink', () => {
       s.record(entry(2));
       await expect(s.flush()).rejects.toThrow(/2 entries kept/);
     });
+  });
+});
+
+describe('stdout audit sink: large batches, open and the last flush', () => {
+  /** A stream whose `failAt`-th write (from 1) fails; the others are kept. */
+  function failingAt(failAt: number) {
+    const written: string[] = [];
+    let calls = 0;
+    const stream = {
+      write(text: string, cb: (err?: Error | null) => void) {
+        calls += 1;
+        if (calls === failAt) {
+          cb(new Error('EPIPE: broken pipe'));
+          return false;
+        }
+        written.push(text);
+        cb();
+        return true;
+      },
+      on: () => stream,
+      off: () => stream,
+    };
+    return { stream: stream as unknown as NodeJS.WritableStream, written };
+  }
+
+  it('writes a huge batch in chunks of about 1 MiB; after a failed chunk, only what was not written is kept, and nothing is written twice', async () => {
+    const f = failingAt(2);
+    const s = sink(f.stream);
+    const big = 'x'.repeat(100 * 1024);
+    for (let i = 1; i <= 30; i++) s.record(entry(i, { message: big }));
+    expect(s.queued).toBe(30);
+    await expect(s.flush()).rejects.toThrow(/^audit stdout: write failed: EPIPE: broken pipe; \d+ entries kept for the next flush$/);
+    expect(f.written).toHaveLength(1);
+    const first = f.written[0]?.trim().split('\n').length ?? 0;
+    expect(first).toBeGreaterThan(5);
+    expect(s.queued).toBe(30 - first);
+    await s.flush();
+    expect(s.queued).toBe(0);
+    expect(f.written.length).toBeGreaterThanOrEqual(3);
+    expect(checkChain(f.written.join('').trim().split('\n')).map((e) => e.eventSeq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('has nothing to check before the run; its last flush says what could not be written', async () => {
+    const good = collector();
+    const s = sink(good.stream);
+    await s.open();
+    s.record(entry(1));
+    expect(await s.close(new AbortController().signal)).toEqual({ undelivered: 0, dropped: 0 });
+    expect(good.lines()).toHaveLength(1);
+    const broken = sink(failingAt(1).stream);
+    broken.record(entry(1));
+    expect(await broken.close(new AbortController().signal)).toEqual({ undelivered: 1, dropped: 0, error: 'EPIPE: broken pipe' });
   });
 });

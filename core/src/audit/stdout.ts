@@ -1,19 +1,25 @@
 import { z } from 'zod';
-import { ProviderError } from '../errors.js';
+import { errorMessage, ProviderError } from '../errors.js';
 import type { AuditSink, AuditSinkDeps } from '../ports/audit-sink.js';
+import { CHUNK_BYTES } from './append.js';
 import { type ChainHead, sealLine } from './chain.js';
-import { orderedBatches } from './ordered-batches.js';
+import { orderedBatches, type WriteProgress } from './ordered-batches.js';
+import { untilAborted } from './until-aborted.js';
 
 /**
  * `stdout`: every entry as one JSON line on standard output, where the CI job log keeps it. The
  * chain is this sink's own: it starts at seq 1 in every process (a resumed run starts a new chain
- * in the new job's log). Entries are written at every flush, in one write.
+ * in the new job's log). Entries are written at every flush, a chunk of at most 1 MiB per write.
  */
 export const type = 'stdout';
 
 export const configSchema = z
   .strictObject({
     type: z.literal(type),
+    bestEffort: z
+      .boolean()
+      .default(false)
+      .describe('When standard output cannot be written, warn and run without it (by default a failure is reported at the end of the run)'),
   })
   .describe('JSON Lines on standard output (the CI job log), hash-chained');
 export type StdoutAuditConfig = z.infer<typeof configSchema>;
@@ -45,23 +51,45 @@ export function create(_config: StdoutAuditConfig, deps: StdoutAuditDeps): Audit
       }
     });
 
-  // Kept for the next flush, in order, when a write fails: nothing is dropped.
-  const batches = orderedBatches<string>((batch) =>
-    write(`${batch.join('\n')}\n`).catch((err: unknown) => {
-      throw new ProviderError(`audit stdout: write failed: ${(err as Error).message}; ${batch.length + batches.size} entries kept for the next flush`, {
-        cause: err,
-      });
-    }),
-  );
+  // A chunk whose write failed is kept with everything after it; chunks already taken are not
+  // written twice.
+  const writeBatch = async (batch: string[], progress: WriteProgress) => {
+    let from = 0;
+    let size = 0;
+    for (let i = 0; i < batch.length; i++) {
+      size += (batch[i] as string).length + 1;
+      if (size < CHUNK_BYTES && i < batch.length - 1) continue;
+      await write(`${batch.slice(from, i + 1).join('\n')}\n`);
+      progress.written = i + 1;
+      from = i + 1;
+      size = 0;
+    }
+  };
+
+  const batches = orderedBatches<string>(writeBatch);
+  const flush = () =>
+    batches.flush().catch((err: unknown) => {
+      throw new ProviderError(`audit stdout: write failed: ${errorMessage(err)}; ${batches.size} entries kept for the next flush`, { cause: err });
+    });
 
   return {
     type,
+    get queued() {
+      return batches.size;
+    },
+    // Standard output is there or not; a broken pipe shows at the first write.
+    open: () => Promise.resolve(),
     record(entry) {
       // Sealed at once: a batch kept after a failed write is written again exactly as it was.
       const sealed = sealLine(entry, head, deps.hmacKey);
       head = sealed.head;
       batches.push(sealed.line);
     },
-    flush: () => batches.flush(),
+    flush,
+    async close(deadline) {
+      const error = await untilAborted(batches.flush(), deadline);
+      const undelivered = batches.size;
+      return undelivered === 0 ? { undelivered, dropped: 0 } : { undelivered, dropped: 0, error: error as string };
+    },
   };
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { entries, lines, reseal, sealAll, tempDir, writeTrail } from '../../../tests/fixtures/audit/trails.js';
 import { loadTestWorkflow, runTestWorkflow } from '../testing/workflows.js';
 import type { AuditEntry } from './entry.js';
-import { TORN_MESSAGE, verifyTrail } from './verify.js';
+import { CUT_SHORT_MESSAGE, TORN_MESSAGE, verifyTrail } from './verify.js';
 
 /* Every kind of damage, detected at the right line with the right reason. */
 const ten = () => sealAll(entries(10));
@@ -80,12 +80,48 @@ describe('verifyTrail on intact trails', () => {
   });
 });
 
-describe('verifyTrail on damaged trails', () => {
-  const broken = async (content: string[] | string, opts: { key?: string } = {}) => {
-    const { file, result } = await verifyLines(content, opts);
-    expect(result.ok).toBe(false);
-    return { ...result.firstBroken, file: result.firstBroken?.file === file ? 'FILE' : result.firstBroken?.file };
+describe('verifyTrail after a crash and a resume', () => {
+  /** Entries 1–5 whole, a fragment of what would have been entry 6, then the resumed writer's 6–8. */
+  const recovered = (fragments = 1) => {
+    const t = ten();
+    const fragment = JSON.stringify(t[5]).slice(0, 50);
+    return [...lines(t.slice(0, 5)), ...Array.from({ length: fragments }, () => fragment), ...lines(t.slice(5, 8))];
   };
+
+  it('reports a line cut short by a crash as a warning, not a break, when the entry after it continues the chain', async () => {
+    const { file, result } = await verifyLines(recovered());
+    expect(result).toEqual({ ok: true, entries: 8, files: 1, signed: 0, hmacChecked: false, torn: [{ file, line: 6, message: CUT_SHORT_MESSAGE }] });
+    expect(CUT_SHORT_MESSAGE).toBe('cut short by a crash; the chain continues intact after it');
+  });
+
+  it('accepts several fragments in a row (a disk full at each try), and one at the start of a file whose chain starts after it', async () => {
+    const { file, result } = await verifyLines(recovered(3));
+    expect(result.ok).toBe(true);
+    expect(result.torn.map((t) => t.line)).toEqual([6, 7, 8]);
+    const fresh = await verifyLines(['{"format":"rollgate/au', ...lines(sealAll(entries(2)))]);
+    expect(fresh.result).toMatchObject({ ok: true, entries: 2, torn: [{ file: fresh.file, line: 1, message: CUT_SHORT_MESSAGE }] });
+    expect(file).toMatch(/run\.jsonl$/);
+  });
+
+  it('still calls it a break when the entry after the fragment does not continue from the last whole entry, or is no entry, or nothing follows', async () => {
+    const t = lines(ten());
+    const fragment = (t[5] as string).slice(0, 50);
+    // The fragment stands for entries that were removed: entry 6 is gone.
+    expect(await broken([...t.slice(0, 5), fragment, ...t.slice(6)])).toEqual({ file: 'FILE', line: 6, reason: 'line 6 is not JSON' });
+    expect(await broken([...t.slice(0, 5), fragment, '{"a":1}', ...t.slice(5)])).toMatchObject({ line: 6, reason: 'line 6 is not JSON' });
+    expect(await broken([...t.slice(0, 5), fragment])).toMatchObject({ line: 6, reason: 'line 6 is not JSON' });
+    // A fragment, then an incomplete last line: nothing shows the chain went on.
+    expect(await broken(`${[...t.slice(0, 5), fragment].join('\n')}\n${fragment}`)).toMatchObject({ line: 6, reason: 'line 6 is not JSON' });
+  });
+});
+
+const broken = async (content: string[] | string, opts: { key?: string } = {}) => {
+  const { file, result } = await verifyLines(content, opts);
+  expect(result.ok).toBe(false);
+  return { ...result.firstBroken, file: result.firstBroken?.file === file ? 'FILE' : result.firstBroken?.file };
+};
+
+describe('verifyTrail on damaged trails', () => {
   const edit = (trail: AuditEntry[], i: number, e: AuditEntry) => lines(trail.map((x, j) => (j === i ? e : x)));
 
   it('detects an edited value at its entry', async () => {

@@ -5,7 +5,9 @@ import { readLines, type TrailLine } from './read-lines.js';
 /**
  * Checks a trail, streaming: every line is an entry, its hash covers its content, its seq follows
  * the one before and its prevHash is that entry's hash, and with a key its HMAC is right. Stops at
- * the first break and says where and what happened there, in words a reviewer can act on.
+ * the first break and says where and what happened there, in words a reviewer can act on. A line
+ * a crash cut short is a warning, not a break, when the entry after it continues the chain from
+ * the last whole entry before it: nothing is missing from the chain.
  */
 export interface TrailPosition {
   file: string;
@@ -33,12 +35,18 @@ export interface VerifyResult {
   signed: number;
   hmacChecked: boolean;
   firstBroken?: BrokenEntry;
-  /** The first file whose last line is incomplete: a warning, not tampering. All of them: `torn`. */
+  /** The first file whose last line is incomplete: a warning, not tampering. */
   tornLastLine?: TornLine;
+  /**
+   * Every torn line, in order: incomplete last lines, and lines cut short inside a file that the
+   * next entry continues the chain after (a crash, then a resumed run). Warnings, not tampering.
+   */
   torn: TornLine[];
 }
 
 export const TORN_MESSAGE = 'the last line is incomplete: the writer stopped mid-write';
+/** A torn line inside a file, after which a writer (a resumed run) continued the chain. */
+export const CUT_SHORT_MESSAGE = 'cut short by a crash; the chain continues intact after it';
 
 /** The last good entry: what the next one must link to. */
 interface Head {
@@ -58,29 +66,45 @@ export async function verifyTrail(files: string[], opts: { key?: string } = {}):
   for (const file of files) {
     result.files += 1;
     let firstOfFile = true;
+    /** Lines that are not JSON, waiting for the next entry to tell what they are. */
+    let cut: TrailPosition[] = [];
     const lines = readLines(file);
     for await (const line of lines) {
       const value = parseJson(line.text);
       if (value === undefined) {
-        if (!line.unterminated) return broken(result, { file, line: line.number, reason: `line ${line.number} is not JSON` });
-        // Only possible as the file's last line: a crash mid-append, which the next writer skips.
+        // Only the file's last line can be unterminated: a crash mid-append, which the next writer skips.
+        if (!line.unterminated || cut.length > 0) {
+          cut.push({ file, line: line.number });
+          continue;
+        }
         const torn = { file, line: line.number, message: TORN_MESSAGE };
         result.torn.push(torn);
         result.tornLastLine ??= torn;
         continue;
       }
       const entry = asEntry(value);
+      const link = typeof entry === 'string' ? entry : checkLink(entry, head, firstOfFile);
+      // A writer cut short (a crash, a full disk) leaves a fragment; the next one starts a line of
+      // its own and links to the last whole entry. Only then is the fragment no damage.
+      const first = cut[0];
+      if (first) {
+        if (link !== undefined) return broken(result, { ...first, reason: `line ${first.line} is not JSON` });
+        result.torn.push(...cut.map((c) => ({ ...c, message: CUT_SHORT_MESSAGE })));
+        cut = [];
+      }
       if (typeof entry === 'string') return broken(result, { file, line: line.number, reason: `line ${line.number} ${entry}` });
       result.entries += 1;
       const where = { file, line: line.number, seq: entry.seq };
       const sealProblem = checkSeal(entry, opts.key, result);
       if (sealProblem) return broken(result, { ...where, reason: sealProblem });
-      const link = checkLink(entry, head, firstOfFile);
       if (typeof link === 'string') return broken(result, { ...where, reason: link });
       if (link) return broken(result, { ...where, reason: await explainGap(lines, link, entry.seq) });
       head = { seq: entry.seq, hash: entry.hash, line: line.number };
       firstOfFile = false;
     }
+    // A fragment with nothing after it that continues the chain is not known to be a crash's.
+    const last = cut[0];
+    if (last) return broken(result, { ...last, reason: `line ${last.line} is not JSON` });
   }
   return result;
 }

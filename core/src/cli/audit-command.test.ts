@@ -91,6 +91,17 @@ describe('rollgate audit verify', () => {
     });
   });
 
+  it('warns about a line a crash cut short inside the trail, after which the chain goes on, and still exits 0', async () => {
+    const dir = await tempDir();
+    const t = lines(sealAll(entries(5)));
+    const file = await writeTrail(dir, 'run.jsonl', [...t.slice(0, 3), (t[3] as string).slice(0, 30), ...t.slice(3)]);
+    expect(await cli(['verify', file])).toEqual({
+      code: 0,
+      stdout: 'intact: 5 entries in 1 file(s); every hash matches its entry and links to the one before\n',
+      stderr: `warning: ${file}:4: cut short by a crash; the chain continues intact after it (not an entry; nothing is missing from the chain)\n`,
+    });
+  });
+
   it('refuses missing arguments, missing paths and folders without trails with exit 2', async () => {
     expect(await cli(['verify'])).toMatchObject({ code: 2, stderr: "rollgate audit verify: missing FILE: rollgate audit verify FILE... (a run's .jsonl files in order, or a folder)\n" });
     const dir = await tempDir();
@@ -115,7 +126,7 @@ describe('rollgate audit query', () => {
     const written = lines(sealAll(entries(6, (i) => ({ kind: i === 0 ? 'run.started' : 'stage.finished', stage: i === 0 ? undefined : 'web' }))));
     expect(json.stdout).toBe(`${written[2]}\n${written[3]}\n`);
     const csv = await cli(['query', file, '--format', 'csv', '--env', 'nowhere']);
-    expect(csv).toMatchObject({ code: 0, stdout: expect.stringMatching(/^time,run,seq,.*,hash\r\n$/), stderr: '0 of 6 entries matched (1 file(s))\n' });
+    expect(csv).toMatchObject({ code: 0, stdout: expect.stringMatching(/^time,run,seq,.*,hash,sim_time\r\n$/), stderr: '0 of 6 entries matched (1 file(s))\n' });
   });
 
   it('reads .rollgate/audit by default, and warns about skipped lines', async () => {

@@ -5,7 +5,7 @@ import { queryFormatter, QUERY_FORMATS, type QueryFormat } from '../audit/query-
 import { queryTrail, type AuditFilter } from '../audit/query.js';
 import { trailFiles } from '../audit/read-lines.js';
 import { reportRun } from '../audit/report.js';
-import { verifyTrail, type BrokenEntry } from '../audit/verify.js';
+import { CUT_SHORT_MESSAGE, verifyTrail, type BrokenEntry } from '../audit/verify.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from './cli.js';
 import { HELP } from './help.js';
@@ -93,7 +93,10 @@ async function verify(values: Values, positionals: string[], io: IO): Promise<nu
   const files = await trailFiles(positionals);
   if (files.length === 0) throw new UsageError(`no audit files (*.jsonl) in ${positionals.join(', ')}`);
   const result = await verifyTrail(files, key ? { key: key.value } : {});
-  for (const t of result.torn) io.out.stderr(`warning: ${t.file}:${t.line}: ${t.message} (not an entry; the entries before it are checked)\n`);
+  for (const t of result.torn) {
+    const note = t.message === CUT_SHORT_MESSAGE ? 'not an entry; nothing is missing from the chain' : 'not an entry; the entries before it are checked';
+    io.out.stderr(`warning: ${t.file}:${t.line}: ${t.message} (${note})\n`);
+  }
   if (!result.ok) {
     const broken = result.firstBroken as BrokenEntry;
     // The broken line counts among the entries checked when it is an entry at all.

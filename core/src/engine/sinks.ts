@@ -1,38 +1,69 @@
+import { resolve } from 'node:path';
+import type { AuditSinkConfig } from '../definition/schema.js';
 import type { RunEvent } from '../model/events.js';
+import { AuditPipeline, DRAIN_MS, type AuditPipelineOptions } from '../audit/pipeline.js';
 import type { RunSession } from './run-session.js';
-import type { AuditContext } from '../audit/entry.js';
-import { toAuditEntry } from '../audit/from-event.js';
 import { createAuditSink, createNotifier } from './wiring.js';
 
 /** Longest a run waits at its end for notifications still in flight. */
 const NOTIFY_FLUSH_MS = 2000;
 
+/** The audit side of a run, as `attachSinks` hands it to the executor. */
+export interface AttachedSinks {
+  /**
+   * Resolves once every audit sink has proved it can write. Rejects with a `UsageError` naming
+   * each one that cannot (its destination, the cause, the fix) unless it is best-effort, which
+   * is a warning. Await it before the run changes anything.
+   */
+  ready: Promise<void>;
+  /**
+   * After the run closed: why a sink that is not best-effort does not hold the whole trail (an
+   * entry it could not write, or one still undelivered at the drain deadline). Empty when every
+   * such sink holds it; then the run may say its audit trail is complete.
+   */
+  readonly auditIncomplete: readonly string[];
+}
+
+/**
+ * Options of the audit pipeline: `stop` ends the drain at the end of the run at once (pass a
+ * signal the CLI aborts on a second Ctrl-C or SIGTERM); the rest are test seams (flush
+ * thresholds, output limits, the drain's clock).
+ */
+export type AuditTuning = Pick<AuditPipelineOptions, 'flushEvery' | 'outputLimits' | 'drainMs' | 'timer' | 'stop'>;
+
 /**
  * Connects the workflow's notifiers and audit sinks to the run's events. Notifications are fired
  * and forgotten (a slow or failing Slack never holds a rollout); audit entries are queued and
- * flushed after every journal write and at the end. A failing sink is reported once.
+ * flushed after every journal write, whenever enough wait (a chatty step), and at the end under a
+ * deadline. A sink failing mid-run is reported once, and at the end with what it lost.
  */
-export function attachSinks(session: RunSession, onWarning: (message: string) => void, onNotice: (message: string) => void): void {
+export function attachSinks(session: RunSession, onWarning: (message: string) => void, onNotice: (message: string) => void, tuning: AuditTuning = {}): AttachedSinks {
   const environment = Object.values(session.journal.stages)[0]?.environment ?? Object.keys(session.workflow.environments)[0] ?? '';
   const deps = session.deps(environment, { info: onNotice, warn: onWarning, output: (_stream, line) => onNotice(line) });
   const notifiers = session.workflow.notifications.map((c) => createNotifier(c, deps));
   const keyEnv = session.workflow.audit.hmacKeyEnv;
   const hmacKey = keyEnv ? session.env[keyEnv] : undefined;
-  const audits = session.workflow.audit.sinks.map((c) => createAuditSink(c, { ...deps, env: session.env, ...(hmacKey ? { hmacKey } : {}) }));
-  const auditContext = (): AuditContext => ({
-    workflow: session.workflow.name,
-    context: session.journal.context,
-    environments: Object.fromEntries(Object.entries(session.journal.stages).map(([name, r]) => [name, r.environment])),
+  const configs = session.workflow.audit.sinks;
+  const audit = new AuditPipeline({
+    sinks: configs.map((c, i) => ({
+      sink: createAuditSink(c, { ...deps, env: session.env, ...(hmacKey ? { hmacKey } : {}) }),
+      path: `audit.sinks[${i}]`,
+      bestEffort: c.bestEffort,
+      ...fixFor(c, `audit.sinks[${i}]`),
+    })),
+    context: {
+      workflow: session.workflow.name,
+      context: session.journal.context,
+      environments: Object.fromEntries(Object.entries(session.journal.stages).map(([name, r]) => [name, r.environment])),
+    },
+    onWarning,
+    // The drain waits as long as the most patient http sink asks (`drainTimeout`), 10 s at least.
+    drainMs: Math.max(DRAIN_MS, ...configs.map((c) => (c.type === 'http' ? c.drainTimeout : 0))),
+    ...tuning,
   });
-  const context = auditContext();
   const inFlight = new Set<Promise<void>>();
   session.bus.subscribe((event: RunEvent) => {
-    // A resumed run is carried on by whoever resumed it: entries after that name them.
-    if (event.kind === 'run.started') context.context = event.context;
-    if (audits.length > 0) {
-      const entry = toAuditEntry(event, context);
-      for (const sink of audits) sink.record(entry);
-    }
+    audit.record(event);
     for (const n of notifiers) {
       if (!n.wants(event)) continue;
       const p = n.notify(event).catch((err: unknown) => onWarning(`notifier ${n.type} failed: ${(err as Error).message}`));
@@ -40,22 +71,28 @@ export function attachSinks(session: RunSession, onWarning: (message: string) =>
       void p.finally(() => inFlight.delete(p));
     }
   });
-  const reported = new Set<unknown>();
-  const flushAudit = async () => {
-    for (const sink of audits) {
-      try {
-        await sink.flush();
-      } catch (err) {
-        if (reported.has(sink)) continue;
-        reported.add(sink);
-        onWarning(`audit sink ${sink.type} failed: ${(err as Error).message}`);
-      }
-    }
-  };
-  session.onSave(flushAudit);
+  // Not awaited: the journal write's flush runs beside the run, and the end of the run waits
+  // for the sinks only as long as the drain deadline allows.
+  session.onSave(async () => audit.flushInBackground());
   session.onClose(async () => {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS).unref());
     await Promise.race([Promise.all([...inFlight, ...notifiers.map((n) => n.flush())]), timeout]);
-    await flushAudit();
+    await audit.close();
   });
+  const ready = audit.open();
+  // Until the caller awaits it, a rejection must not surface as an unhandled one.
+  ready.catch(() => {});
+  return {
+    ready,
+    get auditIncomplete() {
+      return audit.incomplete;
+    },
+  };
+}
+
+/** What to change when a sink cannot write: the folder it writes to, or another one. */
+function fixFor(config: AuditSinkConfig, path: string): { fix?: string } {
+  if (config.type === 'file') return { fix: `make ${resolve(config.dir)} writable, choose another ${path}.dir` };
+  if (config.type === 'http') return { fix: `make ${resolve(config.spoolDir)} writable, choose another ${path}.spoolDir` };
+  return {};
 }
