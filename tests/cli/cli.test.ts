@@ -155,6 +155,7 @@ const commandWorkflow = (deploy: string, revert: string, extra = '') => `version
 name: files
 inputs:
   version: { default: "2" }
+  note: { default: "-", pattern: ".*" }
 environments:
   local: {}
 secrets: [DEPLOY_TOKEN]
@@ -171,8 +172,9 @@ ${extra}`;
 describe('rollgate run with the command target', () => {
   it('passes hostile input values as data, never as shell text', async () => {
     const cwd = await workspace();
-    const wf = await writeWorkflow(cwd, 'wf.yml', commandWorkflow('printf "%s" "$ROLLGATE_INPUT_VERSION" > current', 'true'));
-    const r = await cli(['run', wf, '--input', 'version=$(touch pwned); touch pwned2'], { cwd });
+    // An input whose own pattern accepts shell syntax: it still only ever reaches the command as data.
+    const wf = await writeWorkflow(cwd, 'wf.yml', commandWorkflow('printf "%s" "$ROLLGATE_INPUT_NOTE" > current', 'true'));
+    const r = await cli(['run', wf, '--input', 'note=$(touch pwned); touch pwned2'], { cwd });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(join(cwd, 'current'), 'utf8')).toBe('$(touch pwned); touch pwned2');
     expect(existsSync(join(cwd, 'pwned')) || existsSync(join(cwd, 'pwned2'))).toBe(false);

@@ -22,7 +22,7 @@ const NAMES = ['canary', 'blue-green', 'progressive', 'auto'] as const;
 /** Loads an example with its audit trail sent to a temporary folder (not the working directory). */
 async function example(name: string): Promise<LoadedWorkflow> {
   const loaded = await loadWorkflowFile(join(EXAMPLES, `${name}.yml`));
-  loaded.workflow.audit.sinks = [{ type: 'file', dir: AUDIT_DIR }];
+  loaded.workflow.audit.sinks = [{ type: 'file', dir: AUDIT_DIR, bestEffort: false }];
   return loaded;
 }
 

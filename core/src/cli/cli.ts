@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { repoRoot } from '../util/repo-root.js';
+import type { SignalHandler } from './commands.js';
 import { HELP, USAGE } from './help.js';
 
 /*
@@ -47,7 +48,7 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   color: boolean;
   /** Calls `onSignal` on SIGINT/SIGTERM; a second signal ends the process at once. */
-  installSignals: (onSignal: (signal: NodeJS.Signals) => void) => void;
+  installSignals: (onSignal: SignalHandler) => void;
 }
 
 /** The whole CLI as a function of its arguments and its edge (output, environment, signals). */

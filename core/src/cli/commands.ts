@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { loadWorkflowFile } from '../definition/load.js';
 import { FileRunStore } from '../engine/file-run-store.js';
-import type { RunOutcome } from '../engine/executor.js';
+import { EXIT_AUDIT_INCOMPLETE, type RunOutcome } from '../engine/run-options.js';
 import { planRun } from '../engine/plan.js';
 import { resolveInputs } from '../engine/inputs.js';
 import { CancelledError, errorMessage, formatIssue, isUserError, JournalError, RollgateError, UsageError } from '../errors.js';
@@ -20,10 +20,17 @@ export interface CommandIO {
   env: NodeJS.ProcessEnv;
   defaultState: string;
   color: boolean;
-  installSignals: (onSignal: (signal: NodeJS.Signals) => void) => void;
+  installSignals: (onSignal: SignalHandler) => void;
 }
 
 type Values = Record<string, unknown>;
+
+/**
+ * What a signal means to the run: `cancelling` (the run was cancelled: its step stops and its
+ * stage rolls back), or `ended` (the run is over and only the audit trail's last flush is left,
+ * which the signal ends at once, keeping what is undelivered in its spool).
+ */
+export type SignalHandler = (signal: NodeJS.Signals) => 'cancelling' | 'ended';
 
 /** Runs one CLI command and returns its exit code; user errors become messages, not stacks. */
 export async function runCommand(command: 'validate' | 'plan' | 'run' | 'resume', values: Values, positionals: string[], io: CommandIO): Promise<number> {
@@ -106,13 +113,28 @@ async function plan(values: Values, positionals: string[], io: CommandIO): Promi
 /** What `run` and `resume` share: the edge of a run (signals, output, environment, scenario). */
 async function runEdge(values: Values, io: CommandIO) {
   const controller = new AbortController();
-  io.installSignals((signal) => controller.abort(new CancelledError(`cancelled: received ${signal}`)));
+  const drain = new AbortController();
+  let ended = false;
+  io.installSignals((signal) => {
+    if (ended) {
+      drain.abort(new CancelledError(`received ${signal}`));
+      return 'ended';
+    }
+    controller.abort(new CancelledError(`cancelled: received ${signal}`));
+    return 'cancelling';
+  });
   return {
     context: contextFromEnv(io.env, values.actor as string | undefined),
     env: envRecord(io.env),
     signal: controller.signal,
+    stopDrain: drain.signal,
     scenario: values.scenario ? await loadScenario(values.scenario as string) : [],
-    subscribers: [reporter(values, io)],
+    subscribers: [
+      reporter(values, io),
+      (e: RunEvent) => {
+        if (e.kind === 'run.finished') ended = true;
+      },
+    ],
     onWarning: (m: string) => io.out.stderr(printable(`warning: ${m}\n`)),
     onNotice: (m: string) => io.out.stderr(printable(`${m}\n`)),
   };
@@ -220,6 +242,9 @@ function finish(outcome: RunOutcome, values: Values, io: CommandIO): number {
     if (next) io.out.stdout(printable(`${next}\n`));
   }
   if (outcome.journalError) io.out.stderr(printable(`rollgate: JOURNAL NOT WRITTEN (exit ${outcome.exitCode}): ${outcome.journalError}\n`));
+  if (outcome.exitCode === EXIT_AUDIT_INCOMPLETE) {
+    io.out.stderr(printable(`rollgate: AUDIT TRAIL INCOMPLETE (exit ${outcome.exitCode}): the run succeeded, but ${outcome.auditIncomplete.join('; ')}\n`));
+  }
   return outcome.exitCode;
 }
 

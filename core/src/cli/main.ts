@@ -35,6 +35,10 @@ runCli(process.argv.slice(2), {
   installSignals(onSignal) {
     let first: NodeJS.Signals | undefined;
     const handler = (signal: NodeJS.Signals) => {
+      if (onSignal(signal) === 'ended') {
+        out.stderr(`\nrollgate: ${signal} received: the run has ended; no longer waiting for the audit trail's last flush (what is undelivered is kept in its spool)\n`);
+        return;
+      }
       if (first) {
         // CI runners follow SIGINT with SIGTERM a few seconds later (GitHub: 7.5 s): that is no
         // reason to abandon a rollback. Only a second Ctrl-C from a person forces the exit.
@@ -51,7 +55,6 @@ runCli(process.argv.slice(2), {
       }
       first = signal;
       out.stderr(`\nrollgate: ${signal} received: stopping the step in flight and rolling back (press Ctrl-C again to exit at once)\n`);
-      onSignal(signal);
     };
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);

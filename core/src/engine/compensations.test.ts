@@ -31,7 +31,7 @@ describe('compensation instructions', () => {
 
   it('refuses candidate and fleet undos on a target without those abilities, saying why', async () => {
     const command = stage({ target: { type: 'command', deploy: ['true'] } });
-    const deps = { runId: 'r', clock: undefined as never, log: undefined as never, environment: 'prod', workDir: '.', sim: () => undefined as never };
+    const deps = { runId: 'r', clock: undefined as never, log: undefined as never, environment: 'prod', workDir: '.', secret: () => undefined, sim: () => undefined as never };
     await expect(compensationOps['candidate.remove'].run(command, {}, deps, undefined as never)).rejects.toThrow('the command target of web cannot manage a candidate');
     await expect(compensationOps['unit.revert'].run(command, { unit: 'a' }, deps, undefined as never)).rejects.toThrow('the command target of web is not a fleet');
     await expect(compensationOps['router.reset'].run(command, {}, deps, undefined as never)).resolves.toBeUndefined();

@@ -272,11 +272,11 @@ describe('verification, probes, secrets and sinks', () => {
     await expect(run(loaded, { env: {} })).rejects.toThrow(/missing secrets:\n {2}- probes.api.bearerTokenEnv: environment variable API_TOKEN is not set/);
   });
 
-  it('reports a failing notifier or audit sink as a warning and finishes the run', async () => {
+  it('reports a failing notifier or best-effort audit sink as a warning and finishes the run', async () => {
     const warnings: string[] = [];
     const file = join(await mkdtemp(join(tmpdir(), 'rollgate-sinks-')), 'not-a-dir');
     await writeFile(file, '');
-    const loaded = load({ sim, stages: [simStage('web')], notifications: [{ type: 'console' }], audit: { sinks: [{ type: 'file', dir: file }] } });
+    const loaded = load({ sim, stages: [simStage('web')], notifications: [{ type: 'console' }], audit: { sinks: [{ type: 'file', dir: file, bestEffort: true }] } });
     const { outcome } = await run(loaded, {
       onWarning: (w) => warnings.push(w),
       onNotice: () => {
@@ -284,8 +284,20 @@ describe('verification, probes, secrets and sinks', () => {
       },
     });
     expect(outcome.status).toBe('succeeded');
+    expect(outcome.exitCode).toBe(0);
     expect(warnings).toContain('notifier console failed: webhook down');
-    expect(warnings.some((w) => /^audit sink file failed: audit file .*not-a-dir.*: write failed/.test(w))).toBe(true);
+    expect(warnings.some((w) => /^audit\.sinks\[0\] \(file\): .*not-a-dir/.test(w))).toBe(true);
+  });
+
+  it('refuses to start when an audit sink that is not best-effort cannot write: nothing is written or changed', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'rollgate-sinks-')), 'not-a-dir');
+    await writeFile(file, '');
+    const store = new MemoryRunStore();
+    const loaded = load({ sim, stages: [simStage('web')], audit: { sinks: [{ type: 'file', dir: file }] } });
+    await expect(run(loaded, { store })).rejects.toThrow(
+      /^the audit trail cannot be written, so the run was not started:\n  - audit\.sinks\[0\] \(file\): audit file .*not-a-dir.*cannot be written: .*or set audit\.sinks\[0\]\.bestEffort: true to run without it/,
+    );
+    expect(await store.load()).toBeUndefined();
   });
 
   it('tells a human how to remove a first deploy that could not be undone', async () => {

@@ -12,7 +12,7 @@ import type { RunOptions, RunOutcome } from './run-options.js';
 import { auditKey, createRunClock, prepareSecrets, secretSources } from './run-setup.js';
 
 export { resumeRun } from './resume.js';
-export { EXIT_NOT_RECORDED, exitCodeFor } from './run-options.js';
+export { EXIT_AUDIT_INCOMPLETE, EXIT_NOT_RECORDED, exitCodeFor } from './run-options.js';
 export type { ResumeOptions, RunOptions, RunOutcome } from './run-options.js';
 
 /**
@@ -58,7 +58,9 @@ export async function runWorkflow(opts: RunOptions): Promise<RunOutcome> {
   };
   // Bound to what the file will hold: the masked inputs and versions.
   journal.workflow.binding = bindingOf(maskDeep(journal, mask), auditKey(workflow, env));
-  const session = openSession(opts, journal, clock, mask, env);
+  const { session, sinks } = openSession(opts, journal, clock, mask, env);
+  // Every audit sink proves it can write before anything is written or changed.
+  await sinks.ready;
   session.emit({ kind: 'run.started', workflow: workflow.name, context: opts.context, inputs, resumed: false });
   await session.save();
   return drive(session, plan, opts);

@@ -2,7 +2,7 @@ import { errorMessage } from '../errors.js';
 import type { RunStatus } from '../model/events.js';
 import { maskDeep } from '../util/mask-deep.js';
 import type { ExecutionPlan } from './plan.js';
-import { EXIT_NOT_RECORDED, exitCodeFor, type ResumeOptions, type RunOptions, type RunOutcome } from './run-options.js';
+import { EXIT_AUDIT_INCOMPLETE, EXIT_NOT_RECORDED, exitCodeFor, type ResumeOptions, type RunOptions, type RunOutcome } from './run-options.js';
 import type { RunSession } from './run-session.js';
 import { closePausedAfterFailure, executeStages } from './stage-graph.js';
 
@@ -49,13 +49,24 @@ export async function finishRun(session: RunSession, opts: RunOptions | ResumeOp
     opts.onWarning?.(journalError);
   }
   await session.closeSinks();
-  const exitCode = journalError !== undefined && status !== 'manual-intervention-required' ? EXIT_NOT_RECORDED : exitCodeFor(status);
+  const auditIncomplete = session.audit?.auditIncomplete ?? [];
+  // Precedence: a rollback left for a person (4), then a journal not written (5), then a success
+  // whose audit trail is not whole (6); other failures already fail the job and say what runs.
+  const exitCode =
+    status === 'manual-intervention-required'
+      ? exitCodeFor(status)
+      : journalError !== undefined
+        ? EXIT_NOT_RECORDED
+        : status === 'succeeded' && auditIncomplete.length > 0
+          ? EXIT_AUDIT_INCOMPLETE
+          : exitCodeFor(status);
   return {
     runId: session.runId,
     status,
     exitCode,
     journal: maskDeep(session.journal, session.bus.mask),
     ...(journalError !== undefined ? { journalError: session.bus.mask(journalError) } : {}),
+    auditIncomplete: auditIncomplete.map(session.bus.mask),
   };
 }
 

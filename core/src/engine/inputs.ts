@@ -1,9 +1,12 @@
-import { type ConfigIssue, WorkflowConfigError } from '../errors.js';
+import { escapeControl, inputValueProblem } from '../definition/input-values.js';
 import type { Workflow } from '../definition/schema.js';
+import { type ConfigIssue, WorkflowConfigError } from '../errors.js';
 
 /**
  * Checks run-time inputs against the workflow's declarations and fills defaults. Every problem is
- * reported at once; an input the workflow does not declare is an error, not silently ignored.
+ * reported at once; an input the workflow does not declare is an error, not silently ignored, and
+ * a value must pass its input's rule (`pattern`, `allowed`, or the default safe characters), so
+ * newlines and escape bytes never reach versions, commands or logs.
  */
 export function resolveInputs(workflow: Workflow, given: Record<string, string>): Record<string, string> {
   const issues: ConfigIssue[] = [];
@@ -11,7 +14,8 @@ export function resolveInputs(workflow: Workflow, given: Record<string, string>)
   const out: Record<string, string> = {};
   for (const name of Object.keys(given)) {
     if (!Object.hasOwn(workflow.inputs, name)) {
-      issues.push({ path: `inputs.${name}`, message: `unknown input '${name}'; declared inputs: ${declared.join(', ') || 'none'}` });
+      const shown = escapeControl(name);
+      issues.push({ path: `inputs.${shown}`, message: `unknown input '${shown}'; declared inputs: ${declared.join(', ') || 'none'}` });
     }
   }
   for (const [name, decl] of Object.entries(workflow.inputs)) {
@@ -20,8 +24,9 @@ export function resolveInputs(workflow: Workflow, given: Record<string, string>)
       if (decl.required) issues.push({ path: `inputs.${name}`, message: `input '${name}' is required: pass --input ${name}=VALUE` });
       continue;
     }
-    if (decl.allowed && !decl.allowed.includes(value)) {
-      issues.push({ path: `inputs.${name}`, message: `input '${name}' is '${value}'; allowed: ${decl.allowed.join(', ')}` });
+    const problem = inputValueProblem(name, value, decl);
+    if (problem) {
+      issues.push({ path: `inputs.${name}`, message: problem });
       continue;
     }
     out[name] = value;

@@ -3,7 +3,7 @@ import type { Clock } from '../ports/clock.js';
 import { EventBus } from './event-bus.js';
 import type { ResumeOptions, RunOptions } from './run-options.js';
 import { RunSession } from './run-session.js';
-import { attachSinks } from './sinks.js';
+import { attachSinks, type AttachedSinks } from './sinks.js';
 
 /**
  * The session of a run or a resume: its event bus (masking every event), the subscribers, the
@@ -16,7 +16,7 @@ export function openSession(
   clock: Clock,
   mask: (s: string) => string,
   env: Record<string, string>,
-): RunSession {
+): { session: RunSession; sinks: AttachedSinks } {
   const onWarning = (message: string) => opts.onWarning?.(mask(message));
   const onNotice = (message: string) => opts.onNotice?.(mask(message));
   const bus = new EventBus(journal.runId, clock, mask, journal.seq, (err) =>
@@ -24,6 +24,7 @@ export function openSession(
   );
   for (const fn of opts.subscribers ?? []) bus.subscribe(fn);
   const session = new RunSession(opts.loaded, journal, opts.store, bus, clock, env, opts.scenario ?? []);
-  attachSinks(session, onWarning, onNotice);
-  return session;
+  const sinks = attachSinks(session, onWarning, onNotice, opts.stopDrain ? { stop: opts.stopDrain } : {});
+  session.audit = sinks;
+  return { session, sinks };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { workflowSchema, type WorkflowInput } from '../definition/schema.js';
+import { UsageError } from '../errors.js';
 import { resolveInputs } from './inputs.js';
 import { planRun } from './plan.js';
 
@@ -54,6 +55,36 @@ describe('planRun', () => {
 
   it('says which placeholder has no value', () => {
     expect(() => planRun(wf(), {})).toThrow(/stage build-check: version: '\{\{ inputs.version \}\}' has no value/);
+  });
+
+  it('refuses a rendered version with a control character, naming the stage and the field, escaped', () => {
+    const plan = () => planRun(wf(), { version: 'v2\n::error::x' });
+    expect(plan).toThrow(UsageError);
+    expect(plan).toThrow(
+      "stage build-check: version: 'v2\\n::error::x' contains a control character (newline) (from '{{ inputs.version }}'; check the inputs and variables it uses); a version may hold letters, digits and ._-+/:@=,~, at most 256 characters, not starting with -",
+    );
+  });
+
+  it('refuses a rendered version that no target could take: spaces from a variable, empty, a leading dash', () => {
+    const spaced = wf({ environments: { staging: { variables: { region: 'eu west' } }, production: {} } });
+    expect(() => planRun(spaced, { version: 'v7' })).toThrow(/^stage staging: version: 'v7-eu west' contains a space \(from '\{\{ inputs.version \}\}-\{\{ vars.region \}\}'/);
+    expect(() => planRun(wf(), { version: '' })).toThrow(/^stage build-check: version: '' is empty \(from/);
+    const literal = wf({ stages: [{ name: 'a', environment: 'staging', version: '-rf', target: { type: 'sim' } }] });
+    expect(() => planRun(literal, {})).toThrow("stage a: version: '-rf' starts with -, which a command would read as an option; a version may hold");
+  });
+
+  it('levels a chain of 20,000 stages without recursing through it', () => {
+    const count = 20_000;
+    const stages = Array.from({ length: count }, (_, i) => ({
+      name: `s${i}`,
+      environment: 'staging',
+      needs: i < count - 1 ? [`s${i + 1}`] : [],
+      version: 'v1',
+      target: { type: 'sim' as const },
+    }));
+    const plan = planRun(wf({ stages }), {});
+    expect(plan.stages[0]).toMatchObject({ name: `s${count - 1}`, level: 0 });
+    expect(plan.stages[count - 1]).toMatchObject({ name: 's0', level: count - 1 });
   });
 });
 

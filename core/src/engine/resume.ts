@@ -35,7 +35,8 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunOutcome> {
   for (const [name, version] of versions) (journal.stages[name] as RunJournal['stages'][string]).version = version;
 
   const clock = opts.clock ?? createRunClock(workflow, (journal.sim as { clock?: number } | undefined)?.clock);
-  const session = openSession(opts, journal, clock, mask, env);
+  const { session, sinks } = openSession(opts, journal, clock, mask, env);
+  await sinks.ready;
   const previous = journal.status;
   journal.status = 'running';
   session.emit({ kind: 'run.started', workflow: journal.workflow.name, context: opts.context, inputs: journal.inputs, resumed: true });

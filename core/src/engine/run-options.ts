@@ -19,6 +19,11 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Aborting it cancels the run: the step in flight stops and its stage rolls back. */
   signal?: AbortSignal;
+  /**
+   * Aborting it ends the audit trail's last flush at once, after the run ended (a person, or a
+   * CI runner, insisting that the process exit): what is undelivered is kept in its spool.
+   */
+  stopDrain?: AbortSignal;
   subscribers?: Subscriber[];
   /** Overrides the clock the workflow asks for (tests). */
   clock?: Clock;
@@ -47,10 +52,17 @@ export interface RunOutcome {
   journal: RunJournal;
   /** Set when the journal could not be written at the end: the file does not show `status`. */
   journalError?: string;
+  /**
+   * Why the audit trail is not whole (a sink that is not best-effort could not write an entry, or
+   * held entries undelivered at the end). Empty when every such sink holds the whole trail.
+   */
+  auditIncomplete: readonly string[];
 }
 
 /** The exit code of a run whose journal could not record its final state. */
 export const EXIT_NOT_RECORDED = 5;
+/** The exit code of a run that succeeded but whose audit trail is not whole. */
+export const EXIT_AUDIT_INCOMPLETE = 6;
 
 /** The CLI's exit codes are part of the interface. */
 export function exitCodeFor(status: RunStatus): number {

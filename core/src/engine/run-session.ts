@@ -28,6 +28,8 @@ export class RunSession {
   private readonly closers: (() => Promise<void>)[] = [];
   private readonly savers: (() => Promise<void>)[] = [];
   private afterSave: Promise<void> = Promise.resolve();
+  /** The audit side of the run, once attached (see sinks.ts). */
+  audit: { readonly auditIncomplete: readonly string[] } | undefined;
   /** The commands this process has in flight, as the journal records them. */
   readonly processes: ProcessLedger;
   /** What commands inherit: the runner's environment without rollgate's own credentials. */
@@ -171,6 +173,7 @@ export class RunSession {
       log,
       environment,
       workDir: this.loaded.dir,
+      secret: (name) => this.env[name] || undefined,
       sim: () => this.world(environment),
     };
   }

@@ -57,6 +57,7 @@ describe('console notifier', () => {
     log: { info: (l: string) => lines.push(l), warn: () => {}, output: () => {} },
     environment: 'prod',
     workDir: '/',
+    secret: () => undefined,
     sim: () => {
       throw new Error('unused');
     },

@@ -11,6 +11,12 @@ export interface ProviderDeps {
   environment: string;
   /** Folder of the workflow file: relative paths in the workflow are resolved against it. */
   workDir: string;
+  /**
+   * The value of a secret the provider's config names by environment variable (a `*Env` field,
+   * such as `bearerTokenEnv: API_TOKEN`), or `undefined` when it is not set. Its value is masked in
+   * every output. Commands never see these variables: this is how a provider reads its own.
+   */
+  secret(name: string): string | undefined;
   /** The simulated infrastructure of that environment; created on first use. */
   sim(): SimWorld;
 }

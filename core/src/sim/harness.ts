@@ -36,7 +36,7 @@ export function createSimHarness(input: z.input<typeof simConfigSchema> = {}, sa
     warn: (m) => logs.push(m),
     output: (_s, line) => logs.push(line),
   };
-  const deps: ProviderDeps = { runId: 'run-1', clock, log, environment: 'sim', workDir: '.', sim: () => world };
+  const deps: ProviderDeps = { runId: 'run-1', clock, log, environment: 'sim', workDir: '.', secret: () => undefined, sim: () => world };
   return {
     clock,
     world,

@@ -41,6 +41,7 @@ function deps(): ProviderDeps {
     log,
     environment: 'production',
     workDir: dir,
+    secret: () => undefined,
     sim: () => {
       throw new Error('no sim here');
     },

@@ -21,6 +21,7 @@ export function fakeDeps(overrides: Partial<ProviderDeps> = {}): ProviderDeps {
     log: silentLogger,
     environment: 'staging',
     workDir: '.',
+    secret: () => undefined,
     sim: () => {
       throw new Error('this test has no simulated infrastructure');
     },
