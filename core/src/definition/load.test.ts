@@ -36,7 +36,7 @@ describe('parseWorkflow', () => {
       strategy: { type: 'direct' },
       verify: { timeout: 300_000, interval: 5_000 },
     });
-    expect(result.workflow.audit.sinks).toEqual([{ type: 'file', dir: '.rollgate/audit' }]);
+    expect(result.workflow.audit.sinks).toMatchObject([{ type: 'file', dir: '.rollgate/audit' }]);
     expect(result.workflow.defaults).toMatchObject({ maxParallelStages: 4, stageTimeout: 1_800_000 });
     expect(result.workflow.inputs.version).toEqual({ default: 'v2', required: false });
   });
@@ -151,12 +151,91 @@ stages:
     expect(lines(result.warnings)).toEqual(['w.yml:2:7: YAML: Unresolved tag: !shout']);
   });
 
-  it('refuses documents that expand aliases without limit', () => {
+  it('refuses documents that expand aliases without limit, at the alias that goes past it', () => {
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 6; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
-    const issues = errorsOf(parseWorkflow(bomb.join('\n'), 'bomb.yml'));
-    expect(issues).toHaveLength(1);
-    expect(issues[0]?.message).toMatch(/^invalid YAML: .*alias/i);
+    for (let i = 1; i < 9; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    expect(lines(errorsOf(parseWorkflow(bomb.join('\n'), 'bomb.yml')))).toEqual([
+      'bomb.yml:5:36: aliases expand to more than 100,000 values by here (*d adds 11111); write the values out or use fewer aliases',
+    ]);
+  });
+
+  it('points at an alias that refers to no anchor, or to the value it is inside of', () => {
+    const text = MINIMAL.replace('environment: staging', 'environment: *nope').replace('inputs: { version: { default: v2 } }', 'inputs: &i { version: { default: v2 }, x: *i }');
+    expect(lines(errorsOf(parseWorkflow(text, 'w.yml')))).toEqual([
+      'w.yml:3:43: alias *i is inside the value it refers to, so it would never end',
+      'w.yml:7:18: unknown alias *nope: an alias refers to an anchor (&nope) set earlier in the file',
+    ]);
+  });
+
+  it('points at a << merge of something other than a map', () => {
+    const text = `${MINIMAL}defaults: &d [1, 2]\nsim: { <<: *d }\nx: { <<: [{ a: 1 }, 5] }\ny: { <<: 7 }\n`;
+    expect(lines(errorsOf(parseWorkflow(text, 'w.yml')))).toEqual([
+      'w.yml:10:12: a << merge takes a map or a list of maps, usually an alias such as <<: *defaults; this list holds the number 1',
+      'w.yml:11:10: a << merge takes a map or a list of maps, usually an alias such as <<: *defaults; this list holds the number 5',
+      'w.yml:12:10: a << merge takes a map or a list of maps, usually an alias such as <<: *defaults, got the number 7',
+    ]);
+  });
+
+  it('reports an empty, blank or CR-only file at line 1, column 1', () => {
+    for (const text of ['', '\n\n', '   ', '\r', '\r\r\r', '\r\n', '# nothing yet\r']) {
+      expect(lines(errorsOf(parseWorkflow(text, 'w.yml'))), JSON.stringify(text)).toEqual([
+        'w.yml:1:1: the file is empty; a workflow needs at least version: 1, name, environments and stages',
+      ]);
+    }
+  });
+
+  it('reads a file whose lines end with a lone CR like any other', () => {
+    expect(parseWorkflow(MINIMAL.replace(/\n/g, '\r'), 'w.yml').ok).toBe(true);
+    expect(lines(errorsOf(parseWorkflow(MINIMAL.replace('type: sim', 'type: helm').replace(/\n/g, '\r'), 'w.yml')))).toEqual([
+      "w.yml:8:21: stages[deploy-web].target.type: unknown target type 'helm'; allowed: command, sim",
+    ]);
+  });
+
+  it('refuses nesting deeper than 64 levels at the map or list that goes too deep, however deep the file', () => {
+    const flow = (depth: number) => `${MINIMAL}description: ${'{a: '.repeat(depth)}1${'}'.repeat(depth)}\n`;
+    const block = (depth: number) => `${MINIMAL}description:\n${Array.from({ length: depth }, (_, i) => `${' '.repeat(i + 2)}k${i}:`).join('\n')} 1\n`;
+    const lists = (depth: number) => `${MINIMAL}description: ${'['.repeat(depth)}${']'.repeat(depth)}\n`;
+    const message = 'nesting deeper than 64 levels of maps and lists; a workflow needs far fewer: check the indentation and brackets here';
+    for (const depth of [65, 2_000, 100_000]) {
+      expect(lines(errorsOf(parseWorkflow(flow(depth), 'w.yml')))).toEqual([`w.yml:9:${13 + 4 * 63 + 1}: ${message}`]);
+      expect(lines(errorsOf(parseWorkflow(lists(depth), 'w.yml')))).toEqual([`w.yml:9:${13 + 63 + 1}: ${message}`]);
+    }
+    expect(lines(errorsOf(parseWorkflow(block(2_000), 'w.yml')))).toEqual([`w.yml:73:66: ${message}`]);
+    expect(errorsOf(parseWorkflow(flow(63), 'w.yml'))[0]?.message).toMatch(/^expected a string/);
+  });
+
+  it('refuses nesting deeper than 64 levels through aliases', () => {
+    const nest = (inner: string) => `${'['.repeat(30)}${inner}${']'.repeat(30)}`;
+    const chain = [`a0: &a0 ${nest('1')}`];
+    for (let i = 1; i < 4; i++) chain.push(`a${i}: &a${i} ${nest(`*a${i - 1}`)}`);
+    expect(lines(errorsOf(parseWorkflow(chain.join('\n'), 'w.yml')))).toEqual([
+      'w.yml:3:39: nesting deeper than 64 levels of maps and lists through alias *a1; a workflow needs far fewer: check the indentation and brackets here',
+    ]);
+  });
+
+  it('points at the second of two names that become one environment variable', () => {
+    const text = MINIMAL.replace('environments: { staging: {} }', 'environments:\n  staging:\n    variables:\n      db-host: a\n      db_host: b');
+    expect(lines(errorsOf(parseWorkflow(text, 'w.yml')))).toEqual([
+      "w.yml:8:7: environments.staging.variables.db_host: variables 'db-host' and 'db_host' of environment 'staging' both become ROLLGATE_VAR_DB_HOST in commands and probes; rename one of them",
+    ]);
+  });
+
+  it('validates a chain of 20,000 stages, and reports a cycle through all of them, in linear time', () => {
+    // Before: needs were looked up in lists (quadratic) and the cycle check recursed through the
+    // chain, which overflowed the stack (exit 70, "unexpected error").
+    const count = 20_000;
+    const stage = (i: number, needs: string) => `  - name: s${i}\n    environment: staging\n    needs: [${needs}]\n    target: { type: sim }`;
+    const file = (last: string) => {
+      const stages = Array.from({ length: count }, (_, i) => stage(i, i < count - 1 ? `s${i + 1}` : last));
+      return `version: 1\nname: big\ninputs: { version: { default: v2 } }\nenvironments: { staging: {} }\nstages:\n${stages.join('\n')}\n`;
+    };
+    expect(parseWorkflow(file(''), 'big.yml').ok).toBe(true);
+    const end = 5 + 4 * count - 1;
+    expect(lines(errorsOf(parseWorkflow(file('s0, nope, s19999'), 'big.yml')))).toEqual([
+      'big.yml:8:13: stages[s0].needs[0]: needs form a cycle: s0 → s1 → s2 → s3 → s4 → … (19990 more) → s19995 → s19996 → s19997 → s19998 → s19999 → s0; none of these stages can start. Remove one of these needs',
+      `big.yml:${end}:17: stages[s19999].needs[1]: unknown stage 'nope' in needs; stages: ${Array.from({ length: 20 }, (_, i) => `s${i}`).join(', ')} and 19980 more`,
+      `big.yml:${end}:23: stages[s19999].needs[2]: stage 's19999' cannot need itself`,
+    ]);
   });
 
   it('points at the key of an empty value, and at the map that lacks a field', () => {

@@ -160,6 +160,60 @@ describe('input-defaults', () => {
     const input = base({ inputs: { version: { default: 'v1' }, region: { default: 'asia', allowed: ['eu', 'us'] }, ok: { default: 'eu', allowed: ['eu'] } } });
     expect(check('input-defaults', input)).toEqual(["error inputs.region.default: default 'asia' is not one of the allowed values: eu, us"]);
   });
+
+  it('checks patterns (RE2), defaults against the rule of their input, and control characters in allowed values', () => {
+    const input = base({
+      inputs: {
+        version: { default: 'v1' },
+        back: { pattern: '(a)\\1' },
+        note: { default: 'two words' },
+        tag: { default: 'v1', pattern: 'v[0-9]+' },
+        bad: { default: 'x1', pattern: '[a-z]+' },
+        zone: { allowed: ['eu', 'us\nwest'] },
+      },
+    });
+    expect(check('input-defaults', input)).toEqual([
+      "error inputs.back.pattern: pattern '(a)\\1' is not a valid RE2 regular expression (invalid escape sequence: `\\1`); RE2 has no backreferences or lookaround",
+      "error inputs.note.default: the default does not fit: input 'note' is 'two words': it contains a space; an input may hold letters, digits and ._-+/:@=,~, at most 256 characters, not starting with -; set inputs.note.pattern to accept other values",
+      "error inputs.bad.default: the default does not fit: input 'bad' is 'x1': it does not match inputs.bad.pattern '[a-z]+'",
+      "error inputs.zone.allowed.1: allowed value 'us\\nwest' contains a control character (newline), which is never accepted in an input",
+    ]);
+  });
+});
+
+describe('version-text', () => {
+  it('refuses a version whose own text no run could deploy, placeholders aside', () => {
+    const input = base({
+      stages: [
+        stage('a'),
+        stage('b', { version: 'web {{ inputs.version }}' }),
+        stage('c', { version: '{{ inputs.version }}-{{ vars.HOST }}' }),
+        stage('d', { version: '--{{ inputs.version }}' }),
+        stage('e', { version: '{{ commit.sha }}' }),
+      ],
+    });
+    expect(check('version-text', input)).toEqual([
+      "error stages.1.version: version 'web {{ inputs.version }}' contains a space; a version may hold letters, digits and ._-+/:@=,~, at most 256 characters, not starting with -",
+      "error stages.3.version: version '--{{ inputs.version }}' starts with -, which a command would read as an option; a version may hold letters, digits and ._-+/:@=,~, at most 256 characters, not starting with -",
+    ]);
+  });
+});
+
+describe('environment-names', () => {
+  it('refuses inputs and variables whose names become one environment variable, at the second name', () => {
+    const input = base({
+      inputs: { version: { default: 'v1' }, region: {}, REGION: {} },
+      environments: {
+        staging: { variables: { 'db-host': 'a', db_host: 'b', 'API HOST': 'c', API_HOST: 'd', ok: 'e' } },
+        prod: { variables: { 'db-host': 'a' } },
+      },
+    });
+    expect(check('environment-names', input)).toEqual([
+      "error inputs.REGION: inputs 'region' and 'REGION' both become ROLLGATE_INPUT_REGION in commands and probes; rename one of them",
+      "error environments.staging.variables.db_host: variables 'db-host' and 'db_host' of environment 'staging' both become ROLLGATE_VAR_DB_HOST in commands and probes; rename one of them",
+      "error environments.staging.variables.API_HOST: variables 'API HOST' and 'API_HOST' of environment 'staging' both become ROLLGATE_VAR_API_HOST in commands and probes; rename one of them",
+    ]);
+  });
 });
 
 describe('shell-commands and revertable-targets', () => {

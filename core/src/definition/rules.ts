@@ -1,84 +1,24 @@
-import type { CommandSpec } from './common.js';
 import type { Stage, Workflow } from './schema.js';
 import { checkConditionSyntax, referencedProbes } from '../util/expression.js';
-import { placeholders } from '../util/template.js';
+import { PLACEHOLDER_FORMS, placeholders } from '../util/template.js';
+import { error, type Finding, hasKey, isRecord, listed, listOr, plural, type PathSegment, type Rule, suggest, warning } from './rule-kit.js';
+import { commandRules } from './command-rules.js';
+import { secretRules } from './secret-rules.js';
 import { strategyRules } from './strategy-rules.js';
+import { valueRules } from './value-rules.js';
+
+export type { Finding, PathSegment, Rule, Severity } from './rule-kit.js';
+export { closest, isRecord, suggest } from './rule-kit.js';
+export { findSecret } from './secret-rules.js';
+export { PLACEHOLDER_FORMS } from '../util/template.js';
 
 /**
  * The third validation layer: named checks of what the schema cannot express (references between
  * stages, environments, probes and inputs; cycles; secrets written into the file). Rules are pure:
  * they return findings with structural paths (`['stages', 0, 'needs', 1]`), and the loader turns
- * those into positioned, formatted `ConfigIssue`s.
+ * those into positioned, formatted `ConfigIssue`s. Each one is linear in the size of the file, so
+ * a file with 100,000 stages validates in seconds.
  */
-
-export type PathSegment = string | number;
-export type Severity = 'error' | 'warning';
-
-export interface Finding {
-  severity: Severity;
-  /** Where the problem is, as keys and indices into the file's data. */
-  path: PathSegment[];
-  message: string;
-  /** Point at the key itself (an unknown or badly named key) rather than at its value. */
-  at?: 'key';
-}
-
-/**
- * A named check. `raw` rules read only the parsed file, so they also run when the schema fails
- * (a secret written into a broken file is still reported); `workflow` rules need the typed model.
- */
-export type Rule =
-  | { name: string; input: 'raw'; check(raw: unknown): Finding[] }
-  | { name: string; input: 'workflow'; check(workflow: Workflow, raw: unknown): Finding[] };
-
-const error = (path: PathSegment[], message: string): Finding => ({ severity: 'error', path, message });
-const warning = (path: PathSegment[], message: string): Finding => ({ severity: 'warning', path, message });
-
-// ---------------------------------------------------------------------------------------------
-// Secrets
-
-const SECRET_PATTERNS: ReadonlyArray<readonly [string, RegExp]> = [
-  ['a Slack token', /\bxox[abposre]-[A-Za-z0-9-]{10,}/],
-  ['a Slack app token', /\bxapp-\d-[A-Za-z0-9-]{10,}/],
-  ['a Slack webhook URL', /hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]{8,}/],
-  ['a Teams webhook URL', /\.webhook\.office\.com\/webhookb2\//],
-  ['a GitHub token', /\bgh[pousr]_[A-Za-z0-9]{30,}/],
-  ['a GitHub token', /\bgithub_pat_[A-Za-z0-9_]{20,}/],
-  ['a GitLab token', /\bglpat-[A-Za-z0-9_-]{20,}/],
-  ['an AWS access key id', /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/],
-  ['a private key', /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/],
-  // user:password@ in a URL, unless the password is a placeholder or a $VARIABLE
-  ['a password in a URL', /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@{}$]+:[^\s/@{}$]+@/i],
-];
-
-/** What kind of credential `text` contains (e.g. `a Slack token`), or undefined. */
-export function findSecret(text: string): string | undefined {
-  return SECRET_PATTERNS.find(([, pattern]) => pattern.test(text))?.[0];
-}
-
-const inlinedSecrets: Rule = {
-  name: 'inlined-secrets',
-  input: 'raw',
-  check(raw) {
-    const findings: Finding[] = [];
-    const walk = (value: unknown, path: PathSegment[]): void => {
-      if (typeof value === 'string') {
-        const kind = findSecret(value);
-        if (kind) {
-          findings.push(
-            error(path, `looks like an inlined secret (${kind}); put it in an environment variable and reference it by name`),
-          );
-        }
-      } else if (Array.isArray(value)) {
-        value.forEach((item, i) => walk(item, [...path, i]));
-      } else if (isRecord(value)) {
-        for (const [key, item] of Object.entries(value)) walk(item, [...path, key]);
-      }
-    };
-    walk(raw, []);
-    return findings;
-  },
-};
 
 // ---------------------------------------------------------------------------------------------
 // Stages and the graph they form
@@ -101,19 +41,28 @@ const uniqueStageNames: Rule = {
   },
 };
 
+/** Unknown needs beyond this many get no "did you mean": each suggestion reads every name. */
+const SUGGESTED_NEEDS = 100;
+
 const needsExist: Rule = {
   name: 'needs-exist',
   input: 'workflow',
   check(workflow) {
     const names = workflow.stages.map((s) => s.name);
+    const known = new Set(names);
     const findings: Finding[] = [];
+    let unknown = 0;
     workflow.stages.forEach((stage, i) => {
+      const seen = new Set<string>();
       stage.needs.forEach((need, j) => {
         const path = ['stages', i, 'needs', j];
+        const repeated = seen.has(need);
+        seen.add(need);
         if (need === stage.name) findings.push(error(path, `stage '${stage.name}' cannot need itself`));
-        else if (stage.needs.indexOf(need) < j) findings.push(warning(path, `'${need}' is listed twice in needs`));
-        else if (!names.includes(need)) {
-          findings.push(error(path, `unknown stage '${need}' in needs; stages: ${names.join(', ')}${suggest(need, names)}`));
+        else if (repeated) findings.push(warning(path, `'${need}' is listed twice in needs`));
+        else if (!known.has(need)) {
+          const hint = unknown++ < SUGGESTED_NEEDS ? suggest(need, names) : '';
+          findings.push(error(path, `unknown stage '${need}' in needs; stages: ${listed(names)}${hint}`));
         }
       });
     });
@@ -121,48 +70,72 @@ const needsExist: Rule = {
   },
 };
 
+/**
+ * Depth-first search with an explicit stack (a chain of 100,000 stages would overflow a recursive
+ * one). Each cycle is reported once, at the stage of the cycle that comes first in the file.
+ */
 const noCycles: Rule = {
   name: 'no-cycles',
   input: 'workflow',
   check(workflow) {
     const byName = new Map(workflow.stages.map((s, i) => [s.name, { stage: s, index: i }]));
     const state = new Map<string, 'visiting' | 'done'>();
+    const onPath = new Map<string, number>(); // stage → its position in `path`
     const reported = new Set<string>();
     const findings: Finding[] = [];
-    const stack: string[] = [];
-    const visit = (name: string): void => {
-      state.set(name, 'visiting');
-      stack.push(name);
-      const entry = byName.get(name);
-      for (const need of entry?.stage.needs ?? []) {
-        if (need === name || !byName.has(need)) continue; // reported by needs-exist
-        if (state.get(need) === 'visiting') {
-          const cycle = stack.slice(stack.indexOf(need));
-          const key = [...cycle].sort().join('\0');
-          if (reported.has(key)) continue;
-          reported.add(key);
-          // Report at the stage of the cycle that comes first in the file, following its needs.
-          const start = cycle.reduce((a, b) => ((byName.get(a)?.index ?? 0) <= (byName.get(b)?.index ?? 0) ? a : b));
-          const at = cycle.indexOf(start);
-          const ordered = [...cycle.slice(at), ...cycle.slice(0, at)];
-          const next = ordered[1] ?? start;
-          const startEntry = byName.get(start);
-          const needIndex = startEntry?.stage.needs.indexOf(next) ?? 0;
-          findings.push(
-            error(
-              ['stages', startEntry?.index ?? 0, 'needs', needIndex],
-              `needs form a cycle: ${[...ordered, start].join(' → ')}; none of these stages can start. Remove one of these needs`,
-            ),
-          );
-        } else if (!state.has(need)) visit(need);
-      }
-      stack.pop();
-      state.set(name, 'done');
+    const report = (cycle: string[]) => {
+      const key = [...cycle].sort().join('\0');
+      if (reported.has(key)) return;
+      reported.add(key);
+      const start = cycle.reduce((a, b) => ((byName.get(a)?.index ?? 0) <= (byName.get(b)?.index ?? 0) ? a : b));
+      const at = cycle.indexOf(start);
+      const ordered = [...cycle.slice(at), ...cycle.slice(0, at)];
+      const next = ordered[1] ?? start;
+      const startEntry = byName.get(start);
+      findings.push(
+        error(
+          ['stages', startEntry?.index ?? 0, 'needs', startEntry?.stage.needs.indexOf(next) ?? 0],
+          `needs form a cycle: ${chain([...ordered, start])}; none of these stages can start. Remove one of these needs`,
+        ),
+      );
     };
-    for (const stage of workflow.stages) if (!state.has(stage.name)) visit(stage.name);
+    for (const root of workflow.stages) {
+      if (state.has(root.name)) continue;
+      const path: string[] = [];
+      const frames: Array<{ name: string; needs: string[]; next: number }> = [];
+      const enter = (name: string) => {
+        state.set(name, 'visiting');
+        onPath.set(name, path.length);
+        path.push(name);
+        frames.push({ name, needs: byName.get(name)?.stage.needs ?? [], next: 0 });
+      };
+      enter(root.name);
+      while (frames.length > 0) {
+        const frame = frames[frames.length - 1] as (typeof frames)[number];
+        const need = frame.needs[frame.next++];
+        if (need === undefined) {
+          frames.pop();
+          path.pop();
+          onPath.delete(frame.name);
+          state.set(frame.name, 'done');
+        } else if (need === frame.name || !byName.has(need)) {
+          continue; // reported by needs-exist
+        } else if (state.get(need) === 'visiting') {
+          report(path.slice(onPath.get(need)));
+        } else if (!state.has(need)) {
+          enter(need);
+        }
+      }
+    }
     return findings;
   },
 };
+
+/** `a → b → c`; a long cycle shows its first and last five stages and how many lie between. */
+function chain(names: string[]): string {
+  if (names.length <= 12) return names.join(' → ');
+  return [...names.slice(0, 5), `… (${names.length - 11} more)`, ...names.slice(-6)].join(' → ');
+}
 
 const environmentsExist: Rule = {
   name: 'environments-exist',
@@ -218,9 +191,6 @@ const conditions: Rule = {
   },
 };
 
-/** Roots a `{{ ... }}` placeholder may use in stage values (see engine/plan.ts `stageScope`). */
-export const PLACEHOLDER_FORMS = ['inputs.NAME', 'vars.NAME', 'stage', 'environment'] as const;
-
 const placeholderRefs: Rule = {
   name: 'placeholders',
   input: 'workflow',
@@ -236,20 +206,16 @@ const placeholderRefs: Rule = {
           const fix = implicit ? `; or set this stage's version` : '';
           findings.push(error(path, `${subject}: ${problem}${fix}`));
         } else if (name.startsWith('inputs.')) {
-          const input = workflow.inputs[name.slice('inputs.'.length)];
-          if (input && input.default === undefined && !input.required) {
-            findings.push(
-              warning(path, `'{{ ${name} }}' has no value unless the run gives one; give the input a default or set required: true`),
-            );
-          }
+          findings.push(...optionalInput(workflow, name, path));
         }
       }
     });
+    const usedIn = environmentsUsingProbes(workflow);
     for (const [probeName, probe] of Object.entries(workflow.probes)) {
       if (probe.type !== 'http') continue;
       const fields: Array<[PathSegment[], string]> = [[['probes', probeName, 'url'], probe.url]];
       for (const [header, value] of Object.entries(probe.headers ?? {})) fields.push([['probes', probeName, 'headers', header], value]);
-      const environments = environmentsUsingProbe(workflow, probeName);
+      const environments = usedIn.get(probeName) ?? Object.keys(workflow.environments);
       for (const [path, text] of fields) {
         for (const name of placeholders(text)) {
           const problem = placeholderProblem(workflow, name, (v) => {
@@ -262,6 +228,7 @@ const placeholderRefs: Rule = {
             return undefined;
           });
           if (problem) findings.push(error(path, `'{{ ${name} }}': ${problem}`));
+          else if (name.startsWith('inputs.')) findings.push(...optionalInput(workflow, name, path));
         }
       }
     }
@@ -291,137 +258,45 @@ function variableProblem(workflow: Workflow, stage: Stage, name: string): string
   return `environment '${stage.environment}' has no variable '${name}'; ${listOr('its variables', known)}${suggest(name, known)}`;
 }
 
-/** Environments whose stages use the probe in `when`; every environment when no stage does. */
-function environmentsUsingProbe(workflow: Workflow, probe: string): string[] {
-  const using = workflow.stages.filter((s) => s.when !== undefined && referencedProbes(s.when).includes(probe));
-  const environments = using.length ? using.map((s) => s.environment) : Object.keys(workflow.environments);
-  return [...new Set(environments)].filter((env) => Object.hasOwn(workflow.environments, env));
+/** A warning when `{{ inputs.NAME }}` may be left without a value. */
+function optionalInput(workflow: Workflow, name: string, path: PathSegment[]): Finding[] {
+  const input = workflow.inputs[name.slice('inputs.'.length)];
+  if (!input || input.default !== undefined || input.required) return [];
+  return [warning(path, `'{{ ${name} }}' has no value unless the run gives one; give the input a default or set required: true`)];
+}
+
+/**
+ * For each probe used in a `when`, the declared environments of the stages that use it. Probes
+ * no stage names in a `when` are absent (they may run anywhere). One pass over the stages.
+ */
+function environmentsUsingProbes(workflow: Workflow): Map<string, string[]> {
+  const using = new Map<string, Set<string>>();
+  for (const stage of workflow.stages) {
+    if (stage.when === undefined || !Object.hasOwn(workflow.environments, stage.environment)) continue;
+    for (const probe of referencedProbes(stage.when)) {
+      const set = using.get(probe) ?? new Set<string>();
+      set.add(stage.environment);
+      using.set(probe, set);
+    }
+  }
+  return new Map([...using].map(([probe, environments]) => [probe, [...environments]]));
 }
 
 function references(condition: string, root: string): string[] {
   return [...new Set([...condition.matchAll(new RegExp(`\\b${root}\\.([A-Za-z_][\\w]*)`, 'g'))].map((m) => m[1] as string))];
 }
 
-// ---------------------------------------------------------------------------------------------
-// Inputs, commands and targets
-
-const inputDefaults: Rule = {
-  name: 'input-defaults',
-  input: 'workflow',
-  check(workflow) {
-    return Object.entries(workflow.inputs).flatMap(([name, input]) =>
-      input.allowed && input.default !== undefined && !input.allowed.includes(input.default)
-        ? [error(['inputs', name, 'default'], `default '${input.default}' is not one of the allowed values: ${input.allowed.join(', ')}`)]
-        : [],
-    );
-  },
-};
-
-interface LocatedCommand {
-  path: PathSegment[];
-  spec: CommandSpec;
-}
-
-function commands(workflow: Workflow): LocatedCommand[] {
-  const found: LocatedCommand[] = [];
-  workflow.stages.forEach((stage, i) => {
-    if (stage.target.type !== 'command') return;
-    const target = stage.target;
-    for (const key of ['current', 'deploy', 'health', 'revert'] as const) {
-      const spec = target[key];
-      if (spec) found.push({ path: ['stages', i, 'target', key], spec });
-    }
-  });
-  for (const [name, probe] of Object.entries(workflow.probes)) {
-    if (probe.type === 'command') found.push({ path: ['probes', name, 'run'], spec: probe.run });
-  }
-  return found;
-}
-
-const shellCommands: Rule = {
-  name: 'shell-commands',
-  input: 'workflow',
-  check(workflow) {
-    const findings: Finding[] = [];
-    for (const { path, spec } of commands(workflow)) {
-      const argv = Array.isArray(spec) ? spec : Array.isArray(spec.run) ? spec.run : undefined;
-      if (argv) {
-        // Placeholders are never filled in commands: `[sh, -c, "… {{ inputs.x }}"]` would splice a
-        // value into script text. Values reach commands as environment variables only.
-        argv.forEach((arg, j) => {
-          const names = placeholders(arg);
-          if (names.length === 0) return;
-          findings.push(
-            error(
-              Array.isArray(spec) ? [...path, j] : [...path, 'run', j],
-              `placeholders are not expanded in commands; read ${names.map((n) => `${environmentVariableFor(n)} for {{ ${n} }}`).join(', ')} from the environment (e.g. [sh, -c, 'deploy "$ROLLGATE_VERSION"'])`,
-            ),
-          );
-        });
-        continue;
-      }
-      if (Array.isArray(spec) || typeof spec.run !== 'string') continue;
-      const runPath = [...path, 'run'];
-      if (spec.shell === false) {
-        findings.push(
-          error(runPath, 'script text needs `shell: true` (or sh, bash) to run; or give an argv list such as [kubectl, apply, -f, web.yaml], which runs without a shell'),
-        );
-        continue;
-      }
-      const names = placeholders(spec.run);
-      if (names.length) {
-        findings.push(
-          error(
-            runPath,
-            `placeholders are not expanded in shell scripts; use ${names.map((n) => `${environmentVariableFor(n)} for {{ ${n} }}`).join(', ')}`,
-          ),
-        );
-      }
-    }
-    return findings;
-  },
-};
-
-/** The ROLLGATE_* variable a command reads instead of a placeholder (engine/run-session.ts). */
-function environmentVariableFor(placeholder: string): string {
-  const [root, key] = placeholder.split('.');
-  const upper = (s: string) => s.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
-  if (root === 'inputs' && key) return `$ROLLGATE_INPUT_${upper(key)}`;
-  if (root === 'vars' && key) return `$ROLLGATE_VAR_${upper(key)}`;
-  if (root === 'stage' && !key) return '$ROLLGATE_STAGE';
-  if (root === 'environment' && !key) return '$ROLLGATE_ENVIRONMENT';
-  return '$ROLLGATE_INPUT_<NAME> / $ROLLGATE_VAR_<NAME>';
-}
-
-const revertableTargets: Rule = {
-  name: 'revertable-targets',
-  input: 'workflow',
-  check(workflow) {
-    return workflow.stages.flatMap((stage, i) =>
-      stage.target.type === 'command' && !stage.target.revert
-        ? [
-            warning(
-              ['stages', i, 'target'],
-              `failures in stage ${stage.name} cannot be rolled back automatically: the command target has no revert command (it would get $ROLLGATE_PREVIOUS_VERSION)`,
-            ),
-          ]
-        : [],
-    );
-  },
-};
-
 /** Every rule, in the order their findings are produced (the loader sorts them by position). */
 export const rules: readonly Rule[] = [
   uniqueStageNames,
-  inlinedSecrets,
+  ...secretRules,
   needsExist,
   noCycles,
   environmentsExist,
   conditions,
   placeholderRefs,
-  inputDefaults,
-  shellCommands,
-  revertableTargets,
+  ...valueRules,
+  ...commandRules,
   ...strategyRules,
 ];
 
@@ -431,63 +306,4 @@ export function runRules(workflow: Workflow | undefined, raw: unknown, list: rea
     if (rule.input === 'raw') return rule.check(raw);
     return workflow ? rule.check(workflow, raw) : [];
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers shared with the loader
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function hasKey(raw: unknown, path: PathSegment[]): boolean {
-  let node = raw;
-  for (const segment of path) {
-    if (Array.isArray(node) && typeof segment === 'number') node = node[segment];
-    else if (isRecord(node) && Object.hasOwn(node, segment)) node = node[segment];
-    else return false;
-  }
-  return true;
-}
-
-/** `; did you mean 'x'?` when one candidate is a likely typo of `word`, else ''. */
-export function suggest(word: string, candidates: readonly string[]): string {
-  const close = closest(word, candidates);
-  return close ? `; did you mean '${close}'?` : '';
-}
-
-/** The candidate within a small edit distance of `word` (ignoring case), if any. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
-  let best: string | undefined;
-  let bestDistance = limit + 1;
-  for (const candidate of candidates) {
-    if (candidate === word) continue;
-    const d = distance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
-
-/** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`. */
-function distance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  const at = (i: number, j: number) => d[i]?.[j] as number;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
-      (d[i] as number[])[j] = best;
-    }
-  }
-  return at(a.length, b.length);
-}
-
-function listOr(label: string, names: readonly string[]): string {
-  return names.length ? `${label}: ${names.join(', ')}` : `${label}: none`;
-}
-
-function plural(noun: string, names: readonly string[]): string {
-  return `${noun}${names.length === 1 ? '' : 's'} ${names.join(', ')}`;
 }

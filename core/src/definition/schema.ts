@@ -21,6 +21,7 @@ import * as commandTarget from '../targets/command.js';
 import * as simTarget from '../targets/sim.js';
 import { analysisTemplateSchema } from './analysis-schema.js';
 import { duration, envVarName, identifier, slug } from './common.js';
+import { SAFE_VALUE_RULE } from './input-values.js';
 
 /**
  * The workflow file's structure. Each implementation contributes its own `configSchema`; the
@@ -65,6 +66,12 @@ const input = z
     default: z.string().optional().describe('Value when the run does not give one'),
     required: z.boolean().default(false),
     allowed: z.array(z.string()).optional().describe('The only values accepted'),
+    pattern: z
+      .string()
+      .optional()
+      .describe(
+        `RE2 regular expression the whole value must match (without one: ${SAFE_VALUE_RULE}, unless \`allowed\` lists the values); control characters are never accepted`,
+      ),
   })
   .describe('A value given at run time with --input NAME=VALUE (ROLLGATE_INPUT_NAME in commands)');
 

@@ -1,7 +1,7 @@
 import type { MetricSpec } from '../ports/strategy.js';
 import { checkConditionSyntax, referencedProbes } from '../util/expression.js';
 import { formatDuration } from '../util/duration.js';
-import type { Finding, PathSegment, Rule } from './rules.js';
+import type { Finding, PathSegment, Rule } from './rule-kit.js';
 import type { Stage, StrategyConfig, Workflow } from './schema.js';
 
 /*

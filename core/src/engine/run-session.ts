@@ -9,6 +9,7 @@ import type { RunStore } from '../ports/run-store.js';
 import type { StepContext } from '../ports/step-context.js';
 import { simConfigSchema, type FailureSpec, type SimConfig } from '../sim/config.js';
 import { createSimWorld, type SimWorld } from '../sim/world.js';
+import { inputEnvVar, varEnvVar } from '../util/env-name.js';
 import { maskDeep } from '../util/mask-deep.js';
 import { PROCESS_TOKEN_VAR } from '../util/process-scan.js';
 import type { EventBus } from './event-bus.js';
@@ -199,10 +200,8 @@ export class RunSession {
       ROLLGATE_VERSION: version,
       ROLLGATE_ACTOR: this.journal.context.actor,
     };
-    for (const [k, v] of Object.entries(this.journal.inputs)) env[`ROLLGATE_INPUT_${envName(k)}`] = v;
-    for (const [k, v] of Object.entries(this.workflow.environments[stage.environment]?.variables ?? {})) {
-      env[`ROLLGATE_VAR_${envName(k)}`] = v;
-    }
+    for (const [k, v] of Object.entries(this.journal.inputs)) env[inputEnvVar(k)] = v;
+    for (const [k, v] of Object.entries(this.workflow.environments[stage.environment]?.variables ?? {})) env[varEnvVar(k)] = v;
     return env;
   }
 
@@ -229,10 +228,6 @@ export class RunSession {
       output: (stream, line) => this.emit({ kind: 'step.output', stage, step, stream, line }),
     };
   }
-}
-
-function envName(name: string): string {
-  return name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
 }
 
 /** The sim config that applies in an environment, with the scenario file's failures added. */

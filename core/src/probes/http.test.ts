@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeDeps, fakeStepContext } from '../testing/fakes.js';
+import { loadTestWorkflow, runTestWorkflow } from '../testing/workflows.js';
 import { configSchema, create, lookup, parseJsonPath, type } from './http.js';
 
 const deps = () => fakeDeps();
@@ -24,6 +25,11 @@ beforeAll(async () => {
     lastHeaders = req.headers;
     lastMethod = req.method ?? '';
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname.startsWith('/echo/')) {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ path: url.pathname.slice('/echo/'.length), run: req.headers['x-run'] ?? null }));
+      return;
+    }
     switch (url.pathname) {
       case '/ok':
         res.end('hello');
@@ -72,7 +78,9 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-const probe = (fields: Record<string, unknown>) => create(configSchema.parse({ type: 'http', ...fields }), deps());
+/** A probe whose provider deps hold `secrets` (what the workflow's `*Env` fields name). */
+const probe = (fields: Record<string, unknown>, secrets: Record<string, string> = {}) =>
+  create(configSchema.parse({ type: 'http', ...fields }), { ...deps(), secret: (name) => secrets[name] });
 
 describe('http probe', () => {
   it('exports its type', () => {
@@ -148,12 +156,13 @@ describe('http probe', () => {
   });
 
   it('sends a bearer token from the environment and never returns it', async () => {
-    const result = await probe({ url: `${base}/auth`, bearerTokenEnv: 'API_TOKEN' }).check(ctx({ env: { API_TOKEN: 'tok-s3cret' } }));
+    // The token comes through the provider deps, never from the command environment.
+    const result = await probe({ url: `${base}/auth`, bearerTokenEnv: 'API_TOKEN' }, { API_TOKEN: 'tok-s3cret' }).check(ctx({ env: { API_TOKEN: 'from-env' } }));
     expect(result).toMatchObject({ ok: true, value: 200 });
     expect(lastHeaders.authorization).toBe('Bearer tok-s3cret');
     expect(JSON.stringify(result)).not.toContain('tok-s3cret');
 
-    const wrong = await probe({ url: `${base}/auth`, bearerTokenEnv: 'API_TOKEN' }).check(ctx({ env: { API_TOKEN: 'other-token' } }));
+    const wrong = await probe({ url: `${base}/auth`, bearerTokenEnv: 'API_TOKEN' }, { API_TOKEN: 'other-token' }).check(ctx());
     expect(wrong).toMatchObject({ ok: false, value: 401 });
     expect(JSON.stringify(wrong)).not.toContain('other-token');
   });
@@ -173,12 +182,56 @@ describe('http probe', () => {
     expect(head).toMatchObject({ ok: true, value: 200 });
   });
 
-  it('fills {{ vars.NAME }} and {{ env.NAME }} placeholders left in the URL', async () => {
-    const result = await probe({ url: '{{ env.BASE }}/{{ vars.PATH_PART }}' }).check(ctx({ env: { BASE: base, ROLLGATE_VAR_PATH_PART: 'ok' } }));
-    expect(result).toMatchObject({ ok: true, value: 200 });
-    const missing = await probe({ url: `${base}/{{ vars.NOPE }}` }).check(ctx());
-    expect(missing.ok).toBe(false);
-    expect(missing.error).toContain("url: '{{ vars.NOPE }}' has no value");
+  it('fills {{ inputs.NAME }}, {{ vars.NAME }}, {{ stage }} and {{ environment }} in the URL and headers', async () => {
+    const env = {
+      ROLLGATE_INPUT_REGION: 'eu-1',
+      ROLLGATE_VAR_DB_HOST: 'db.internal',
+      ROLLGATE_STAGE: 'canary',
+      ROLLGATE_ENVIRONMENT: 'staging',
+    };
+    const check = (url: string, jsonPath: string) =>
+      probe({ url, jsonPath, headers: { 'x-run': '{{ stage }}@{{ inputs.region }}' } }).check(ctx({ env }));
+    expect(await check(`${base}/echo/{{ inputs.region }}/{{ vars.db-host }}/{{ environment }}`, 'path')).toMatchObject({
+      ok: true,
+      value: 'eu-1/db.internal/staging',
+    });
+    expect(await check(`${base}/echo/x`, 'run')).toMatchObject({ ok: true, value: 'canary@eu-1' });
+  });
+
+  it('names a placeholder without a value, and never lists the names of the runner environment variables', async () => {
+    const env = { AWS_SECRET_ACCESS_KEY: 'k', RUNNER_TEMP_DIR: '/tmp/r', ROLLGATE_VAR_OTHER: 'x' };
+    const results = await Promise.all([
+      probe({ url: `${base}/{{ vars.nope }}` }).check(ctx({ env })),
+      probe({ url: `${base}/{{ inputs.region }}` }).check(ctx({ env })),
+      probe({ url: `${base}/ok`, headers: { 'x-run': '{{ stage }}' } }).check(ctx({ env })),
+      probe({ url: '{{ env.AWS_SECRET_ACCESS_KEY }}/x' }).check(ctx({ env })),
+    ]);
+    expect(results.map((r) => [r.ok, r.error])).toEqual([
+      [false, "url: '{{ vars.nope }}' has no value: the stage's environment has no variable 'nope'"],
+      [false, "url: '{{ inputs.region }}' has no value: the run gave no input 'region' and it has no default"],
+      [false, "headers.x-run: '{{ stage }}' has no value here"],
+      [
+        false,
+        "url: '{{ env.AWS_SECRET_ACCESS_KEY }}' is not a placeholder rollgate fills; use {{ inputs.NAME }}, {{ vars.NAME }}, {{ stage }}, {{ environment }}",
+      ],
+    ]);
+    for (const { error } of results) {
+      for (const name of ['RUNNER_TEMP_DIR', 'ROLLGATE_VAR_OTHER', 'PATH']) expect(error).not.toContain(name);
+    }
+  });
+
+  it('fills lower-case and dashed variable names in a run, so the stage it gates runs', async () => {
+    const loaded = loadTestWorkflow({
+      inputs: { version: { default: 'v2' }, region: { default: 'eu-1' } },
+      environments: { staging: { variables: { host: base.slice('http://'.length), 'api-path': 'echo' } } },
+      probes: { api: { type: 'http', url: 'http://{{ vars.host }}/{{ vars.api-path }}/{{ inputs.region }}', jsonPath: 'path' } },
+      stages: [{ name: 'deploy', environment: 'staging', when: "probes.api.ok && probes.api.value == 'eu-1'", target: { type: 'sim' } }],
+    });
+    const { outcome, events } = await runTestWorkflow(loaded);
+    const measured = events.find((e) => e.kind === 'probes.measured');
+    expect(measured).toMatchObject({ snapshot: { api: { ok: true, value: 'eu-1' } } });
+    expect(events.some((e) => e.kind === 'stage.skipped')).toBe(false);
+    expect(outcome.exitCode).toBe(0);
   });
 
   it('reports a refused connection and a bad URL without throwing', async () => {

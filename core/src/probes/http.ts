@@ -5,14 +5,18 @@ import { errorMessage } from '../errors.js';
 import type { ProbeResult } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import { formatLimit } from '../util/command-runner.js';
-import { hasPlaceholder, renderTemplate } from '../util/template.js';
+import { inputEnvVar, varEnvVar } from '../util/env-name.js';
+import { type PlaceholderLookup, renderTemplate } from '../util/template.js';
 
 export const type = 'http';
 
 export const configSchema = z
   .strictObject({
     type: z.literal(type),
-    url: z.string().min(1).describe('URL to request; {{ vars.NAME }} placeholders take environment variables'),
+    url: z
+      .string()
+      .min(1)
+      .describe('URL to request; {{ inputs.NAME }}, {{ vars.NAME }}, {{ stage }} and {{ environment }} are filled in (also in headers)'),
     method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
     expectStatus: z.array(z.number().int().min(100).max(599)).optional().describe('Statuses that count as ok (default: any 2xx)'),
     headers: z.record(z.string(), z.string()).optional().describe('Plain request headers'),
@@ -25,7 +29,7 @@ export type HttpProbeConfig = z.infer<typeof configSchema>;
 
 type Value = ProbeResult['value'];
 
-export function create(config: HttpProbeConfig, _deps: ProviderDeps): Probe {
+export function create(config: HttpProbeConfig, deps: ProviderDeps): Probe {
   const path = config.jsonPath === undefined ? undefined : parseJsonPath(config.jsonPath);
   const expected = config.expectStatus ? new Set(config.expectStatus) : undefined;
   const expectedText = config.expectStatus ? config.expectStatus.join(', ') : '2xx';
@@ -43,11 +47,14 @@ export function create(config: HttpProbeConfig, _deps: ProviderDeps): Probe {
         ...(status === undefined ? {} : { details: { status } }),
       });
 
+      const values = placeholderValues(ctx.env);
       let url: string;
+      const headers: Record<string, string> = {};
       try {
-        url = resolveUrl(config.url, ctx.env);
+        url = fill('url', config.url, values);
+        for (const [name, value] of Object.entries(config.headers ?? {})) headers[name] = fill(`headers.${name}`, value, values);
       } catch (err) {
-        return fail(`url: ${errorMessage(err)}`);
+        return fail(errorMessage(err));
       }
       let target: URL;
       try {
@@ -55,7 +62,6 @@ export function create(config: HttpProbeConfig, _deps: ProviderDeps): Probe {
       } catch {
         return fail(`url '${safeUrl(url)}' is not a valid URL; write it as http(s)://host[:port]/path`);
       }
-      const headers: Record<string, string> = { ...config.headers };
       if (target.username || target.password) {
         // fetch refuses credentials in URLs: send them as Basic auth, as curl does.
         const user = decodeURIComponent(target.username);
@@ -65,7 +71,8 @@ export function create(config: HttpProbeConfig, _deps: ProviderDeps): Probe {
         target.password = '';
       }
       if (config.bearerTokenEnv) {
-        const token = ctx.env[config.bearerTokenEnv];
+        // Read through deps: commands never see rollgate's own credentials, so ctx.env has none.
+        const token = deps.secret(config.bearerTokenEnv);
         if (!token) return fail(`environment variable ${config.bearerTokenEnv} is not set (bearerTokenEnv)`);
         headers.authorization = `Bearer ${token}`;
       }
@@ -106,16 +113,25 @@ export function create(config: HttpProbeConfig, _deps: ProviderDeps): Probe {
 }
 
 /**
- * Fills `{{ vars.NAME }}` from ROLLGATE_VAR_NAME and `{{ env.NAME }}` from the environment, for
- * placeholders the engine left in the URL.
+ * The values of the documented placeholders, read from the ROLLGATE_* variables the engine sets
+ * for the stage (the same names commands see). Nothing else of the runner's environment is read:
+ * a URL is sent to a server, so it must not be able to carry an arbitrary variable there.
  */
-function resolveUrl(url: string, env: Record<string, string>): string {
-  if (!hasPlaceholder(url)) return url;
-  const vars: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (key.startsWith('ROLLGATE_VAR_')) vars[key.slice('ROLLGATE_VAR_'.length)] = value;
+function placeholderValues(env: Record<string, string>): PlaceholderLookup {
+  return (name) => {
+    const [root, key = ''] = name.split('.');
+    const variable =
+      root === 'inputs' ? inputEnvVar(key) : root === 'vars' ? varEnvVar(key) : root === 'stage' ? 'ROLLGATE_STAGE' : 'ROLLGATE_ENVIRONMENT';
+    return Object.hasOwn(env, variable) ? env[variable] : undefined;
+  };
+}
+
+function fill(field: string, text: string, values: PlaceholderLookup): string {
+  try {
+    return renderTemplate(text, values);
+  } catch (err) {
+    throw new Error(`${field}: ${errorMessage(err)}`, { cause: err });
   }
-  return renderTemplate(url, { vars, env });
 }
 
 /** The URL without user info or query string, for messages. */

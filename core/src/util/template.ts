@@ -1,11 +1,17 @@
 /**
  * `{{ inputs.version }}`-style placeholders, filled by lookup only: no expressions, no code. Used
- * for `version` and probe URLs; never in commands, which read ROLLGATE_* environment variables
- * instead (validation rejects placeholders there).
+ * for `version` and probe URLs and headers; never in commands, which read ROLLGATE_* environment
+ * variables instead (validation rejects placeholders there).
  */
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*\}\}/g;
 
+/** The placeholders rollgate fills; validation accepts exactly these (definition/rules.ts). */
+export const PLACEHOLDER_FORMS = ['inputs.NAME', 'vars.NAME', 'stage', 'environment'] as const;
+
 export type TemplateScope = Record<string, Record<string, string> | string>;
+
+/** The value of one placeholder (`inputs.version`), or undefined when it has none. */
+export type PlaceholderLookup = (name: string) => string | undefined;
 
 export function hasPlaceholder(text: string): boolean {
   return new RegExp(PLACEHOLDER.source).test(text);
@@ -16,15 +22,33 @@ export function placeholders(text: string): string[] {
   return [...text.matchAll(PLACEHOLDER)].map((m) => m[1] as string);
 }
 
-/** Fills placeholders; throws with the placeholder's name when the scope lacks it. */
-export function renderTemplate(text: string, scope: TemplateScope): string {
+/** Whether `name` (as in `{{ name }}`) is one of the PLACEHOLDER_FORMS. */
+export function isPlaceholderForm(name: string): boolean {
+  return /^(?:(?:inputs|vars)\.[A-Za-z_][\w-]*|stage|environment)$/.test(name);
+}
+
+/**
+ * Fills placeholders; throws with the placeholder's name when it has no value. The message never
+ * lists what the scope holds: a scope built from the runner's environment would show the names
+ * of its variables.
+ */
+export function renderTemplate(text: string, scope: TemplateScope | PlaceholderLookup): string {
+  const find = typeof scope === 'function' ? scope : (name: string) => lookup(scope, name);
   return text.replace(PLACEHOLDER, (_, name: string) => {
-    const value = lookup(scope, name);
-    if (value === undefined) {
-      throw new Error(`'{{ ${name} }}' has no value (known: ${knownNames(scope).join(', ') || 'none'})`);
-    }
+    const value = isPlaceholderForm(name) ? find(name) : undefined;
+    if (value === undefined) throw new Error(missingValue(name));
     return value;
   });
+}
+
+function missingValue(name: string): string {
+  const [root, key] = name.split('.');
+  if (!isPlaceholderForm(name)) {
+    return `'{{ ${name} }}' is not a placeholder rollgate fills; use ${PLACEHOLDER_FORMS.map((f) => `{{ ${f} }}`).join(', ')}`;
+  }
+  if (root === 'inputs') return `'{{ ${name} }}' has no value: the run gave no input '${key}' and it has no default`;
+  if (root === 'vars') return `'{{ ${name} }}' has no value: the stage's environment has no variable '${key}'`;
+  return `'{{ ${name} }}' has no value here`;
 }
 
 function lookup(scope: TemplateScope, name: string): string | undefined {
@@ -34,10 +58,4 @@ function lookup(scope: TemplateScope, name: string): string | undefined {
   if (first === undefined || typeof first === 'string' || rest.length !== 1) return undefined;
   const key = rest[0] as string;
   return Object.hasOwn(first, key) ? first[key] : undefined;
-}
-
-function knownNames(scope: TemplateScope): string[] {
-  return Object.entries(scope).flatMap(([k, v]) =>
-    typeof v === 'string' ? [k] : Object.keys(v).map((sub) => `${k}.${sub}`),
-  );
 }
