@@ -22,8 +22,9 @@ const twoStages = [
   '    environment: local',
   '    target:',
   '      type: command',
-  // Filling the journal's disk is what this deploy does.
-  `      deploy: [sh, -c, 'dd if=/dev/zero of="$FILL" bs=1k count=4096 2>/dev/null; printf %s "$ROLLGATE_VERSION" > first']`,
+  // Filling the journal's disk is what this deploy does, once the journal write that records it
+  // (right after it starts) is done: a write still in flight would free the old journal's space.
+  `      deploy: [sh, -c, 'sleep 0.3; dd if=/dev/zero of="$FILL" bs=1k count=4096 2>/dev/null; printf %s "$ROLLGATE_VERSION" > first']`,
   `      revert: [sh, -c, 'rm -f first']`,
   '  - name: second',
   '    environment: local',
@@ -43,7 +44,7 @@ describe('a journal that cannot be written', () => {
       const file = await writeWorkflow(cwd, 'rollgate.yml', twoStages);
       const state = join(fs.dir, 'run.json');
       const r = await cli(['run', file, '--state', state], { cwd, env: { FILL: join(fs.dir, 'fill') } });
-      expect(r.code, r.stderr).toBe(5);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(5);
       expect(r.stdout).toMatch(/second\/deploy: failed: cannot write the run journal .*run\.json: ENOSPC: no space left on the device; free some, or pass --state PATH on another disk/);
       expect(r.stderr).toMatch(
         /rollgate: JOURNAL NOT WRITTEN \(exit 5\): the run failed, but its journal .*run\.json could not be written \(cannot write the run journal .*ENOSPC.*\), so the file does not say so/,

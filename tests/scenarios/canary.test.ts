@@ -103,7 +103,8 @@ describe('a bad version caught by analysis at the first canary step', () => {
           router,
           strategy: {
             type: 'canary',
-            analysis: { metrics: [candidateErrors({ successCondition: 'result < 0.01', interval: '20s', failureLimit: 1 })] },
+            // No count: measured beside every step until promotion.
+            analysis: { metrics: [candidateErrors({ successCondition: 'result < 0.01', interval: '20s', failureLimit: 1, count: undefined })] },
             steps: [{ setWeight: 10 }, { pause: { duration: '5m' } }, { setWeight: 50 }],
           },
         }),
@@ -391,5 +392,45 @@ describe('blue-green after nodes crashed', () => {
     const { outcome, events } = await run(loaded);
     expect(outcome.status).toBe('succeeded');
     expect(first(events, 'step.succeeded', (e) => e.step === 'verify-green').message).toBe('new version healthy (3/3 ready)');
+  });
+});
+
+describe('background analysis with a count', () => {
+  it('measures count times, then stops deciding: the canary goes on and promotes', async () => {
+    const loaded = load({
+      sim: cluster(),
+      stages: [
+        stage('web', {
+          router,
+          strategy: {
+            type: 'canary',
+            analysis: { metrics: [candidateErrors({ interval: '10s', count: 2 })] },
+            steps: [{ setWeight: 10 }, { pause: { duration: '2m' } }, { setWeight: 50 }, { pause: { duration: '2m' } }],
+          },
+        }),
+      ],
+    });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('succeeded');
+    expect(ofKind(events, 'analysis.measured')).toHaveLength(2);
+  });
+
+  it('measures the service the stage deploys, not one named after the stage', async () => {
+    const loaded = load({
+      sim: { nodes: 4, services: { 'web-svc': { version: 'v1' } } },
+      stages: [
+        {
+          name: 'release',
+          environment: 'production',
+          target: { type: 'sim', service: 'web-svc' },
+          router,
+          strategy: { type: 'canary', analysis: { metrics: [candidateErrors({ count: 1 })] }, steps: [{ setWeight: 10 }, { pause: { duration: '1m' } }] },
+        },
+      ],
+    });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('succeeded');
+    expect(first(events, 'analysis.measured')).toMatchObject({ verdict: 'succeeded', value: expect.any(Number) });
+    expect(savedService(outcome.journal, 'web-svc')).toMatchObject({ version: 'v2' });
   });
 });

@@ -71,6 +71,30 @@ describe('a failing compensation', () => {
     expect(resumed.outcome.journal.stages.web?.compensations.every((c) => c.status === 'done')).toBe(true);
     expect(savedService(resumed.outcome.journal)?.candidate).toBeUndefined();
   });
+
+  it('resume --resolved records that a person finished it, and closes the stage as rolled back', async () => {
+    const { store } = await run(loaded);
+    const resumed = await resume(loaded, store, { resolved: { by: 'dana', comment: 'deleted the canary by hand' } });
+    expect(resumed.outcome.status).toBe('rolled-back');
+    expect(first(resumed.events, 'rollback.step').compensation).toBe(
+      'send all traffic back to v1 and remove v2 from web (by hand, dana: deleted the canary by hand)',
+    );
+    expect(resumed.outcome.journal.stages.web).toMatchObject({
+      status: 'rolled-back',
+      message: 'rolled back; what was left was fixed by hand by dana: deleted the canary by hand',
+    });
+    // Nothing was retried: the person's word stands.
+    expect(resumed.kinds).not.toContain('rollback.started');
+    await expect(resume(loaded, store)).rejects.toThrow(/^run web-\S+ already ended \(rolled-back\); nothing to resume/);
+  });
+
+  it('refuses --resolved for a run that needs no person', async () => {
+    const gated = load({ sim: cluster(), stages: [stage('web', { approval: { type: 'manual' } })] });
+    const { store } = await run(gated);
+    await expect(resume(gated, store, { resolved: { by: 'dana', comment: 'x' } })).rejects.toThrow(
+      /^--resolved is for runs that need a manual intervention; run web-\S+ is paused$/,
+    );
+  });
 });
 
 describe('cancellation mid-rollout', () => {

@@ -13,7 +13,13 @@ export const metricSchema = z
     successCondition: z.string().optional().describe('CEL over `result`: true means this measurement is good'),
     failureCondition: z.string().optional().describe('CEL over `result`: true means this measurement is bad (checked first)'),
     interval: duration('Time between measurements').prefault('30s'),
-    count: z.number().int().min(1).max(1000).default(1).describe('Measurements in all'),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('Measurements in all (default 1; a background analysis measures until promotion unless you give it)'),
     initialDelay: duration('Wait before the first measurement').prefault('0s'),
     failureLimit: z.number().int().min(0).default(0).describe('Failed measurements tolerated; one more fails the analysis'),
     consecutiveErrorLimit: z.number().int().min(0).default(4).describe('Provider errors in a row tolerated; one more makes the analysis errored'),
@@ -34,7 +40,7 @@ export const metricSchema = z
     ...(m.successCondition !== undefined ? { successCondition: m.successCondition } : {}),
     ...(m.failureCondition !== undefined ? { failureCondition: m.failureCondition } : {}),
     intervalMs: m.interval,
-    count: m.count,
+    ...(m.count !== undefined ? { count: m.count } : {}),
     initialDelayMs: m.initialDelay,
     failureLimit: m.failureLimit,
     consecutiveErrorLimit: m.consecutiveErrorLimit,

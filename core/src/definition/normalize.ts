@@ -6,15 +6,9 @@ import type { Workflow } from './schema.js';
  * problems (rules do) and must keep every array index and key where the file had it, because
  * rule findings are located in the file by those paths.
  *
- * Defaults that depend on another field live here: a `sim` router without a `service` splits
- * the traffic of the stage's `sim` target's service (not of a service named like the stage).
+ * Nothing needs it today: defaults that depend on another field of a stage are the providers'
+ * own (a provider gets the stage's target in its deps). It stays as the place for the next one.
  */
 export function normalize(workflow: Workflow): Workflow {
-  return {
-    ...workflow,
-    stages: workflow.stages.map((stage) => {
-      if (stage.router?.type !== 'sim' || stage.router.service || stage.target.type !== 'sim' || !stage.target.service) return stage;
-      return { ...stage, router: { ...stage.router, service: stage.target.service } };
-    }),
-  };
+  return workflow;
 }

@@ -121,15 +121,18 @@ describe('runMetric', () => {
     expect(events[0]).toMatchObject({ value: null, message: `no data (onNoData: ${onNoData}): no samples for web` });
   });
 
-  it('runs in the background until stopped, unless a limit decides first', async () => {
+  it('runs in the background until stopped, unless a limit decides first, or its count when it has one', async () => {
+    const counted = env({ q: [0.01] });
+    expect((await runMetric(spec({ count: 2 }), counted.env, signal(), true)).phase).toBe('succeeded');
+    expect(counted.events).toHaveLength(2);
     const { env: e, events } = env({ q: [0.01] });
     const controller = new AbortController();
-    const running = runMetric(spec({ count: 1 }), e, controller.signal, true);
+    const running = runMetric(spec({ count: undefined }), e, controller.signal, true);
     while (events.length < 5) await new Promise((r) => setImmediate(r));
     controller.abort(new Error('rollout ended'));
     await expect(running).rejects.toThrow('rollout ended');
     const failing = env({ q: [0.01, 0.01, 0.5] });
-    expect((await runMetric(spec(), failing.env, signal(), true)).phase).toBe('failed');
+    expect((await runMetric(spec({ count: undefined }), failing.env, signal(), true)).phase).toBe('failed');
   });
 });
 

@@ -80,7 +80,8 @@ async function measure(metric: MetricSpec, env: AnalysisEnv, signal: AbortSignal
  * Measures one metric until `count` measurements have been taken or a limit decides it. As in Argo
  * Rollouts, a measurement that errored does not count toward `count`: the metric measures again,
  * and errors in a row past `consecutiveErrorLimit` make it errored, never a success. With
- * `background`, it measures until `signal` aborts (the rollout ended) unless a limit decides it.
+ * `background` and no `count`, it measures until `signal` aborts (the rollout ended) unless a limit
+ * decides it; with a `count`, it stops after that many, like any other.
  */
 export async function runMetric(metric: MetricSpec, env: AnalysisEnv, signal: AbortSignal, background = false): Promise<MetricResult> {
   const measurements: Measurement[] = [];
@@ -91,7 +92,9 @@ export async function runMetric(metric: MetricSpec, env: AnalysisEnv, signal: Ab
   const result = (phase: Verdict, message: string): MetricResult => ({ name: metric.name, phase, dryRun: metric.dryRun, measurements, message });
   if (signal.aborted) throw signal.reason;
   if (metric.initialDelayMs > 0) await env.clock.sleep(metric.initialDelayMs, signal);
-  for (let i = 0; background || counted < metric.count; i++) {
+  // A background metric without a count measures until the rollout ends (`signal` aborts).
+  const count = metric.count ?? (background ? Infinity : 1);
+  for (let i = 0; counted < count; i++) {
     if (i > 0) await env.clock.sleep(metric.intervalMs, signal);
     const m = await measure(metric, env, signal);
     measurements.push(m);

@@ -19,7 +19,7 @@ export async function snapshotFor(
 ): Promise<ProbeSnapshot> {
   if (names.length === 0) return {};
   const ctx = session.stepContext(stage, 'probes', signal, session.record(stage.name).version);
-  const deps = session.deps(stage.environment, ctx.log);
+  const deps = session.stageDeps(stage, ctx.log);
   const probes = names.map((name) => {
     const config = session.workflow.probes[name];
     if (!config) throw new Error(`probe ${name} is not declared`);

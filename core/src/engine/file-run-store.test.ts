@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JournalError } from '../errors.js';
 import { JOURNAL_FORMAT, type RunJournal } from '../model/journal.js';
-import { FileRunStore } from './file-run-store.js';
+import { describeWriteError, FileRunStore } from './file-run-store.js';
 import { MemoryRunStore } from './memory-run-store.js';
 
 const journal = (status: RunJournal['status'] = 'running'): RunJournal => ({
@@ -113,6 +113,18 @@ describe('FileRunStore', () => {
     expect(error).toMatch(/workflow\.path: must name a \.yml, \.yaml or \.json workflow file/);
     expect(error).toMatch(/stages\.web\.compensations\.0\.op: unknown undo operation "shell\.exec"; this rollgate knows target\.revert, router\.reset, candidate\.restore-scale, candidate\.remove, unit\.revert/);
     expect(await readFile(path, 'utf8')).toBe(JSON.stringify(edited));
+  });
+
+  it.each([
+    ['ENOSPC', 'ENOSPC: no space left on the device; free some, or pass --state PATH on another disk'],
+    ['EDQUOT', 'EDQUOT: no space left on the device; free some, or pass --state PATH on another disk'],
+    ['EACCES', 'EACCES: permission denied; make the folder writable by this user, or pass --state PATH elsewhere'],
+    ['EPERM', 'EPERM: permission denied; make the folder writable by this user, or pass --state PATH elsewhere'],
+    ['EROFS', 'EROFS: the filesystem is read-only; pass --state PATH on a writable one'],
+    ['ENOTDIR', 'ENOTDIR: a part of the path is not a folder (or the path is one); pass --state PATH naming a file'],
+    ['EIO', 'EIO: i/o error'],
+  ])('says what a %s means for the journal and what to do', (code, message) => {
+    expect(describeWriteError(Object.assign(new Error(`${code}: i/o error`), { code }))).toBe(message);
   });
 
   it('reports an unreadable path', async () => {

@@ -94,7 +94,8 @@ export function startMonitor(run: StageRun, breach: (err: Error) => void): Monit
     // Nothing to measure until the new version takes traffic.
     await Promise.race([run.trafficStarted, aborted(signal)]);
     const result = await runAnalysis(metrics, run.analysisEnv('background-analysis'), signal, true);
-    // In the background only a decision ends the analysis (stopping it rejects): never `succeeded`.
+    // Metrics with a `count` end by themselves: a success means they have nothing more to say.
+    if (result.phase === 'succeeded') return;
     if (result.phase === 'inconclusive') run.pauseRequest = `background analysis inconclusive: ${result.message}`;
     else fire(`background analysis ${result.phase}`, result.message, {});
   };

@@ -1,7 +1,13 @@
 import { access } from 'node:fs/promises';
-import { findByToken, groupAlive, stopGroups } from '../util/process-scan.js';
+import { findByToken, groupAlive, stopGroups, type StopResult } from '../util/process-scan.js';
 import { SETTLE_MS } from './deadline.js';
 import type { RunSession } from './run-session.js';
+
+/** Where processes are looked up and how they are stopped: real by default, replaced in tests. */
+export interface OrphanSeams {
+  procRoot?: string;
+  stop?: (groups: number[]) => Promise<StopResult>;
+}
 
 /**
  * Before a resumed run undoes anything, the commands that a killed rollgate left running must be
@@ -12,21 +18,23 @@ import type { RunSession } from './run-session.js';
  *
  * Returns, per stage, what could not be stopped: those stages need a person before their undo runs.
  */
-export async function stopOrphanedCommands(session: RunSession): Promise<Map<string, string[]>> {
+export async function stopOrphanedCommands(session: RunSession, os: OrphanSeams = {}): Promise<Map<string, string[]>> {
   const { journal } = session;
+  const procRoot = os.procRoot ?? '/proc';
+  const stop = os.stop ?? ((groups: number[]) => stopGroups(groups, SETTLE_MS));
   const here = session.processes.host;
   const recorded = (journal.processes ?? []).filter((p) => p.host === here);
   const elsewhere = (journal.processes ?? []).filter((p) => p.host !== here);
-  const found = await findByToken(session.processes.otherTokens());
+  const found = await findByToken(session.processes.otherTokens(), procRoot);
   // Where /proc cannot be read, the recorded groups are all there is to go on.
-  const scanned = found.length > 0 || (await procReadable());
+  const scanned = found.length > 0 || (await procReadable(procRoot));
   const groups = new Map<number, { stage: string; command: string }>();
   for (const p of found) groups.set(p.pgid, { stage: p.stage ?? stageOf(recorded, p.pgid) ?? '', command: commandOf(recorded, p.pgid) ?? `pid ${p.pid}` });
   if (!scanned) for (const p of recorded) if (groupAlive(p.pgid)) groups.set(p.pgid, { stage: p.stage, command: p.command });
 
   const left = new Map<string, string[]>();
   if (groups.size > 0) {
-    const { stopped, survivors } = await stopGroups([...groups.keys()], SETTLE_MS);
+    const { stopped, survivors } = await stop([...groups.keys()]);
     const describe = (g: number) => `${groups.get(g)?.command ?? 'command'} (process group ${g})`;
     for (const [stage, list] of byStage(groups, stopped)) {
       session.emit({
@@ -69,8 +77,8 @@ function commandOf(recorded: { pgid: number; command: string }[], pgid: number):
   return recorded.find((r) => r.pgid === pgid)?.command;
 }
 
-function procReadable(): Promise<boolean> {
-  return access('/proc/self/environ').then(
+function procReadable(procRoot: string): Promise<boolean> {
+  return access(`${procRoot}/self/environ`).then(
     () => true,
     () => false,
   );

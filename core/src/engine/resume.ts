@@ -3,7 +3,7 @@ import type { RunJournal } from '../model/journal.js';
 import { drive, finishRun } from './finish-run.js';
 import { checkBinding, rebuildSecretInputs } from './journal-binding.js';
 import { openSession } from './open-session.js';
-import { stopOrphanedCommands } from './orphans.js';
+import { stopOrphanedCommands, type OrphanSeams } from './orphans.js';
 import { planRun } from './plan.js';
 import { rollbackStage } from './rollback.js';
 import type { ResumeOptions, RunOutcome } from './run-options.js';
@@ -104,8 +104,8 @@ function decide(session: RunSession, given: NonNullable<ResumeOptions['decision'
  * running, then undo, never go forward blind. A stage whose command cannot be stopped is not
  * undone (the undo would race it): it needs a person. Stages that never started are not a success.
  */
-async function recoverCrashed(session: RunSession): Promise<void> {
-  const unstoppable = await stopOrphanedCommands(session);
+export async function recoverCrashed(session: RunSession, seams: OrphanSeams = {}): Promise<void> {
+  const unstoppable = await stopOrphanedCommands(session, seams);
   for (const [name, record] of Object.entries(session.journal.stages)) {
     if (record.status !== 'running' && record.status !== 'manual-intervention-required') continue;
     const left = unstoppable.get(name);

@@ -167,6 +167,7 @@ export class RunSession {
     return world;
   }
 
+  /** What run-wide providers (notifiers, audit sinks) get: no stage, so no target. */
   deps(environment: string, log: Logger): ProviderDeps {
     return {
       runId: this.runId,
@@ -177,6 +178,11 @@ export class RunSession {
       secret: (name) => this.env[name] || undefined,
       sim: () => this.world(environment),
     };
+  }
+
+  /** What the providers of a stage get: its environment and its target, for their defaults. */
+  stageDeps(stage: Stage, log: Logger): ProviderDeps {
+    return { ...this.deps(stage.environment, log), target: stage.target };
   }
 
   retryPolicy(stage: Stage): RetryPolicy {

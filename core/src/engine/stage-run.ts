@@ -39,7 +39,7 @@ export class StageRun {
     readonly stage: Stage,
   ) {
     this.record = session.record(stage.name);
-    const deps = session.deps(stage.environment, session.logger(stage.name, 'providers'));
+    const deps = session.stageDeps(stage, session.logger(stage.name, 'providers'));
     this.target = createTarget(stage.target, deps);
     this.router = stage.router ? createRouter(stage.router, deps) : undefined;
     this.runtime = this.runtimeFor(this.strategyConfig());
@@ -107,7 +107,7 @@ export class StageRun {
     if (!provider) {
       const config = this.session.workflow.metricProviders[name];
       if (!config) throw new ProviderError(`metric provider '${name}' is not defined; metricProviders: ${Object.keys(this.session.workflow.metricProviders).join(', ')}`);
-      provider = createMetricProvider(config, this.session.deps(this.stage.environment, this.session.logger(this.stage.name, 'analysis')));
+      provider = createMetricProvider(config, this.session.stageDeps(this.stage, this.session.logger(this.stage.name, 'analysis')));
       this.providers.set(name, provider);
     }
     return provider;

@@ -183,7 +183,7 @@ async function beforeChanges(session: RunSession, stage: Stage, runSignal: Abort
       environment: stage.environment,
       ...(message ? { message } : {}),
     });
-    const decision = await createApprover(stage.approval, session.deps(stage.environment, ctx.log)).request(
+    const decision = await createApprover(stage.approval, session.stageDeps(stage, ctx.log)).request(
       { gate, stage: stage.name, environment: stage.environment, version: record.version, ...(message ? { message } : {}) },
       ctx,
     );

@@ -21,7 +21,7 @@ export type SimMetric = (typeof METRICS)[number];
 export const configSchema = z
   .strictObject({
     type: z.literal(type),
-    service: z.string().min(1).optional().describe('Service measured when a query names none (default: the stage name)'),
+    service: z.string().min(1).optional().describe("Service measured when a query names none (default: the service of the stage's sim target, else the stage name)"),
   })
   .describe(
     `Measures the simulated infrastructure. Queries: ${METRICS.join(', ')}, optionally with a service (error-rate:web). ` +
@@ -73,7 +73,7 @@ export function create(config: Config, deps: ProviderDeps): MetricProvider {
   return {
     type,
     async query(query, ctx) {
-      const { metric, service = config.service ?? ctx.stage } = parseQuery(query);
+      const { metric, service = config.service ?? targetService(deps) ?? ctx.stage } = parseQuery(query);
       const world = deps.sim();
       world.guard('metric', service);
       const value = readers[metric](world, service);
@@ -81,4 +81,10 @@ export function create(config: Config, deps: ProviderDeps): MetricProvider {
       return value;
     },
   };
+}
+
+/** The service the stage's sim target deploys, when the stage has one that names it. */
+export function targetService(deps: ProviderDeps): string | undefined {
+  const service = deps.target?.type === 'sim' ? deps.target['service'] : undefined;
+  return typeof service === 'string' ? service : undefined;
 }

@@ -17,6 +17,12 @@ export interface ProviderDeps {
    * every output. Commands never see these variables: this is how a provider reads its own.
    */
   secret(name: string): string | undefined;
+  /**
+   * The target of the stage this provider serves, as the workflow configures it (`type` and its
+   * fields); `undefined` for run-wide providers (notifiers, audit sinks). A provider may default
+   * to it: the sim router and metrics split and measure the service the stage's sim target deploys.
+   */
+  target?: { readonly type: string } & Readonly<Record<string, unknown>>;
   /** The simulated infrastructure of that environment; created on first use. */
   sim(): SimWorld;
 }

@@ -11,7 +11,8 @@ export interface MetricSpec {
   successCondition?: string;
   failureCondition?: string;
   intervalMs: number;
-  count: number;
+  /** Measurements that count; absent: 1, or for background analysis, until the rollout ends. */
+  count?: number;
   initialDelayMs: number;
   failureLimit: number;
   consecutiveErrorLimit: number;

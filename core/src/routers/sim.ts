@@ -2,13 +2,14 @@ import { z } from 'zod';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
 import type { TrafficRouter } from '../ports/traffic-router.js';
+import { targetService } from '../metrics/sim.js';
 
 export const type = 'sim';
 
 export const configSchema = z
   .strictObject({
     type: z.literal(type),
-    service: z.string().min(1).optional().describe('Service in the simulated cluster whose traffic is split (default: the stage name)'),
+    service: z.string().min(1).optional().describe("Service in the simulated cluster whose traffic is split (default: the service of the stage's sim target, else the stage name)"),
   })
   .describe('Splits the traffic of a simulated service between its stable and new version (see `sim`)');
 export type SimRouterConfig = z.infer<typeof configSchema>;
@@ -21,7 +22,8 @@ type Config = SimRouterConfig;
  * promotes (the target's `promote` does), so it is safe in both a rollback and a completed rollout.
  */
 export function create(config: Config, deps: ProviderDeps): TrafficRouter {
-  const service = (ctx: StepContext) => config.service ?? ctx.stage;
+  // By default the router splits the traffic of the service the stage's sim target deploys.
+  const service = (ctx: StepContext) => config.service ?? targetService(deps) ?? ctx.stage;
   return {
     type,
     async setWeights(weights, ctx) {

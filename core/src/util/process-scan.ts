@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -67,14 +68,43 @@ async function groupOf(pid: number, procRoot: string): Promise<number | undefine
   }
 }
 
-/** Whether any process of group `pgid` is alive (signal 0 checks without sending anything). */
-export function groupAlive(pgid: number): boolean {
+/**
+ * Whether any process of group `pgid` is alive (signal 0 checks without sending anything). A
+ * group of zombies only is not: its processes have exited, and their parent (often init in a
+ * container, which may be slow to reap) holds nothing but their exit status.
+ */
+export function groupAlive(pgid: number, procRoot = '/proc'): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return !onlyZombies(pgid, procRoot);
+}
+
+/** Whether /proc shows the group's members and every one of them is a zombie. */
+function onlyZombies(pgid: number, procRoot: string): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync(procRoot);
+  } catch {
+    return false;
+  }
+  let members = 0;
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`${procRoot}/${e}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) !== pgid) continue;
+    if (fields[0] !== 'Z') return false;
+    members += 1;
+  }
+  return members > 0;
 }
 
 export interface StopResult {
@@ -89,7 +119,7 @@ export interface StopResult {
  * to `killWaitMs` for them to go. Wall time throughout: these are real processes.
  */
 export async function stopGroups(pgids: readonly number[], graceMs: number, killWaitMs = 2000, pollMs = 50): Promise<StopResult> {
-  const running = [...new Set(pgids)].filter(groupAlive);
+  const running = [...new Set(pgids)].filter((g) => groupAlive(g));
   const send = (signal: NodeJS.Signals, groups: number[]) => {
     for (const g of groups) {
       try {
@@ -101,10 +131,10 @@ export async function stopGroups(pgids: readonly number[], graceMs: number, kill
   };
   const waitGone = async (groups: number[], ms: number) => {
     const until = Date.now() + ms;
-    let alive = groups.filter(groupAlive);
+    let alive = groups.filter((g) => groupAlive(g));
     while (alive.length > 0 && Date.now() < until) {
       await delay(pollMs);
-      alive = alive.filter(groupAlive);
+      alive = alive.filter((g) => groupAlive(g));
     }
     return alive;
   };
