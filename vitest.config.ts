@@ -17,7 +17,8 @@ export default defineConfig({
         'core/src/**': { lines: 90 },
         'core/src/strategies/**': { lines: 100, branches: 100, functions: 100, statements: 100 },
         'core/src/engine/{analysis,rollback}.ts': { lines: 100, branches: 100, functions: 100, statements: 100 },
-        'core/src/engine/{compensations,monitor}.ts': { lines: 100, statements: 90, branches: 80 },
+        // The recovery path: undo, the monitor, a resumed run and the commands a dead run left.
+        'core/src/engine/{compensations,monitor,orphans,process-ledger,resume,finish-run,stage-graph}.ts': { lines: 100, statements: 90, branches: 80 },
         'core/src/audit/**': { lines: 100, branches: 100, functions: 100, statements: 100 },
       },
     },

@@ -88,3 +88,22 @@ describe('inconsistent state across regions', () => {
     expect(savedService(outcome.journal, 'web', 'eu')).toBeUndefined(); // eu's world was never touched, so never saved
   });
 });
+
+describe('a region waiting at its approval gate when another fails', () => {
+  it('is closed as skipped, never left paused: nothing had changed there', async () => {
+    const loaded = load({
+      environments,
+      stages: [
+        { ...regionStage('web-eu', 'eu', [{ setWeight: 20 }]), approval: { type: 'manual' } },
+        regionStage('web-us', 'us', [{ setWeight: 20 }, { analysis: { metrics: [strict] } }]),
+      ],
+    });
+    const { outcome } = await run(loaded);
+    expect(outcome.status).toBe('rolled-back');
+    expect(outcome.journal.stages['web-eu']).toMatchObject({
+      status: 'skipped',
+      blockedBy: 'web-us',
+      message: 'stage web-us ended rolled-back, so this paused stage is not continued',
+    });
+  });
+});

@@ -86,12 +86,48 @@ async function jsonlBelow(dir: string): Promise<string[]> {
   return found;
 }
 
-/** A line as an entry, or undefined when it is none (torn, damaged, or another format). */
+/**
+ * A line as an entry, or undefined when it is none (torn, damaged, another format, or fields of
+ * the wrong type): readers count it as skipped rather than trip over it.
+ */
 export function parseEntry(text: string): AuditEntry | undefined {
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as AuditEntry | null;
-    return value?.format === AUDIT_FORMAT ? value : undefined;
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
+  return hasEntryShape(value) ? value : undefined;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optional = (v: unknown, check: (v: unknown) => boolean) => v === undefined || check(v);
+
+/** Whether `value` has every field an entry's readers rely on, each of its type. */
+export function hasEntryShape(value: unknown): value is AuditEntry {
+  if (!isObject(value) || value.format !== AUDIT_FORMAT) return false;
+  const e = value;
+  return (
+    Number.isInteger(e.seq) &&
+    isString(e.ts) &&
+    isString(e.runId) &&
+    isString(e.workflow) &&
+    isString(e.kind) &&
+    isString(e.outcome) &&
+    isString(e.message) &&
+    isString(e.actor) &&
+    isObject(e.ci) &&
+    isString(e.ci.platform) &&
+    Array.isArray(e.changes) &&
+    e.changes.every(isObject) &&
+    (e.prevHash === null || isString(e.prevHash)) &&
+    isString(e.hash) &&
+    optional(e.environment, isString) &&
+    optional(e.stage, isString) &&
+    optional(e.step, isString) &&
+    optional(e.simTime, isString) &&
+    optional(e.evidence, isObject) &&
+    optional(e.approval, isObject)
+  );
 }

@@ -139,6 +139,21 @@ describe('rollgate audit query', () => {
     expect(r.stderr).toBe(`1 of 1 entries matched (1 file(s))\nwarning: 2 line(s) skipped: not entries (cut short by a crash, or damaged), the first at ${file}:2; 'rollgate audit verify' tells which\n`);
   });
 
+  it('skips entries whose fields have the wrong type, in every format, and never fails on them', async () => {
+    const dir = await tempDir();
+    const good = lines(sealAll(entries(2)));
+    const bad = JSON.stringify({ ...JSON.parse(good[1] as string), changes: 'no', ci: null });
+    const file = await writeTrail(dir, `${RUN}.jsonl`, [good[0] as string, bad]);
+    for (const format of ['table', 'json', 'csv']) {
+      const r = await cli(['query', file, '--format', format]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe(`1 of 1 entries matched (1 file(s))\nwarning: 1 line(s) skipped: not entries (cut short by a crash, or damaged), the first at ${file}:2; 'rollgate audit verify' tells which\n`);
+    }
+    const report = await cli(['report', '--run', RUN, file]);
+    expect(report.code).toBe(0);
+    expect(report.stdout).toMatch(new RegExp(`^# Run report: ${RUN}\n`));
+  });
+
   it('refuses a bad format or filter with exit 2', async () => {
     const { dir } = await trail();
     expect(await cli(['query', dir, '--format', 'xml'])).toMatchObject({ code: 2, stderr: "rollgate audit query: --format 'xml': use table, json, csv\n" });

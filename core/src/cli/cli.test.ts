@@ -66,6 +66,34 @@ describe('runCli', () => {
     });
   });
 
+  it('shows approvers what each gate asks, in the plan', async () => {
+    const dir = await tmp();
+    const wf = join(dir, 'wf.yml');
+    await writeFile(
+      wf,
+      [
+        'version: 1',
+        'name: x',
+        'inputs: { version: { default: v2 } }',
+        'environments: { e: {} }',
+        'sim: { services: { web: { version: v1 } } }',
+        'stages:',
+        '  - name: web',
+        '    environment: e',
+        '    approval: { type: manual, message: "check the error budget" }',
+        '    target: { type: sim, service: web }',
+        '    router: { type: sim }',
+        '    strategy: { type: canary, steps: [{ setWeight: 10 }, { approval: { message: "canary looks fine?" } }] }',
+        '',
+      ].join('\n'),
+    );
+    const text = await cli(['plan', wf]);
+    expect(text.stdout).toContain('    approval: manual gate before any change: check the error budget\n');
+    expect(text.stdout).toContain('    approval@2: approval: canary looks fine?\n');
+    const json = JSON.parse((await cli(['plan', wf, '--json'])).stdout) as { stages: { approvalMessage: string }[] };
+    expect(json.stages[0]?.approvalMessage).toBe('check the error budget');
+  });
+
   it('shows a skipped stage and an undecidable condition in the plan', async () => {
     const dir = await tmp();
     const wf = join(dir, 'wf.yml');

@@ -17,8 +17,9 @@ export function formatPlan(plan: InspectedPlan): string {
     for (const [name, r] of Object.entries(s.probes)) {
       lines.push(`    probe ${name}: ${r.ok ? 'ok' : 'FAILED'} value=${JSON.stringify(r.value)} (${r.latencyMs}ms)${r.error ? ` ${r.error}` : ''}`);
     }
-    if (s.approval) lines.push(`    approval: ${s.approval} gate before any change`);
+    if (s.approval) lines.push(`    approval: ${s.approval} gate before any change${s.approvalMessage ? `: ${s.approvalMessage}` : ''}`);
     lines.push(`    steps: ${s.steps.map((st) => st.id).join(' → ')}`);
+    for (const st of s.steps) if (st.action === 'approval' && st.message) lines.push(`    ${st.id}: approval: ${st.message}`);
   }
   return printable(`${lines.join('\n')}\n`);
 }

@@ -93,6 +93,17 @@ describe('stopOrphanedCommands', () => {
     ]);
   });
 
+  it('names a command found by its token after the record the journal kept of it, when it has one', async () => {
+    const pid = await orphan({ [PROCESS_TOKEN_VAR]: DEAD_TOKEN });
+    const { session, events } = await crashedSession((j) => {
+      j.processes = [{ pgid: pid, host: hostname(), stage: 'web', step: 'deploy', command: 'deploy command of stage web', startedAt: '2026-01-01T00:00:00Z' }];
+    });
+    await stopOrphanedCommands(session);
+    const decision = events.find((e) => e.kind === 'decision.made');
+    expect(decision?.kind === 'decision.made' && decision.stage).toBe('web');
+    expect(decision?.kind === 'decision.made' && decision.reason).toContain(`deploy command of stage web (process group ${pid})`);
+  });
+
   it('reports, per stage, the commands that would not stop', async () => {
     const pid = await orphan();
     const { session } = await crashedSession();

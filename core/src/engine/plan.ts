@@ -22,6 +22,8 @@ export interface StagePlan {
   version: string;
   when?: string;
   approval?: string;
+  /** What the stage's approval gate asks approvers (`approval.message`). */
+  approvalMessage?: string;
   target: string;
   strategy: string;
   steps: StrategyStep[];
@@ -54,6 +56,7 @@ export function planRun(workflow: Workflow, inputs: Record<string, string>, sele
     version: renderVersion(workflow, stage, inputs),
     ...(stage.when ? { when: stage.when } : {}),
     ...(stage.approval ? { approval: stage.approval.type } : {}),
+    ...(stage.approval && 'message' in stage.approval && stage.approval.message ? { approvalMessage: stage.approval.message } : {}),
     target: stage.target.type,
     strategy: stage.strategy.type,
     steps: createStrategy(stage.strategy).plan(stage.strategy, analysisResolver(workflow)),
