@@ -11,7 +11,7 @@ import { parseWorkflow, type LoadedWorkflow } from '../../core/src/definition/lo
 import { runWorkflow } from '../../core/src/engine/executor.js';
 import { MemoryRunStore } from '../../core/src/engine/memory-run-store.js';
 import type { RunEvent } from '../../core/src/model/events.js';
-import { createVirtualClock } from '../../core/src/sim/virtual-clock.js';
+import { createVirtualClock } from '../../core/src/clocks/virtual.js';
 
 /*
  * A run whose http audit collector is rate-limiting it (429, Retry-After: 20 s on every request):

@@ -9,7 +9,7 @@ import { runCli, type CliIO } from '../../core/src/cli/cli.js';
 import { parseWorkflow, type LoadedWorkflow } from '../../core/src/definition/load.js';
 import { resumeRun, runWorkflow } from '../../core/src/engine/executor.js';
 import { FileRunStore } from '../../core/src/engine/file-run-store.js';
-import { createVirtualClock } from '../../core/src/sim/virtual-clock.js';
+import { createVirtualClock } from '../../core/src/clocks/virtual.js';
 
 /*
  * The normal recovery path: a process dies while appending to the audit trail, leaving half a

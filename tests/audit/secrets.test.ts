@@ -13,7 +13,7 @@ import { parseWorkflow, type LoadedWorkflow } from '../../core/src/definition/lo
 import { resumeRun, runWorkflow } from '../../core/src/engine/executor.js';
 import { FileRunStore } from '../../core/src/engine/file-run-store.js';
 import type { RunEvent } from '../../core/src/model/events.js';
-import { createVirtualClock } from '../../core/src/sim/virtual-clock.js';
+import { createVirtualClock } from '../../core/src/clocks/virtual.js';
 
 /*
  * The audit trail and the journal on disk, written by real runs through the library: no secret

@@ -8,7 +8,7 @@ import { MemoryRunStore } from '../../core/src/engine/memory-run-store.js';
 import { inspectPlan } from '../../core/src/engine/plan-inspect.js';
 import { planRun } from '../../core/src/engine/plan.js';
 import type { RunEvent } from '../../core/src/model/events.js';
-import { createVirtualClock } from '../../core/src/sim/virtual-clock.js';
+import { createVirtualClock } from '../../core/src/clocks/virtual.js';
 import { loadTestWorkflow } from '../../core/src/testing/workflows.js';
 
 /*

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createVirtualClock } from '../../core/src/sim/virtual-clock.js';
+import { createVirtualClock } from '../../core/src/clocks/virtual.js';
 import { at, changeLine, changes, first, load, ofKind, resume, run, savedService, stage, T0, trail } from './support.js';
 
 /*

@@ -3,7 +3,7 @@ import { exitCodeFor } from '../../core/src/engine/executor.js';
 import { MemoryRunStore } from '../../core/src/engine/memory-run-store.js';
 import { CancelledError } from '../../core/src/errors.js';
 import type { RunJournal } from '../../core/src/model/journal.js';
-import { createVirtualClock } from '../../core/src/sim/virtual-clock.js';
+import { createVirtualClock } from '../../core/src/clocks/virtual.js';
 import { candidateErrors, changeLine, changes, first, load, ofKind, resume, run, savedService, stage, trail } from './support.js';
 
 /*

@@ -7,7 +7,7 @@ import { resumeRun, runWorkflow, type ResumeOptions, type RunOptions } from '../
 import { MemoryRunStore } from '../../core/src/engine/memory-run-store.js';
 import type { Change, EventOf, RunEvent, RunEventKind } from '../../core/src/model/events.js';
 import type { RunJournal } from '../../core/src/model/journal.js';
-import { createVirtualClock } from '../../core/src/sim/virtual-clock.js';
+import { createVirtualClock } from '../../core/src/clocks/virtual.js';
 
 /*
  * Shared fixtures of the failure-scenario tests: a workflow on the simulated infrastructure built

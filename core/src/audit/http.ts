@@ -3,7 +3,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import { duration, envVarName } from '../definition/common.js';
+import { duration, envVarName } from '../config/fields.js';
 import { errorMessage, ProviderError } from '../errors.js';
 import type { AuditDrainReport, AuditSink, AuditSinkDeps } from '../ports/audit-sink.js';
 import { formatLimit } from '../util/command-runner.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entry, lines, RUN, sealAll, tempDir, writeTrail } from '../../../tests/fixtures/audit/trails.js';
 import { resumeRun } from '../engine/executor.js';
-import { createVirtualClock } from '../sim/virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 import { loadTestWorkflow, runTestWorkflow } from '../testing/workflows.js';
 import type { UnsealedEntry } from './entry.js';
 import { reportRun } from './report.js';

@@ -1,4 +1,4 @@
-import type { CommandSpec } from './common.js';
+import type { CommandSpec } from '../config/fields.js';
 import type { Workflow } from './schema.js';
 import { envName } from '../util/env-name.js';
 import { placeholders } from '../util/template.js';

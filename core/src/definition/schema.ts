@@ -19,8 +19,8 @@ import * as direct from '../strategies/direct.js';
 import * as progressive from '../strategies/progressive.js';
 import * as commandTarget from '../targets/command.js';
 import * as simTarget from '../targets/sim.js';
-import { analysisTemplateSchema } from './analysis-schema.js';
-import { duration, envVarName, identifier, slug } from './common.js';
+import { analysisTemplateSchema } from '../config/analysis.js';
+import { duration, envVarName, identifier, slug } from '../config/fields.js';
 import { SAFE_VALUE_RULE } from './input-values.js';
 
 /**

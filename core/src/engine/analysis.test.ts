@@ -3,7 +3,7 @@ import { NoDataError, ProviderError } from '../errors.js';
 import type { RunEventBody } from '../model/events.js';
 import type { MetricProvider } from '../ports/metric-provider.js';
 import type { MetricSpec } from '../ports/strategy.js';
-import { createVirtualClock } from '../sim/virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 import { judge, runAnalysis, runMetric, type AnalysisEnv } from './analysis.js';
 
 const spec = (overrides: Partial<MetricSpec> = {}): MetricSpec => ({

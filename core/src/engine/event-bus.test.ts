@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../model/events.js';
-import { createVirtualClock } from '../sim/virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 import { EventBus } from './event-bus.js';
 
 describe('EventBus', () => {

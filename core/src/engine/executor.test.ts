@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../errors.js';
 import type { RunEvent } from '../model/events.js';
-import { createVirtualClock } from '../sim/virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 import { loadTestWorkflow, runTestWorkflow } from '../testing/workflows.js';
 import { exitCodeFor, resumeRun } from './executor.js';
 import { MemoryRunStore } from './memory-run-store.js';

@@ -5,7 +5,7 @@ import type { RunEvent } from '../model/events.js';
 import type { RunJournal } from '../model/journal.js';
 import { loadTestWorkflow } from '../testing/workflows.js';
 import { groupAlive, PROCESS_TOKEN_VAR } from '../util/process-scan.js';
-import { createRealClock } from './real-clock.js';
+import { createRealClock } from '../clocks/real.js';
 import { MemoryRunStore } from './memory-run-store.js';
 import { openSession } from './open-session.js';
 import { stopOrphanedCommands } from './orphans.js';

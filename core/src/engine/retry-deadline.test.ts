@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CancelledError, DeadlineExceededError, ProviderError, StepDidNotStopError } from '../errors.js';
-import { createVirtualClock } from '../sim/virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 import { withDeadline } from './deadline.js';
-import { createRealClock } from './real-clock.js';
+import { createRealClock } from '../clocks/real.js';
 import { withRetry } from './retry.js';
 
 const policy = { attempts: 3, initialDelay: 1000, maxDelay: 30_000 };

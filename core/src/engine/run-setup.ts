@@ -1,9 +1,9 @@
 import type { Workflow } from '../definition/schema.js';
 import { type ConfigIssue, WorkflowConfigError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
-import { createVirtualClock } from '../sim/virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 import { createMasker } from '../util/mask.js';
-import { createRealClock } from './real-clock.js';
+import { createRealClock } from '../clocks/real.js';
 
 /**
  * The virtual clock runs when everything the workflow touches is simulated (unless its `sim` asks

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { fakeDeps } from '../testing/fakes.js';
 import { loadTestWorkflow } from '../testing/workflows.js';
 import { EventBus } from './event-bus.js';
-import { createRealClock } from './real-clock.js';
+import { createRealClock } from '../clocks/real.js';
 import type { RunSession } from './run-session.js';
 import { attachSinks, type AuditTuning } from './sinks.js';
 

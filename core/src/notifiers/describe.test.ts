@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent, RunEventBody } from '../model/events.js';
-import { createVirtualClock } from '../sim/virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 import { create as createConsoleNotifier } from './console.js';
 import { describeEvent } from './describe.js';
 

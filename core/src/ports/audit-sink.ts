@@ -1,4 +1,4 @@
-import type { UnsealedEntry } from '../audit/entry.js';
+import type { UnsealedEntry } from '../model/audit-entry.js';
 import type { ProviderDeps } from './provider-deps.js';
 
 /**

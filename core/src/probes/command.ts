@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandSpec, duration } from '../definition/common.js';
+import { commandSpec, duration } from '../config/fields.js';
 import type { Probe } from '../ports/probe.js';
 import type { ProbeResult } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';

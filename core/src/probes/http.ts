@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, envVarName } from '../definition/common.js';
+import { duration, envVarName } from '../config/fields.js';
 import type { Probe } from '../ports/probe.js';
 import { errorMessage } from '../errors.js';
 import type { ProbeResult } from '../model/results.js';

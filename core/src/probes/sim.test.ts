@@ -109,9 +109,7 @@ describe('sim probe', () => {
     const controller = new AbortController();
     h.clock.setTimer(2000, () => controller.abort(new Error('snapshot deadline')));
     const result = await create(probe('nodes-ready', { timeout: '5m' }), h.deps).check(h.ctx('web', { signal: controller.signal }));
-    // latencyMs is not asserted: the virtual clock currently jumps past an aborted sleeper's wake-up
-    // (see the it.fails test in sim/virtual-clock.test.ts); once fixed it is 2000.
-    expect(result).toMatchObject({ ok: false, value: null, error: 'sim: probe nodes-ready stopped: snapshot deadline' });
+    expect(result).toMatchObject({ ok: false, value: null, latencyMs: 2000, error: 'sim: probe nodes-ready stopped: snapshot deadline' });
   });
 
   it('reports a world that cannot be built as a failed result', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../definition/common.js';
+import { duration } from '../config/fields.js';
 import { errorMessage } from '../errors.js';
 import type { ProbeResult } from '../model/results.js';
 import type { Probe } from '../ports/probe.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../definition/common.js';
+import { duration } from '../config/fields.js';
 
 /**
  * The simulated infrastructure: a cluster of nodes running services, versions with their error

@@ -4,7 +4,7 @@ import type { Logger } from '../ports/logger.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
 import { simConfigSchema } from './config.js';
-import { createVirtualClock, type VirtualClock } from './virtual-clock.js';
+import { createVirtualClock, type VirtualClock } from '../clocks/virtual.js';
 import { createSimWorld, type SimWorld } from './world.js';
 
 /** A sim config from its input form (durations as text, defaults filled in). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JournalError, ProviderError } from '../errors.js';
 import { simConfig } from './harness.js';
-import { createVirtualClock } from './virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 import { createSimWorld } from './world.js';
 
 describe('toJSON and restore', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { testWorld, thrownProviderError } from '../testing/sim.js';
 import { ProviderError, WorkflowConfigError } from '../errors.js';
 import { simConfig } from './harness.js';
-import { createVirtualClock } from './virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 import { createSimWorld, DEFAULT_PROFILE, REQUESTS_PER_REPLICA, simConfigIssues } from './world.js';
 
 type Input = Parameters<typeof simConfig>[0];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { analysisRefSchema } from '../definition/analysis-schema.js';
-import { duration } from '../definition/common.js';
+import { analysisRefSchema } from '../config/analysis.js';
+import { duration } from '../config/fields.js';
 import type { AnalysisResolver, Strategy, StrategyRuntime, StrategyStep } from '../ports/strategy.js';
 import { amountSchema } from './amount.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../definition/common.js';
+import { duration } from '../config/fields.js';
 import type { Strategy, StrategyStep } from '../ports/strategy.js';
 
 /**

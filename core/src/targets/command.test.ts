@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, DeadlineExceededError, ProviderError, UsageError } from '../errors.js';
-import { createRealClock } from '../engine/real-clock.js';
+import { createRealClock } from '../clocks/real.js';
 import type { Change } from '../model/events.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandSpec, duration, type CommandSpec } from '../definition/common.js';
+import { commandSpec, duration, type CommandSpec } from '../config/fields.js';
 import { CancelledError, ProviderError } from '../errors.js';
 import type { DeployedState, HealthReport } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';

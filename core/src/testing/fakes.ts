@@ -1,4 +1,4 @@
-import { createRealClock } from '../engine/real-clock.js';
+import { createRealClock } from '../clocks/real.js';
 import type { Change } from '../model/events.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';

@@ -1,6 +1,6 @@
 import { ProviderError } from '../errors.js';
 import { simConfig } from '../sim/harness.js';
-import { createVirtualClock } from '../sim/virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 import { createSimWorld } from '../sim/world.js';
 
 /** A simulated world on its own virtual clock, for tests. */

@@ -6,7 +6,7 @@ import { parseWorkflow, type LoadedWorkflow } from '../definition/load.js';
 import { runWorkflow, type RunOptions } from '../engine/executor.js';
 import { MemoryRunStore } from '../engine/memory-run-store.js';
 import type { RunEvent } from '../model/events.js';
-import { createVirtualClock } from '../sim/virtual-clock.js';
+import { createVirtualClock } from '../clocks/virtual.js';
 
 /**
  * Workflows for tests, built from plain objects, and a run on the simulated infrastructure that

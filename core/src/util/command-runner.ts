@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { CommandSpec } from '../definition/common.js';
+import type { CommandSpec } from '../model/command.js';
 import { ProviderError, UsageError } from '../errors.js';
 import { trackGroup } from './child-groups.js';
 import { formatDuration } from './duration.js';

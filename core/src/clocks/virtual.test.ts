@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createVirtualClock } from './virtual-clock.js';
+import { createVirtualClock } from './virtual.js';
 
 const START = Date.UTC(2026, 0, 1);
 
@@ -106,8 +106,7 @@ describe('createVirtualClock', () => {
     expect(clock.now()).toBe(200);
   });
 
-  // KNOWN BUG (virtual-clock.ts, owned by the lead): after the timer aborts the sleeper, the jump
-  // still moves `now` to the aborted sleeper's wake-up (60 s) instead of staying at the deadline.
+  // The timers due before the earliest sleeper fire first: one that aborts it leaves time there.
   it('lets a deadline timer abort a long sleep at the deadline, leaving time at the deadline', async () => {
     const clock = createVirtualClock(0);
     const controller = new AbortController();

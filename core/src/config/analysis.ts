@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from './common.js';
+import { duration } from './fields.js';
 
 /**
  * Metric checks, after Argo Rollouts' AnalysisTemplate: each metric is measured `count` times,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CommandSpec } from '../model/command.js';
 import { DURATION_PATTERN, parseDuration } from '../util/duration.js';
 
 /**
@@ -39,7 +40,10 @@ export const commandSpec = z.union([
     cwd: z.string().optional().describe('Working directory, relative to the workflow file (default: where rollgate runs, like a CI run: step)'),
   }),
 ]);
-export type CommandSpec = z.infer<typeof commandSpec>;
+export type { CommandSpec } from '../model/command.js';
+// The schema's output is the model's type: a change to either fails to compile here.
+const _commandSpecMatches: z.infer<typeof commandSpec> extends CommandSpec ? (CommandSpec extends z.infer<typeof commandSpec> ? true : never) : never = true;
+void _commandSpecMatches;
 
 export const identifier = z
   .string()
