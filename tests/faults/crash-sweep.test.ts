@@ -84,7 +84,7 @@ stages:
 interface Journal {
   status: string;
   stages: Record<string, { status: string }>;
-  sim?: { worlds?: Record<string, { services?: Record<string, { version: string | null; candidate?: unknown; route?: string }> }> };
+  providers?: Record<string, { services?: Record<string, { version: string | null; candidate?: unknown; route?: string }>; fleets?: Record<string, unknown[]> }>;
 }
 
 /** Runs until the k-th line of output, kills it with SIGKILL, then resumes; returns what is left. */
@@ -148,7 +148,7 @@ describe('crash-and-resume sweep', () => {
     const results = await sweep(CANARY);
     results.forEach((r, i) => {
       // Without a saved world the run had not touched the simulation: v1 still runs.
-      const web = r.journal?.sim?.worlds?.production?.services?.web ?? { version: 'v1' };
+      const web = r.journal?.providers?.['sim@production']?.services?.web ?? { version: 'v1' };
       if (r.journal && web) {
         expect(web.candidate, `point ${POINTS[i]}`).toBeUndefined();
         expect(web.route ?? 'none', `point ${POINTS[i]}`).toBe('none');
@@ -161,8 +161,8 @@ describe('crash-and-resume sweep', () => {
   it('a progressive rollout killed at any point leaves every node on one version', async () => {
     const results = await sweep(PROGRESSIVE);
     results.forEach((r, i) => {
-      const api = r.journal?.sim?.worlds?.production?.services?.api ?? { version: 'v1' };
-      const fleets = (r.journal?.sim?.worlds?.production as { fleets?: Record<string, unknown[]> } | undefined)?.fleets ?? {};
+      const api = r.journal?.providers?.['sim@production']?.services?.api ?? { version: 'v1' };
+      const fleets = r.journal?.providers?.['sim@production']?.fleets ?? {};
       if (r.journal && api) expect(fleets.api ?? [], `point ${POINTS[i]}: nodes left on another version`).toEqual([]);
       expectDocumentedEnd(r, api.version, `progressive, killed at line ${POINTS[i]}`);
     });

@@ -97,7 +97,7 @@ describe('secrets in what rollgate prints', () => {
       stages: [{ name: 'web', environment: 'prod', when: 'probes.leaky.ok && probes.failing.ok', target: { type: 'command', deploy: ['true'] } }],
     });
     const env = { PATH, DB_PASSWORD: 'pa55-w0rd-value' };
-    const inspected = await inspectPlan(loaded, planRun(loaded.workflow, { version: 'v2' }), { version: 'v2' }, env, []);
+    const inspected = await inspectPlan(loaded, planRun(loaded.workflow, { version: 'v2' }), { version: 'v2' }, env);
     const text = JSON.stringify(inspected);
     expect(text).not.toContain('pa55-w0rd-value');
     expect(inspected.stages[0]?.probes.leaky?.value).toBe('***');
@@ -210,7 +210,7 @@ describe('plan over many stages', () => {
     const onWarning = (w: Error) => warnings.push(w.name);
     process.on('warning', onWarning);
     try {
-      const inspected = await inspectPlan(loaded, planRun(loaded.workflow, { version: 'v2' }), { version: 'v2' }, { PATH }, []);
+      const inspected = await inspectPlan(loaded, planRun(loaded.workflow, { version: 'v2' }), { version: 'v2' }, { PATH });
       expect(inspected.stages).toHaveLength(2000);
       expect(inspected.stages.every((s) => s.wouldRun === true)).toBe(true);
       await new Promise((r) => setImmediate(r));

@@ -11,8 +11,8 @@ const progressive = { type: 'progressive', waves: [2, 10], maxParallel: 2, maxUn
 
 /** The world's per-node versions as the journal saved them: node number → version, for the nodes that differ from the service. */
 function differingNodes(journal: Parameters<typeof savedService>[0]): Record<number, string | null> {
-  const sim = journal.sim as { worlds: Record<string, { fleets?: Record<string, [number, string | null, number][]> }> };
-  return Object.fromEntries((sim.worlds.production?.fleets?.web ?? []).map(([n, v]) => [n, v]));
+  const world = journal.providers?.['sim@production'] as { fleets?: Record<string, [number, string | null, number][]> } | undefined;
+  return Object.fromEntries((world?.fleets?.web ?? []).map(([n, v]) => [n, v]));
 }
 
 describe('nodes crash mid-wave beyond the failure budget', () => {

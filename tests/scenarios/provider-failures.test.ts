@@ -122,7 +122,7 @@ describe('a network partition during a traffic switch', () => {
 
   it('rolls back with resume once the partition has healed', async () => {
     const { store, outcome } = await run(loaded);
-    const savedClock = (outcome.journal.sim as { clock: number }).clock;
+    const savedClock = outcome.journal.clock?.virtualNow as number;
     // The next CI job runs after the partition healed (190 s on the run clock).
     const later = createVirtualClock(Math.max(savedClock, T0 + 200_000));
     const resumed = await resume(loaded, store, { clock: later });

@@ -176,7 +176,7 @@ describe('the process is killed mid-rollout', () => {
     await crashed.save(journal);
 
     // A new process: a fresh virtual clock that continues from the time saved in the journal.
-    const savedAt = (journal.sim as { clock: number }).clock;
+    const savedAt = journal.clock?.virtualNow as number;
     const resumed = await resume(loaded, crashed, { clock: createVirtualClock(savedAt) });
     expect(resumed.outcome.status).toBe('rolled-back');
     expect(resumed.outcome.exitCode).toBe(1);

@@ -151,6 +151,6 @@ export function stageStatuses(journal: RunJournal): Record<string, string> {
 
 /** The simulated service `name` as the journal saved it (after the run), for asserting the end state. */
 export function savedService(journal: RunJournal, service = 'web', environment = 'production'): Record<string, unknown> | undefined {
-  const sim = journal.sim as { worlds?: Record<string, { services?: Record<string, Record<string, unknown>> }> } | undefined;
-  return sim?.worlds?.[environment]?.services?.[service];
+  const world = journal.providers?.[`sim@${environment}`] as { services?: Record<string, Record<string, unknown>> } | undefined;
+  return world?.services?.[service];
 }

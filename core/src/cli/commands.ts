@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { loadWorkflowFile } from '../definition/load.js';
+import { loadWorkflowFile, type LoadedWorkflow } from '../definition/load.js';
 import { FileRunStore } from '../engine/file-run-store.js';
 import { EXIT_AUDIT_INCOMPLETE, type RunOutcome } from '../engine/run-options.js';
 import { planRun } from '../engine/plan.js';
@@ -13,7 +13,7 @@ import { contextFromEnv } from './context.js';
 import { createConsoleReporter, formatSummary } from './console-reporter.js';
 import { formatPlan } from './plan-format.js';
 import { acquireRunLock } from './run-lock.js';
-import { loadScenario } from './scenario.js';
+import { loadScenario, withScenario } from './scenario.js';
 
 export interface CommandIO {
   out: { stdout: (s: string) => void; stderr: (s: string) => void };
@@ -101,17 +101,22 @@ function selection(values: Values) {
 async function plan(values: Values, positionals: string[], io: CommandIO): Promise<number> {
   const loaded = await loadWorkflowFile(fileArg('plan', positionals));
   const inputs = resolveInputs(loaded.workflow, parseInputs(values.input));
-  const scenario = values.scenario ? await loadScenario(values.scenario as string) : [];
+  const planned = await scenarioOf(values, loaded);
   const executionPlan = planRun(loaded.workflow, inputs, selection(values));
   // The engine loads only for the commands that run it: `validate` stays light.
   const { inspectPlan } = await import('../engine/plan-inspect.js');
-  const inspected = await inspectPlan(loaded, executionPlan, inputs, envRecord(io.env), scenario);
+  const inspected = await inspectPlan(planned, executionPlan, inputs, envRecord(io.env));
   io.out.stdout(values.json ? `${JSON.stringify(inspected, null, 2)}\n` : formatPlan(inspected));
   return 0;
 }
 
-/** What `run` and `resume` share: the edge of a run (signals, output, environment, scenario). */
-async function runEdge(values: Values, io: CommandIO) {
+/** A scenario file's failures added to the workflow's simulated infrastructure, with --scenario. */
+async function scenarioOf(values: Values, loaded: LoadedWorkflow): Promise<LoadedWorkflow> {
+  return values.scenario ? withScenario(loaded, await loadScenario(values.scenario as string)) : loaded;
+}
+
+/** What `run` and `resume` share: the edge of a run (signals, output, environment). */
+function runEdge(values: Values, io: CommandIO) {
   const controller = new AbortController();
   const drain = new AbortController();
   let ended = false;
@@ -128,7 +133,6 @@ async function runEdge(values: Values, io: CommandIO) {
     env: envRecord(io.env),
     signal: controller.signal,
     stopDrain: drain.signal,
-    scenario: values.scenario ? await loadScenario(values.scenario as string) : [],
     subscribers: [
       reporter(values, io),
       (e: RunEvent) => {
@@ -155,8 +159,8 @@ async function run(values: Values, positionals: string[], io: CommandIO): Promis
   try {
     const { runWorkflow } = await import('../engine/executor.js');
     const outcome = await runWorkflow({
-      ...(await runEdge(values, io)),
-      loaded,
+      ...runEdge(values, io),
+      loaded: await scenarioOf(values, loaded),
       store: journalStore,
       inputs,
       selection: selection(values),
@@ -187,12 +191,12 @@ async function resumeLocked(values: Values, io: CommandIO, journalStore: FileRun
     if (values.workflow || !(err instanceof UsageError)) throw err;
     throw new UsageError(`${err.message}\nThe journal names ${journal.workflow.path}; if the workspace moved (another CI runner or job folder), pass --workflow FILE.`);
   });
-  const edge = await runEdge(values, io);
+  const edge = runEdge(values, io);
   const decided = Boolean(values.approve || values.reject);
   const { resumeRun } = await import('../engine/executor.js');
   const outcome = await resumeRun({
     ...edge,
-    loaded,
+    loaded: await scenarioOf(values, loaded),
     store: journalStore,
     acceptChangedWorkflow: Boolean(values['accept-changed-workflow']),
     ...(values.resolved !== undefined ? { resolved: { by: edge.context.actor, comment: values.resolved as string } } : {}),

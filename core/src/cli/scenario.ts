@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UsageError, WorkflowConfigError } from '../errors.js';
-import { failureSchema, type FailureSpec } from '../sim/config.js';
+import type { LoadedWorkflow } from '../definition/load.js';
+import { failureSchema, simConfigSchema, type FailureSpec, type SimConfig } from '../sim/config.js';
 
 const scenarioSchema = z.strictObject({
   description: z.string().optional(),
@@ -32,4 +33,26 @@ export async function loadScenario(path: string): Promise<FailureSpec[]> {
     );
   }
   return result.data.failures;
+}
+
+/**
+ * The workflow with the scenario's failures added to the simulated infrastructure of every
+ * environment (each environment's own `sim` block, and the top-level one that the others share).
+ * The workflow file is untouched: its hash, and so the journal's binding, stay the same.
+ */
+export function withScenario(loaded: LoadedWorkflow, failures: FailureSpec[]): LoadedWorkflow {
+  if (failures.length === 0) return loaded;
+  const add = (settings: SimConfig | undefined): SimConfig => {
+    const base = settings ?? simConfigSchema.parse({});
+    return { ...base, failures: [...base.failures, ...failures] };
+  };
+  const { workflow } = loaded;
+  return {
+    ...loaded,
+    workflow: {
+      ...workflow,
+      sim: add(workflow.sim),
+      environments: Object.fromEntries(Object.entries(workflow.environments).map(([name, env]) => [name, env.sim ? { ...env, sim: add(env.sim) } : env])),
+    },
+  };
 }

@@ -1,52 +1,31 @@
 import { z } from 'zod';
-import * as autoApproval from '../approvals/auto.js';
-import * as manualApproval from '../approvals/manual.js';
-import * as fileAudit from '../audit/file.js';
-import * as httpAudit from '../audit/http.js';
-import * as stdoutAudit from '../audit/stdout.js';
-import * as consoleNotifier from '../notifiers/console.js';
-import * as commandProbe from '../probes/command.js';
-import * as httpProbe from '../probes/http.js';
-import * as simProbe from '../probes/sim.js';
-import * as tcpProbe from '../probes/tcp.js';
-import { simConfigSchema } from '../sim/config.js';
-import * as simMetrics from '../metrics/sim.js';
-import * as simRouter from '../routers/sim.js';
-import * as auto from '../strategies/auto.js';
-import * as blueGreen from '../strategies/blue-green.js';
-import * as canary from '../strategies/canary.js';
-import * as direct from '../strategies/direct.js';
-import * as progressive from '../strategies/progressive.js';
-import * as commandTarget from '../targets/command.js';
-import * as simTarget from '../targets/sim.js';
 import { analysisTemplateSchema } from '../config/analysis.js';
 import { duration, envVarName, identifier, slug } from '../config/fields.js';
+import { approvers, auditSinks, defaultMetricProviders, families, metricProviders, notifiers, probes, routers, strategies, targets } from '../registries.js';
+import { unionOf } from '../registry/module.js';
 import { SAFE_VALUE_RULE } from './input-values.js';
 
 /**
- * The workflow file's structure. Each implementation contributes its own `configSchema`; the
- * unions below are the registries' view of the file (a `type` with no implementation cannot
- * parse, and the error lists the allowed values).
+ * The workflow file's structure. Each implementation contributes its own `configSchema`, and the
+ * unions below are built from the registries (a `type` with no implementation cannot parse, and
+ * the error lists the registered ones); a provider family adds its settings block at the top and
+ * under each environment.
  */
-export const probeConfig = z.discriminatedUnion('type', [
-  httpProbe.configSchema,
-  tcpProbe.configSchema,
-  commandProbe.configSchema,
-  simProbe.configSchema,
-]);
-export const targetConfig = z.discriminatedUnion('type', [commandTarget.configSchema, simTarget.configSchema]);
-export const strategyConfig = z.discriminatedUnion('type', [
-  direct.configSchema,
-  canary.configSchema,
-  blueGreen.configSchema,
-  progressive.configSchema,
-  auto.configSchema,
-]);
-export const routerConfig = z.discriminatedUnion('type', [simRouter.configSchema]);
-export const metricProviderConfig = z.discriminatedUnion('type', [simMetrics.configSchema]);
-export const approvalConfig = z.discriminatedUnion('type', [manualApproval.configSchema, autoApproval.configSchema]);
-export const notifierConfig = z.discriminatedUnion('type', [consoleNotifier.configSchema]);
-export const auditSinkConfig = z.discriminatedUnion('type', [fileAudit.configSchema, stdoutAudit.configSchema, httpAudit.configSchema]);
+export const probeConfig = unionOf(probes);
+export const targetConfig = unionOf(targets);
+export const strategyConfig = unionOf(strategies);
+export const routerConfig = unionOf(routers);
+export const metricProviderConfig = unionOf(metricProviders);
+export const approvalConfig = unionOf(approvers);
+export const notifierConfig = unionOf(notifiers);
+export const auditSinkConfig = unionOf(auditSinks);
+
+/** Each family's settings block, optional: `where` says what the block applies to. */
+function familyBlocks(where: string): { [K in keyof typeof families]: z.ZodOptional<(typeof families)[K]['settingsSchema']> } {
+  return Object.fromEntries(
+    Object.values(families).map((f) => [f.name, f.settingsSchema.optional().describe(`${f.settingsSchema.description ?? f.name} ${where}`)]),
+  ) as { [K in keyof typeof families]: z.ZodOptional<(typeof families)[K]['settingsSchema']> };
+}
 
 const environment = z
   .strictObject({
@@ -56,7 +35,7 @@ const environment = z
       .record(z.string(), z.string())
       .default({})
       .describe('Plain values for this environment: {{ vars.NAME }} in workflow values, ROLLGATE_VAR_NAME in commands'),
-    sim: simConfigSchema.optional().describe('Simulated infrastructure for this environment (replaces the top-level `sim`)'),
+    ...familyBlocks('for this environment (replaces the top-level block)'),
   })
   .describe('A place to deploy to, with its own variables and settings');
 
@@ -155,12 +134,12 @@ export const workflowSchema = z
       .default([])
       .describe('Names of environment variables whose values are masked in every output'),
     environments: z.record(slug, environment).describe('Where to deploy'),
-    sim: simConfigSchema.optional().describe('Simulated infrastructure shared by all environments'),
+    ...familyBlocks('shared by all environments'),
     probes: z.record(identifier, probeConfig).default({}).describe('Named infrastructure checks, used in conditions as probes.NAME'),
     metricProviders: z
       .record(slug, metricProviderConfig)
-      .default({ sim: { type: 'sim' } })
-      .describe('Named metric sources for analysis (default: one named sim)'),
+      .default(defaultMetricProviders)
+      .describe(`Named metric sources for analysis (default: ${Object.keys(defaultMetricProviders).join(', ')})`),
     analyses: z.record(slug, analysisTemplateSchema).default({}).describe('Named metric checks, used by strategies as analysis: { templates: [NAME] }'),
     stages: z.array(stage).min(1).describe('Deployments, run as a graph through `needs`'),
     notifications: z.array(notifierConfig).default([]).describe('Who is told, and about what'),

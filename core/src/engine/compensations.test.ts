@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { workflowSchema } from '../definition/schema.js';
+import { fakeDeps } from '../testing/fakes.js';
+import { createTarget } from './wiring.js';
+import { workflowSchema, type Stage } from '../definition/schema.js';
 import { compensationOps } from './compensations.js';
 
 /* What a person is told to do when an undo keeps failing: one sentence per kind of undo. */
@@ -31,7 +33,8 @@ describe('compensation instructions', () => {
 
   it('refuses candidate and fleet undos on a target without those abilities, saying why', async () => {
     const command = stage({ target: { type: 'command', deploy: ['true'] } });
-    const deps = { runId: 'r', clock: undefined as never, log: undefined as never, environment: 'prod', workDir: '.', secret: () => undefined, sim: () => undefined as never };
+    const target = createTarget((command as Stage).target, fakeDeps());
+    const deps = { target: () => target, router: () => undefined };
     await expect(compensationOps['candidate.remove'].run(command, {}, deps, undefined as never)).rejects.toThrow('the command target of web cannot manage a candidate');
     await expect(compensationOps['unit.revert'].run(command, { unit: 'a' }, deps, undefined as never)).rejects.toThrow('the command target of web is not a fleet');
     await expect(compensationOps['router.reset'].run(command, {}, deps, undefined as never)).resolves.toBeUndefined();

@@ -1,8 +1,8 @@
 import type { Stage } from '../definition/schema.js';
+import { InternalError } from '../errors.js';
 import type { ProbeSnapshot } from '../model/results.js';
 import type { RunSession } from './run-session.js';
 import { takeSnapshot } from './snapshot.js';
-import { createProbe } from './wiring.js';
 
 /*
  * Probe snapshots and the scope conditions are evaluated in: shared by `when`, pre-flight checks,
@@ -18,12 +18,12 @@ export async function snapshotFor(
   quiet = false,
 ): Promise<ProbeSnapshot> {
   if (names.length === 0) return {};
-  const ctx = session.stepContext(stage, 'probes', signal, session.record(stage.name).version);
-  const deps = session.stageDeps(stage, ctx.log);
+  const ctx = session.providers.stepContext(stage, 'probes', signal, session.record(stage.name).version);
   const probes = names.map((name) => {
     const config = session.workflow.probes[name];
-    if (!config) throw new Error(`probe ${name} is not declared`);
-    return { name, probe: createProbe(config, deps), timeoutMs: config.timeout };
+    // Validation refuses a condition that names an undeclared probe.
+    if (!config) throw new InternalError(`probe ${name} is not declared`);
+    return { name, probe: session.providers.probe(stage, name, config, ctx.log), timeoutMs: config.timeout };
   });
   const snapshot = await takeSnapshot(probes, ctx);
   if (!quiet) session.emit({ kind: 'probes.measured', stage: stage.name, snapshot });

@@ -62,7 +62,7 @@ export async function runWorkflow(opts: RunOptions): Promise<RunOutcome> {
   // Every audit sink proves it can write before anything is written or changed.
   await sinks.ready;
   session.emit({ kind: 'run.started', workflow: workflow.name, context: opts.context, inputs, resumed: false });
-  await session.save();
+  await session.writer.save();
   return drive(session, plan, opts);
 }
 

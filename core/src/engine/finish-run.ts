@@ -37,18 +37,18 @@ export async function finishRun(session: RunSession, opts: RunOptions | ResumeOp
   session.journal.status = status;
   const started = Date.parse(session.journal.createdAt);
   session.emit({ kind: 'run.finished', status, durationMs: session.clock.now() - started, message: summary(session) });
-  await session.saveBestEffort();
+  await session.writer.saveBestEffort();
   let journalError: string | undefined;
-  if (session.saveError !== undefined) {
+  if (session.writer.saveError !== undefined) {
     journalError =
-      `the run ${status}, but its journal ${session.store.location} could not be written (${errorMessage(session.saveError)}), ` +
+      `the run ${status}, but its journal ${session.store.location} could not be written (${errorMessage(session.writer.saveError)}), ` +
       `so the file does not say so: it shows the run as it was at the last write that worked. ` +
       (status === 'succeeded'
         ? `Do not 'rollgate resume' it (that would roll back what succeeded): delete the file once the disk has room, or keep it aside as a record.`
         : `Free the space (or fix the permissions), then check the target: 'rollgate resume' would act on the older state.`);
     opts.onWarning?.(journalError);
   }
-  await session.closeSinks();
+  await session.writer.close();
   const auditIncomplete = session.audit?.auditIncomplete ?? [];
   // Precedence: a rollback left for a person (4), then a journal not written (5), then a success
   // whose audit trail is not whole (6); other failures already fail the job and say what runs.

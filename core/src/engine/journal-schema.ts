@@ -106,7 +106,8 @@ export const journalSchema = z.object({
     )
     .optional(),
   workers: z.array(z.object({ token: z.string().regex(/^[0-9a-f]{8,64}$/), pid: z.number().int(), host: z.string().max(256), startedAt: iso })).optional(),
-  sim: z.unknown().optional(),
+  providers: z.record(z.string().max(512), z.unknown()).optional(),
+  clock: z.object({ virtualNow: z.number() }).optional(),
   message: z.string().optional(),
 });
 

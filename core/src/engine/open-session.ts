@@ -23,7 +23,7 @@ export function openSession(
     onWarning(`an event subscriber failed and was dropped: ${(err as Error).message}`),
   );
   for (const fn of opts.subscribers ?? []) bus.subscribe(fn);
-  const session = new RunSession(opts.loaded, journal, opts.store, bus, clock, env, opts.scenario ?? []);
+  const session = new RunSession(opts.loaded, journal, opts.store, bus, clock, env);
   const sinks = attachSinks(session, onWarning, onNotice, opts.stopDrain ? { stop: opts.stopDrain } : {});
   session.audit = sinks;
   return { session, sinks };

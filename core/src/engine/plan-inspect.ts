@@ -3,7 +3,6 @@ import type { LoadedWorkflow } from '../definition/load.js';
 import { errorMessage } from '../errors.js';
 import { JOURNAL_FORMAT, type RunJournal } from '../model/journal.js';
 import type { ProbeSnapshot } from '../model/results.js';
-import type { FailureSpec } from '../sim/config.js';
 import { compileCondition, referencedProbes } from '../util/expression.js';
 import { maskDeep } from '../util/mask-deep.js';
 import { EventBus } from './event-bus.js';
@@ -37,7 +36,6 @@ export async function inspectPlan(
   plan: ExecutionPlan,
   inputs: Record<string, string>,
   env: Record<string, string>,
-  scenario: FailureSpec[],
 ): Promise<InspectedPlan> {
   const mask = prepareSecrets(loaded.workflow, env);
   const clock = createRunClock(loaded.workflow);
@@ -54,7 +52,7 @@ export async function inspectPlan(
     seq: 0,
     stages: Object.fromEntries(plan.stages.map((s) => [s.name, { status: 'pending', environment: s.environment, version: s.version, steps: [], compensations: [] }])),
   };
-  const session = new RunSession(loaded, journal, new MemoryRunStore(), new EventBus('plan', clock, mask), clock, env, scenario);
+  const session = new RunSession(loaded, journal, new MemoryRunStore(), new EventBus('plan', clock, mask), clock, env);
   const signal = new AbortController().signal;
   // Every probe of every stage listens to this one signal.
   setMaxListeners(0, signal);

@@ -34,7 +34,7 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunOutcome> {
   journal.inputs = inputs;
   for (const [name, version] of versions) (journal.stages[name] as RunJournal['stages'][string]).version = version;
 
-  const clock = opts.clock ?? createRunClock(workflow, (journal.sim as { clock?: number } | undefined)?.clock);
+  const clock = opts.clock ?? createRunClock(workflow, journal.clock?.virtualNow);
   const { session, sinks } = openSession(opts, journal, clock, mask, env);
   await sinks.ready;
   const previous = journal.status;
@@ -43,7 +43,7 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunOutcome> {
 
   if (previous === 'paused' && opts.decision) {
     decide(session, opts.decision);
-    await session.save();
+    await session.writer.save();
     return drive(session, planRun(workflow, journal.inputs, journal.selection), opts);
   }
   if (opts.resolved) {

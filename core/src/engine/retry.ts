@@ -1,3 +1,4 @@
+import type { Stage, Workflow } from '../definition/schema.js';
 import { ProviderError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 
@@ -37,4 +38,9 @@ export async function withRetry<T>(
 /** The default: only provider errors that say a retry may help. */
 export function isRetryable(err: unknown): boolean {
   return err instanceof ProviderError && err.retryable;
+}
+
+/** The retry policy of a stage: its own, or the workflow's default. */
+export function retryPolicyOf(workflow: Workflow, stage: Stage): RetryPolicy {
+  return stage.retry ?? workflow.defaults.retry;
 }

@@ -4,6 +4,7 @@ import { compensationOps, type CompensationOpName } from './compensations.js';
 import { withDeadline } from './deadline.js';
 import { withRetry } from './retry.js';
 import type { RunSession } from './run-session.js';
+import { retryPolicyOf } from './retry.js';
 
 /** How long one compensation may take per attempt. */
 const COMPENSATION_TIMEOUT_MS = 5 * 60_000;
@@ -25,7 +26,7 @@ export async function rollbackStage(session: RunSession, stageName: string, reas
   const record = session.record(stageName);
   const todo = record.compensations.filter((c) => c.status !== 'done').reverse();
   session.emit({ kind: 'rollback.started', stage: stageName, reason, steps: todo.length });
-  await session.saveBestEffort();
+  await session.writer.saveBestEffort();
   const remaining: string[] = [];
   const instructions: string[] = [];
   for (const group of batches(todo)) {
@@ -42,7 +43,7 @@ export async function rollbackStage(session: RunSession, stageName: string, reas
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, group.length) }, worker));
-    await session.saveBestEffort();
+    await session.writer.saveBestEffort();
   }
   const complete = remaining.length === 0;
   session.emit({ kind: 'rollback.finished', stage: stageName, complete, remaining });
@@ -54,7 +55,7 @@ export async function rollbackStage(session: RunSession, stageName: string, reas
       instructions: [...instructions, `then run: rollgate resume --state ${session.store.location} (retries what is left), or fix it by hand`],
     });
   }
-  await session.saveBestEffort();
+  await session.writer.saveBestEffort();
   return { complete, remaining };
 }
 
@@ -75,16 +76,16 @@ async function undo(session: RunSession, stageName: string, comp: CompensationRe
   const stage = session.stage(stageName);
   const op = compensationOps[comp.op as CompensationOpName];
   const signal = new AbortController().signal;
-  const ctx = session.stepContext(stage, `undo-${comp.stepId}`, signal, session.record(stageName).version);
+  const ctx = session.providers.stepContext(stage, `undo-${comp.stepId}`, signal, session.record(stageName).version);
   try {
     await withRetry(
-      session.retryPolicy(stage),
+      retryPolicyOf(session.workflow, stage),
       session.clock,
       signal,
       () => {
         comp.attempts += 1;
         return withDeadline(`undo ${comp.description}`, COMPENSATION_TIMEOUT_MS, session.clock, signal, (s) =>
-          op.run(stage, comp.params, session.stageDeps(stage, ctx.log), { ...ctx, signal: s }),
+          op.run(stage, comp.params, { target: () => session.providers.target(stage, ctx.log), router: () => session.providers.router(stage, ctx.log) }, { ...ctx, signal: s }),
         );
       },
       (attempt, delayMs, err) => session.emit({ kind: 'step.retrying', stage: stageName, step: ctx.step, attempt, delayMs, error: err.message }),

@@ -4,7 +4,6 @@ import type { RunJournal } from '../model/journal.js';
 import type { RunContext } from '../model/run-context.js';
 import type { Clock } from '../ports/clock.js';
 import type { RunStore } from '../ports/run-store.js';
-import type { FailureSpec } from '../sim/config.js';
 import type { Subscriber } from './event-bus.js';
 import type { Selection } from './plan.js';
 
@@ -27,8 +26,6 @@ export interface RunOptions {
   subscribers?: Subscriber[];
   /** Overrides the clock the workflow asks for (tests). */
   clock?: Clock;
-  /** Extra failures to inject into the simulated infrastructure (`--scenario`). */
-  scenario?: FailureSpec[];
   runId?: string;
   /** Called with problems that must not stop the run (a notifier or subscriber failing). Masked. */
   onWarning?: (message: string) => void;

@@ -4,23 +4,36 @@ import type { Clock } from '../ports/clock.js';
 import { createVirtualClock } from '../clocks/virtual.js';
 import { createMasker } from '../util/mask.js';
 import { createRealClock } from '../clocks/real.js';
+import { families, metricProviders, probes, routers, targets } from '../registries.js';
+import { moduleOf } from '../registry/module.js';
 
 /**
- * The virtual clock runs when everything the workflow touches is simulated (unless its `sim` asks
- * for `clock: real`): then a 30-minute rollout costs no real time. A workflow that also runs real
- * commands or probes uses wall time throughout, so a real command's deadline is never reached
- * early because simulated time jumped ahead. A resumed run's virtual clock continues where it
- * stopped.
+ * The virtual clock runs when every stage provider of the workflow (targets, routers, probes,
+ * metric providers) waits only through the clock it is given (its module says `virtualTime`), and
+ * no family's settings ask for real time: then a 30-minute rollout costs no real time. A workflow
+ * that also runs real commands or probes uses wall time throughout, so a real command's deadline
+ * is never reached early because virtual time jumped ahead. A resumed run's virtual clock
+ * continues where it stopped.
  */
 export function createRunClock(workflow: Workflow, resumeAtMs?: number): Clock {
-  const sims = [workflow.sim, ...Object.values(workflow.environments).map((e) => e.sim)].filter((s) => s !== undefined);
-  const allSim =
-    workflow.stages.every((s) => s.target.type === 'sim') &&
-    Object.values(workflow.probes).every((p) => p.type === 'sim') &&
-    Object.values(workflow.metricProviders).every((m) => m.type === 'sim');
-  const virtual = allSim && sims.every((s) => s.clock === 'virtual');
-  if (!virtual) return createRealClock();
+  const modules = [
+    ...workflow.stages.flatMap((s) => [moduleOf('target', targets, s.target.type), ...(s.router ? [moduleOf('router', routers, s.router.type)] : [])]),
+    ...Object.values(workflow.probes).map((p) => moduleOf('probe', probes, p.type)),
+    ...Object.values(workflow.metricProviders).map((m) => moduleOf('metric provider', metricProviders, m.type)),
+  ];
+  const allVirtual = modules.every((m) => 'virtualTime' in m && m.virtualTime === true);
+  const askReal = Object.values(families).some((family) =>
+    settingsBlocks(workflow, family.name).some((settings) => family.clock?.(settings) === 'real'),
+  );
+  if (!allVirtual || askReal) return createRealClock();
   return createVirtualClock(resumeAtMs ?? Date.now());
+}
+
+/** A family's settings blocks in the workflow: the top-level one and each environment's. */
+function settingsBlocks(workflow: Workflow, family: string): unknown[] {
+  const top = (workflow as unknown as Record<string, unknown>)[family];
+  const own = Object.values(workflow.environments).map((e) => (e as Record<string, unknown>)[family]);
+  return [top, ...own].filter((s) => s !== undefined);
 }
 
 /** Every `*Env` field in the workflow: the names of the environment variables it reads secrets from. */

@@ -23,7 +23,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Just what attachSinks uses of a session: the workflow, the journal, the bus, the save and close hooks. */
+/** Just what attachSinks uses of a session: the workflow, the journal, the bus, provider deps, the save and close hooks. */
 function attach(audit: Record<string, unknown>, tuning: AuditTuning = {}) {
   const { workflow } = loadTestWorkflow({ audit, stages: [{ name: 'web', environment: 'staging', target: { type: 'sim', service: 'web' } }] });
   const savers: (() => Promise<void>)[] = [];
@@ -34,9 +34,11 @@ function attach(audit: Record<string, unknown>, tuning: AuditTuning = {}) {
     journal: { runId: 'web-1', context: { actor: 'alice', ci: 'local' }, stages: { web: { environment: 'staging' } } },
     env: {},
     bus,
-    deps: (environment: string, log: never) => fakeDeps({ runId: 'web-1', environment, log }),
-    onSave: (fn: () => Promise<void>) => savers.push(fn),
-    onClose: (fn: () => Promise<void>) => closers.push(fn),
+    providers: { deps: (environment: string, log: never) => fakeDeps({ runId: 'web-1', environment, log }) },
+    writer: {
+      onSave: (fn: () => Promise<void>) => savers.push(fn),
+      onClose: (fn: () => Promise<void>) => closers.push(fn),
+    },
   } as unknown as RunSession;
   const warnings: string[] = [];
   const attached = attachSinks(session, (w) => warnings.push(w), () => {}, tuning);

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { AuditSinkConfig } from '../definition/schema.js';
 import type { RunEvent } from '../model/events.js';
+import type { Logger } from '../ports/logger.js';
 import { AuditPipeline, DRAIN_MS, type AuditPipelineOptions } from '../audit/pipeline.js';
 import type { RunSession } from './run-session.js';
 import { createAuditSink, createNotifier } from './wiring.js';
@@ -39,14 +40,15 @@ export type AuditTuning = Pick<AuditPipelineOptions, 'flushEvery' | 'outputLimit
  */
 export function attachSinks(session: RunSession, onWarning: (message: string) => void, onNotice: (message: string) => void, tuning: AuditTuning = {}): AttachedSinks {
   const environment = Object.values(session.journal.stages)[0]?.environment ?? Object.keys(session.workflow.environments)[0] ?? '';
-  const deps = session.deps(environment, { info: onNotice, warn: onWarning, output: (_stream, line) => onNotice(line) });
-  const notifiers = session.workflow.notifications.map((c) => createNotifier(c, deps));
+  const log: Logger = { info: onNotice, warn: onWarning, output: (_stream, line) => onNotice(line) };
+  const deps = (key: string) => session.providers.deps(environment, log, key);
+  const notifiers = session.workflow.notifications.map((c, i) => createNotifier(c, deps(`notifier/${i}`)));
   const keyEnv = session.workflow.audit.hmacKeyEnv;
   const hmacKey = keyEnv ? session.env[keyEnv] : undefined;
   const configs = session.workflow.audit.sinks;
   const audit = new AuditPipeline({
     sinks: configs.map((c, i) => ({
-      sink: createAuditSink(c, { ...deps, env: session.env, ...(hmacKey ? { hmacKey } : {}) }),
+      sink: createAuditSink(c, { ...deps(`audit/${i}`), env: session.env, ...(hmacKey ? { hmacKey } : {}) }),
       path: `audit.sinks[${i}]`,
       bestEffort: c.bestEffort,
       ...fixFor(c, `audit.sinks[${i}]`),
@@ -73,8 +75,8 @@ export function attachSinks(session: RunSession, onWarning: (message: string) =>
   });
   // Not awaited: the journal write's flush runs beside the run, and the end of the run waits
   // for the sinks only as long as the drain deadline allows.
-  session.onSave(async () => audit.flushInBackground());
-  session.onClose(async () => {
+  session.writer.onSave(async () => audit.flushInBackground());
+  session.writer.onClose(async () => {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS).unref());
     await Promise.race([Promise.all([...inFlight, ...notifiers.map((n) => n.flush())]), timeout]);
     await audit.close();

@@ -9,7 +9,7 @@ import type { TrafficRouter } from '../ports/traffic-router.js';
 import { analysisResolver } from './analysis-resolver.js';
 import type { AnalysisEnv } from './analysis.js';
 import type { RunSession } from './run-session.js';
-import { createMetricProvider, createRouter, createStrategy, createTarget } from './wiring.js';
+import { createStrategy } from './wiring.js';
 
 /**
  * One stage while it runs: its providers, its strategy's runtime settings, and what the monitor
@@ -39,9 +39,9 @@ export class StageRun {
     readonly stage: Stage,
   ) {
     this.record = session.record(stage.name);
-    const deps = session.stageDeps(stage, session.logger(stage.name, 'providers'));
-    this.target = createTarget(stage.target, deps);
-    this.router = stage.router ? createRouter(stage.router, deps) : undefined;
+    const log = session.providers.logger(stage.name, 'providers');
+    this.target = session.providers.target(stage, log);
+    this.router = session.providers.router(stage, log);
     this.runtime = this.runtimeFor(this.strategyConfig());
     this.trafficStarted = new Promise<void>((resolve) => (this.markTraffic = resolve));
     // A resumed wave knows which units it already changed from the undos in the journal.
@@ -99,7 +99,7 @@ export class StageRun {
   }
 
   ctx(step: string, signal: AbortSignal): StepContext {
-    return this.session.stepContext(this.stage, step, signal, this.version);
+    return this.session.providers.stepContext(this.stage, step, signal, this.version);
   }
 
   provider(name: string): MetricProvider {
@@ -107,7 +107,7 @@ export class StageRun {
     if (!provider) {
       const config = this.session.workflow.metricProviders[name];
       if (!config) throw new ProviderError(`metric provider '${name}' is not defined; metricProviders: ${Object.keys(this.session.workflow.metricProviders).join(', ')}`);
-      provider = createMetricProvider(config, this.session.stageDeps(this.stage, this.session.logger(this.stage.name, 'analysis')));
+      provider = this.session.providers.metricProvider(this.stage, name, config, this.session.providers.logger(this.stage.name, 'analysis'));
       this.providers.set(name, provider);
     }
     return provider;
@@ -153,7 +153,7 @@ export class StageRun {
       if (fresh && err instanceof ProviderError && err.nothingChanged) {
         fresh.status = 'done';
         fresh.error = `not needed: the change never began (${err.message.split('\n')[0] ?? ''})`;
-        await this.session.saveBestEffort();
+        await this.session.writer.saveBestEffort();
       }
       throw err;
     }
@@ -170,7 +170,7 @@ export class StageRun {
   /** Without its undo on disk a change must not happen: drop the new entries if the write fails. */
   private async saveOrForget(added: number): Promise<void> {
     try {
-      await this.session.save();
+      await this.session.writer.save();
     } catch (err) {
       this.record.compensations.splice(this.record.compensations.length - added, added);
       throw err;

@@ -22,7 +22,7 @@ import { rollbackStage } from './rollback.js';
 import type { RunSession } from './run-session.js';
 import { StageRun } from './stage-run.js';
 import { runStep } from './steps/index.js';
-import { createApprover } from './wiring.js';
+import { retryPolicyOf } from './retry.js';
 
 /**
  * Runs one stage: its `when` condition, its approval gate and pre-flight checks (nothing has
@@ -129,9 +129,9 @@ async function runOne(run: StageRun, step: StrategyStep, signal: AbortSignal): P
   const started = session.clock.now();
   try {
     // A journal write failed earlier: nothing may change until the journal can record it.
-    await session.ensureRecorded();
+    await session.writer.ensureRecorded();
     const message = await withRetry(
-      session.retryPolicy(stage),
+      retryPolicyOf(session.workflow, stage),
       session.clock,
       signal,
       (attempt) => {
@@ -172,7 +172,7 @@ async function beforeChanges(session: RunSession, stage: Stage, runSignal: Abort
   if (runSignal.aborted) return finish(session, stage.name, 'cancelled', 'cancelled before it started');
   if (stage.approval && !record.approval) {
     const gate = `approval-${stage.name}`;
-    const ctx = session.stepContext(stage, gate, runSignal, record.version);
+    const ctx = session.providers.stepContext(stage, gate, runSignal, record.version);
     const message = 'message' in stage.approval ? stage.approval.message : undefined;
     session.emit({
       kind: 'approval.requested',
@@ -183,7 +183,7 @@ async function beforeChanges(session: RunSession, stage: Stage, runSignal: Abort
       environment: stage.environment,
       ...(message ? { message } : {}),
     });
-    const decision = await createApprover(stage.approval, session.stageDeps(stage, ctx.log)).request(
+    const decision = await session.providers.approver(stage, ctx.log).request(
       { gate, stage: stage.name, environment: stage.environment, version: record.version, ...(message ? { message } : {}) },
       ctx,
     );
@@ -223,7 +223,7 @@ async function pauseAt(session: RunSession, stage: string, gate: string, message
   record.status = 'paused';
   record.pausedAt = gate;
   session.emit({ kind: 'run.paused', stage, gate, message: `${message}: rollgate resume --state ${session.store.location} --approve (or --reject)` });
-  await session.save();
+  await session.writer.save();
   return 'paused';
 }
 
@@ -266,7 +266,7 @@ async function finish(session: RunSession, stage: string, status: StageStatus, m
   if (message) record.message = message;
   session.emit({ kind: 'stage.finished', stage, status, ...(message ? { message } : {}) });
   // A failed write is reported at the end; the next change's own save will refuse to go on.
-  await session.saveBestEffort();
+  await session.writer.saveBestEffort();
   return status;
 }
 

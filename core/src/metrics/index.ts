@@ -1,5 +1,10 @@
+import type { MetricProvider } from '../ports/metric-provider.js';
+import type { ProviderModule } from '../registry/module.js';
 import * as sim from './sim.js';
 
-/** Every metric provider by its `type`. Adding one: a file, its test, one line here. */
-export const metricProviders = { sim } as const;
+/** Every metric provider by its `type`: the one list the schema and the docs read. */
+export const metricProviders = { sim } satisfies Record<string, ProviderModule<MetricProvider>>;
 export type MetricProviderType = keyof typeof metricProviders;
+
+/** The metric providers a workflow has when it names none: the one analyses use by default. */
+export const defaultMetricProviders = { sim: { type: 'sim' as const } };

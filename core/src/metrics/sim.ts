@@ -1,10 +1,14 @@
 import { z } from 'zod';
+import { worldOf } from '../sim/access.js';
 import { NoDataError, ProviderError } from '../errors.js';
 import type { MetricProvider } from '../ports/metric-provider.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { SimWorld } from '../sim/world.js';
 
 export const type = 'sim';
+
+/** Everything happens in the simulated world, on the run's clock. */
+export const virtualTime = true;
 
 export const METRICS = [
   'error-rate',
@@ -74,7 +78,7 @@ export function create(config: Config, deps: ProviderDeps): MetricProvider {
     type,
     async query(query, ctx) {
       const { metric, service = config.service ?? targetService(deps) ?? ctx.stage } = parseQuery(query);
-      const world = deps.sim();
+      const world = worldOf(deps);
       world.guard('metric', service);
       const value = readers[metric](world, service);
       if (value === undefined) throw new NoDataError(`sim: no data for ${metric} of ${service}: ${noDataReason(world, metric, service)}`);

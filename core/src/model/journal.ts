@@ -112,7 +112,12 @@ export interface RunJournal {
   processes?: ProcessRecord[];
   /** The rollgate processes that worked on this run, oldest first. */
   workers?: WorkerRecord[];
-  /** Opaque state of the simulated infrastructure, so a resumed run sees the same world. */
-  sim?: unknown;
+  /**
+   * What the providers keep between processes, by provider key (`target/web`, `router/web`,
+   * `sim@production`): each provider's own small JSON value (see ports/provider-state.ts).
+   */
+  providers?: Record<string, unknown>;
+  /** Where a virtual clock stood at the last write, so a resumed run's clock continues from there. */
+  clock?: { virtualNow: number };
   message?: string;
 }

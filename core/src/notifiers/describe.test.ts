@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryProviderStates } from '../testing/state.js';
 import type { RunEvent, RunEventBody } from '../model/events.js';
 import { createVirtualClock } from '../clocks/virtual.js';
 import { create as createConsoleNotifier } from './console.js';
@@ -58,9 +59,9 @@ describe('console notifier', () => {
     environment: 'prod',
     workDir: '/',
     secret: () => undefined,
-    sim: () => {
-      throw new Error('unused');
-    },
+    state: new MemoryProviderStates().handle('n'),
+    shared: () => new MemoryProviderStates().handle('s'),
+    settings: () => undefined,
   });
 
   it('announces the default kinds only, as one line each', async () => {

@@ -1,5 +1,7 @@
+import type { Notifier } from '../ports/notifier.js';
+import type { ProviderModule } from '../registry/module.js';
 import * as consoleNotifier from './console.js';
 
-/** Every notifier by its `type`. */
-export const notifiers = { console: consoleNotifier } as const;
+/** Every notifier by its `type`: the one list the schema and the docs read. */
+export const notifiers = { console: consoleNotifier } satisfies Record<string, ProviderModule<Notifier>>;
 export type NotifierType = keyof typeof notifiers;

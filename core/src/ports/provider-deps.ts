@@ -1,6 +1,6 @@
-import type { SimWorld } from '../sim/world.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
+import type { ProviderState } from './provider-state.js';
 
 /** What `create(config, deps)` of any implementation receives: injected, never global. */
 export interface ProviderDeps {
@@ -23,6 +23,19 @@ export interface ProviderDeps {
    * to it: the sim router and metrics split and measure the service the stage's sim target deploys.
    */
   target?: { readonly type: string } & Readonly<Record<string, unknown>>;
-  /** The simulated infrastructure of that environment; created on first use. */
-  sim(): SimWorld;
+  /**
+   * This provider instance's own state in the run journal (see `ProviderState`): the target, the
+   * router, a metric provider or probe of a stage's environment, a notifier or audit sink of the run.
+   */
+  state: ProviderState;
+  /**
+   * State shared by the providers of one family in this environment (the simulated world the sim
+   * target, router, probes and metrics all act on), under the family's name.
+   */
+  shared(family: string): ProviderState;
+  /**
+   * A family's workflow-level settings for this environment: `environments.NAME.<family>` when
+   * set, else the top-level `<family>` block; `undefined` when neither is (see the families registry).
+   */
+  settings(family: string): unknown;
 }

@@ -66,10 +66,61 @@ export interface StrategyRuntime {
   previewUrl?: string;
 }
 
+/**
+ * What a plan may depend on that only the target can tell, read once when the stage starts and
+ * kept in the journal (a resumed run plans the same): the version running then, `null` when
+ * nothing runs yet.
+ */
+export interface PlanFacts {
+  running: string | null;
+}
+
+/** A plan chosen from the facts rather than the config: a first deploy, or a re-deploy. */
+export interface Shortcut {
+  /** The decision recorded (`first-deploy`, `re-deploy`). */
+  decision: string;
+  reason: string;
+  steps: StrategyStep[];
+}
+
+/** A place in a strategy's config, as keys and list indexes (`['steps', 2, 'pause', 'duration']`). */
+export type ConfigPath = (string | number)[];
+
+/**
+ * What a strategy config asks of the stage and of the workflow, declared by the strategy so the
+ * validation rules keep no knowledge of any one strategy. Paths are relative to the config.
+ */
+export interface StrategyDeclaration {
+  /** Target capabilities it needs (`candidates` for a second version beside the first, `fleet` for waves). */
+  needs: ('candidates' | 'fleet')[];
+  /** Why it needs a router, when it cannot work without one (the words of the error). */
+  router?: string;
+  /** Waits inside one step: each must fit the step and stage deadlines. */
+  waits: { path: ConfigPath; ms: number }[];
+  /** Analysis references: their templates must exist and their metrics be valid. */
+  analyses: { path: ConfigPath; ref: AnalysisRef }[];
+  /** Probes it reads by name (smoke checks). */
+  probes: { path: ConfigPath; name: string }[];
+  /** Conditions it evaluates (auto's rules). */
+  conditions: { path: ConfigPath; text: string }[];
+  /** Strategy configs it may run instead (auto's choices): each is checked as a strategy of the stage. */
+  choices: { path: ConfigPath; config: { type: string } }[];
+  /** What is wrong with the config that only the strategy can tell (canary weights going down). */
+  problems: { path: ConfigPath; message: string }[];
+}
+
 export interface Strategy<Config = unknown> {
   readonly type: string;
+  /** The steps, in order. Pure. */
   plan(config: Config, resolve: AnalysisResolver): StrategyStep[];
+  /**
+   * Another plan when the facts make the config's moot (nothing to shift traffic from, or the
+   * version already runs); `undefined` to follow the config. Pure.
+   */
+  shortcut?(facts: PlanFacts, version: string): Shortcut | undefined;
   runtime?(config: Config, resolve: AnalysisResolver): StrategyRuntime;
+  /** What the config asks of the stage and the workflow. Pure. */
+  declares(config: Config): StrategyDeclaration;
 }
 
 /** Turns an analysis reference (template names and inline metrics) into metric specs. */

@@ -1,6 +1,9 @@
 import type { DeployedState, HealthReport } from '../model/results.js';
 import type { StepContext } from './step-context.js';
 
+/** What a target can do beyond deploy and revert; its module declares which it has. */
+export type TargetCapability = 'candidates' | 'fleet';
+
 /** Where versions run: a Deployment, a fleet, anything with a CLI, the simulation. */
 export interface Target {
   readonly type: string;

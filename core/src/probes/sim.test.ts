@@ -116,9 +116,12 @@ describe('sim probe', () => {
     const h = createSimHarness();
     const deps = {
       ...h.deps,
-      sim: () => {
-        throw new Error('invalid simulation');
-      },
+      shared: () => ({
+        ...h.deps.state,
+        live: () => {
+          throw new Error('invalid simulation');
+        },
+      }),
     };
     expect(await create(probe('version'), deps).check(h.ctx())).toEqual({ ok: false, value: null, latencyMs: 0, error: 'invalid simulation' });
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { worldOf } from '../sim/access.js';
 import { duration } from '../config/fields.js';
 import { errorMessage } from '../errors.js';
 import type { ProbeResult } from '../model/results.js';
@@ -7,6 +8,9 @@ import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { SimWorld } from '../sim/world.js';
 
 export const type = 'sim';
+
+/** Everything happens in the simulated world, on the run's clock. */
+export const virtualTime = true;
 
 export const configSchema = z
   .strictObject({
@@ -88,7 +92,7 @@ export function create(config: SimProbeConfig, deps: ProviderDeps): Probe {
       const started = ctx.clock.now();
       const done = (r: Measured): ProbeResult => ({ ...r, latencyMs: ctx.clock.now() - started });
       try {
-        const world = deps.sim();
+        const world = worldOf(deps);
         const service = config.service ?? ctx.stage;
         const delay = world.probeDelay(ctx.step.replace(/^probe-/, ''), config.measure);
         if (delay > 0) {

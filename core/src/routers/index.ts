@@ -1,5 +1,7 @@
+import type { TrafficRouter } from '../ports/traffic-router.js';
+import type { ProviderModule } from '../registry/module.js';
 import * as sim from './sim.js';
 
-/** Every traffic router by its `type`. Adding one: a file, its test, one line here. */
-export const routers = { sim } as const;
+/** Every traffic router by its `type`: the one list the schema and the docs read. */
+export const routers = { sim } satisfies Record<string, ProviderModule<TrafficRouter>>;
 export type RouterType = keyof typeof routers;

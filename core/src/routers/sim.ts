@@ -1,10 +1,14 @@
 import { z } from 'zod';
+import { worldOf } from '../sim/access.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
 import type { TrafficRouter } from '../ports/traffic-router.js';
 import { targetService } from '../metrics/sim.js';
 
 export const type = 'sim';
+
+/** Everything happens in the simulated world, on the run's clock. */
+export const virtualTime = true;
 
 export const configSchema = z
   .strictObject({
@@ -27,19 +31,19 @@ export function create(config: Config, deps: ProviderDeps): TrafficRouter {
   return {
     type,
     async setWeights(weights, ctx) {
-      const world = deps.sim();
+      const world = worldOf(deps);
       const name = service(ctx);
       world.guard('set-weight', name);
       for (const change of world.setWeight(name, weights.canary)) ctx.recordChange(change);
     },
     async getWeights(ctx) {
-      const world = deps.sim();
+      const world = worldOf(deps);
       const name = service(ctx);
       world.guard('get-weight', name);
       return { canary: world.weight(name) };
     },
     async finalize(ctx) {
-      const world = deps.sim();
+      const world = worldOf(deps);
       const name = service(ctx);
       world.guard('finalize', name);
       for (const change of world.finalize(name)) ctx.recordChange(change);

@@ -99,5 +99,5 @@ export const simConfigSchema = z
       .describe('A database the services use'),
     failures: z.array(failureSchema).default([]).describe('Failures to inject'),
   })
-  .describe('The simulated infrastructure used by sim probes, targets, routers and metrics');
+  .describe('Simulated infrastructure (the world sim probes, targets, routers and metrics act on),');
 export type SimConfig = z.infer<typeof simConfigSchema>;

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { worldOf } from './access.js';
 import { createSimHarness, simConfig } from './harness.js';
 
 describe('createSimHarness', () => {
   it('wires one world, a virtual clock and recording contexts', () => {
     const h = createSimHarness({ nodes: 2 });
-    expect(h.deps.sim()).toBe(h.world);
+    expect(worldOf(h.deps)).toBe(h.world);
     expect(h.deps.clock).toBe(h.clock);
     const ctx = h.ctx();
     expect(ctx).toMatchObject({ stage: 'web', step: 'step', runId: 'run-1' });

@@ -5,6 +5,7 @@ import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
 import { simConfigSchema } from './config.js';
 import { createVirtualClock, type VirtualClock } from '../clocks/virtual.js';
+import { MemoryProviderStates } from '../testing/state.js';
 import { createSimWorld, type SimWorld } from './world.js';
 
 /** A sim config from its input form (durations as text, defaults filled in). */
@@ -24,7 +25,7 @@ export interface SimHarness {
 
 /**
  * Drives `sim` providers outside the engine, on a virtual clock: for tests, benchmarks and
- * examples. `deps.sim()` returns the one world.
+ * examples. The providers made with `deps` all act on `world` (their family's shared state).
  */
 export function createSimHarness(input: z.input<typeof simConfigSchema> = {}, saved?: unknown): SimHarness {
   const clock = createVirtualClock();
@@ -36,7 +37,20 @@ export function createSimHarness(input: z.input<typeof simConfigSchema> = {}, sa
     warn: (m) => logs.push(m),
     output: (_s, line) => logs.push(line),
   };
-  const deps: ProviderDeps = { runId: 'run-1', clock, log, environment: 'sim', workDir: '.', secret: () => undefined, sim: () => world };
+  const states = new MemoryProviderStates();
+  // The world is the live shared state of the sim family: every provider made with `deps` finds it.
+  states.handle('sim@sim').live(() => world);
+  const deps: ProviderDeps = {
+    runId: 'run-1',
+    clock,
+    log,
+    environment: 'sim',
+    workDir: '.',
+    secret: () => undefined,
+    state: states.handle('provider'),
+    shared: (family) => states.handle(`${family}@sim`),
+    settings: () => world.config,
+  };
   return {
     clock,
     world,

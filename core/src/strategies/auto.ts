@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { Strategy, StrategyStep } from '../ports/strategy.js';
-import * as blueGreen from './blue-green.js';
-import * as canary from './canary.js';
-import * as direct from './direct.js';
-import * as progressive from './progressive.js';
+import type { Strategy, StrategyDeclaration, StrategyStep } from '../ports/strategy.js';
+import { unionOf } from '../registry/module.js';
+import { compileCondition, referencedProbes } from '../util/expression.js';
+import { declaration } from './declaration.js';
+import { rollouts } from './rollouts.js';
 
 /**
  * `auto`: picks one of the other strategies when the stage starts, from the probe snapshot, by the
@@ -12,12 +12,7 @@ import * as progressive from './progressive.js';
  */
 export const type = 'auto';
 
-export const choiceSchema = z.discriminatedUnion('type', [
-  direct.configSchema,
-  canary.configSchema,
-  blueGreen.configSchema,
-  progressive.configSchema,
-]);
+export const choiceSchema = unionOf(rollouts);
 export type Choice = z.output<typeof choiceSchema>;
 
 export const configSchema = z
@@ -40,8 +35,42 @@ export type AutoConfig = z.output<typeof configSchema>;
 export function create(): Strategy<AutoConfig> {
   return {
     type,
-    // The choice needs probe values, so the plan is one step; the executor replaces it with the
-    // chosen strategy's plan and records why.
+    // The choice needs probe values, so the plan is one step; once it is made (see `choose`), the
+    // chosen strategy plans the rest, and the choice is kept in the journal.
     plan: (): StrategyStep[] => [{ id: 'choose-strategy', action: 'choose' }],
+    declares,
   };
+}
+
+/** The probes the rules read: measured just before the choice. */
+export function probesOf(config: AutoConfig): string[] {
+  return [...new Set(config.rules.flatMap((r) => referencedProbes(r.when)))];
+}
+
+export interface AutoChoice {
+  chosen: Choice;
+  /** The condition that held, or every rule's when none did. */
+  condition: string;
+  reason: string;
+}
+
+/**
+ * The choice, from the values the rules read (`probes`, `inputs`, `vars`…): the first rule whose
+ * condition holds, else `otherwise`. Pure: the same scope gives the same choice.
+ */
+export function choose(config: AutoConfig, scope: Record<string, unknown>): AutoChoice {
+  const rule = config.rules.find((r) => compileCondition(r.when)(scope));
+  if (rule) return { chosen: rule.use, condition: rule.when, reason: `${rule.when} holds` };
+  return {
+    chosen: config.otherwise,
+    condition: config.rules.map((r) => r.when).join(' || '),
+    reason: `no rule holds (${config.rules.map((r) => r.when).join('; ')}), so the fallback`,
+  };
+}
+
+function declares(config: AutoConfig): StrategyDeclaration {
+  return declaration({
+    conditions: config.rules.map((r, i) => ({ path: ['rules', i, 'when'], text: r.when })),
+    choices: [...config.rules.map((r, i) => ({ path: ['rules', i, 'use'], config: r.use })), { path: ['otherwise'], config: config.otherwise }],
+  });
 }

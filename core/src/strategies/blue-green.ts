@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { analysisRefSchema } from '../config/analysis.js';
 import { duration, identifier } from '../config/fields.js';
-import type { AnalysisResolver, Strategy, StrategyRuntime, StrategyStep } from '../ports/strategy.js';
+import type { AnalysisResolver, Strategy, StrategyDeclaration, StrategyRuntime, StrategyStep } from '../ports/strategy.js';
+import { candidateShortcut, declaration } from './declaration.js';
 
 /**
  * `blue-green`: start the new version (green) beside the old (blue) at full scale, check it while
@@ -24,7 +25,7 @@ export const configSchema = z
 export type BlueGreenConfig = z.output<typeof configSchema>;
 
 export function create(): Strategy<BlueGreenConfig> {
-  return { type, plan, runtime };
+  return { type, plan, runtime, declares, shortcut: candidateShortcut };
 }
 
 function plan(config: BlueGreenConfig, resolve: AnalysisResolver): StrategyStep[] {
@@ -45,4 +46,17 @@ function plan(config: BlueGreenConfig, resolve: AnalysisResolver): StrategyStep[
 function runtime(config: BlueGreenConfig): StrategyRuntime {
   // Switching back is the whole point of keeping blue: no delay before green goes.
   return { abortScaleDownDelayMs: 0, ...(config.previewUrl ? { previewUrl: config.previewUrl } : {}) };
+}
+
+function declares(config: BlueGreenConfig): StrategyDeclaration {
+  return declaration({
+    needs: ['candidates'],
+    router: 'blue-green switches traffic with a router: add `router` to the stage (without one, traffic cannot move while both versions run)',
+    waits: [{ path: ['scaleDownDelay'], ms: config.scaleDownDelay }],
+    analyses: [
+      ...(config.prePromotionAnalysis ? [{ path: ['prePromotionAnalysis'], ref: config.prePromotionAnalysis }] : []),
+      ...(config.postPromotionAnalysis ? [{ path: ['postPromotionAnalysis'], ref: config.postPromotionAnalysis }] : []),
+    ],
+    probes: config.smoke.map((name, j) => ({ path: ['smoke', j], name })),
+  });
 }

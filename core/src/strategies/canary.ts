@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { analysisRefSchema } from '../config/analysis.js';
 import { duration } from '../config/fields.js';
-import type { AnalysisResolver, Strategy, StrategyRuntime, StrategyStep } from '../ports/strategy.js';
+import type { AnalysisResolver, ConfigPath, Strategy, StrategyDeclaration, StrategyRuntime, StrategyStep } from '../ports/strategy.js';
+import { candidateShortcut, declaration } from './declaration.js';
 import { amountSchema } from './amount.js';
 
 /**
@@ -48,7 +49,7 @@ export const configSchema = z
 export type CanaryConfig = z.output<typeof configSchema>;
 
 export function create(): Strategy<CanaryConfig> {
-  return { type, plan, runtime };
+  return { type, plan, runtime, declares, shortcut: candidateShortcut };
 }
 
 function plan(config: CanaryConfig, resolve: AnalysisResolver): StrategyStep[] {
@@ -90,4 +91,23 @@ function runtime(config: CanaryConfig, resolve: AnalysisResolver): StrategyRunti
     abortScaleDownDelayMs: config.abortScaleDownDelay,
     ...(config.analysis ? { backgroundAnalysis: resolve(config.analysis) } : {}),
   };
+}
+
+function declares(config: CanaryConfig): StrategyDeclaration {
+  const waits: { path: ConfigPath; ms: number }[] = config.stepInterval ? [{ path: ['stepInterval'], ms: config.stepInterval }] : [];
+  const analyses: StrategyDeclaration['analyses'] = [
+    ...(config.analysis ? [{ path: ['analysis'], ref: config.analysis }] : []),
+    ...(config.stepAnalysis ? [{ path: ['stepAnalysis'], ref: config.stepAnalysis }] : []),
+  ];
+  const problems: StrategyDeclaration['problems'] = [];
+  let last = 0;
+  config.steps?.forEach((step, j) => {
+    if ('pause' in step && step.pause.duration) waits.push({ path: ['steps', j, 'pause', 'duration'], ms: step.pause.duration });
+    if ('analysis' in step) analyses.push({ path: ['steps', j, 'analysis'], ref: step.analysis });
+    if ('setWeight' in step) {
+      if (step.setWeight < last) problems.push({ path: ['steps', j, 'setWeight'], message: `weights only go up: ${step.setWeight} comes after ${last} (a rollback is what lowers them)` });
+      last = Math.max(last, step.setWeight);
+    }
+  });
+  return declaration({ needs: ['candidates'], waits, analyses, problems });
 }

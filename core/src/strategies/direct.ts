@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../config/fields.js';
 import type { Strategy, StrategyStep } from '../ports/strategy.js';
+import { declaration } from './declaration.js';
 
 /**
  * `direct`: deploy the new version everywhere, verify it, roll back on failure. The simplest
@@ -29,5 +30,6 @@ export function create(): Strategy<DirectConfig> {
       }
       return steps;
     },
+    declares: (config) => declaration({ waits: config.bake ? [{ path: ['bake'], ms: config.bake }] : [] }),
   };
 }

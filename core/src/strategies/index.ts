@@ -1,9 +1,7 @@
+import type { StrategyModule } from '../registry/module.js';
 import * as auto from './auto.js';
-import * as blueGreen from './blue-green.js';
-import * as canary from './canary.js';
-import * as direct from './direct.js';
-import * as progressive from './progressive.js';
+import { rollouts } from './rollouts.js';
 
-/** Every strategy by its `type`. Adding one: a file, its test, one line here and in the schema. */
-export const strategies = { direct, canary, 'blue-green': blueGreen, progressive, auto } as const;
+/** Every strategy by its `type`: the one list the schema, the docs and the rules read. */
+export const strategies = { ...rollouts, auto } satisfies Record<string, StrategyModule>;
 export type StrategyType = keyof typeof strategies;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration } from '../config/fields.js';
 import type { Strategy, StrategyRuntime, StrategyStep } from '../ports/strategy.js';
 import { amountSchema } from './amount.js';
+import { declaration } from './declaration.js';
 
 /**
  * `progressive`: roll a fleet (nodes, hosts, regions) in waves. Each wave brings the fleet up to
@@ -29,7 +30,7 @@ export const configSchema = z
 export type ProgressiveConfig = z.output<typeof configSchema>;
 
 export function create(): Strategy<ProgressiveConfig> {
-  return { type, plan, runtime };
+  return { type, plan, runtime, declares: (config) => declaration({ needs: ['fleet'], waits: [{ path: ['bake'], ms: config.bake }] }) };
 }
 
 function plan(config: ProgressiveConfig): StrategyStep[] {

@@ -7,6 +7,7 @@ import { createRealClock } from '../clocks/real.js';
 import type { Change } from '../model/events.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
+import { fakeDeps } from '../testing/fakes.js';
 import { createMasker } from '../util/mask.js';
 import { configSchema, create, type } from './command.js';
 
@@ -34,18 +35,7 @@ afterEach(async () => {
 });
 
 function deps(): ProviderDeps {
-  const log = { info() {}, warn() {}, output() {} };
-  return {
-    runId: 'run-1',
-    clock: createRealClock(),
-    log,
-    environment: 'production',
-    workDir: dir,
-    secret: () => undefined,
-    sim: () => {
-      throw new Error('no sim here');
-    },
-  };
+  return fakeDeps({ environment: 'production', workDir: dir });
 }
 
 function harness(options: { signal?: AbortSignal; env?: Record<string, string>; secrets?: string[] } = {}): Harness {

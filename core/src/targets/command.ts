@@ -9,6 +9,9 @@ import { runCommand, type CommandResult } from '../util/command-runner.js';
 
 export const type = 'command';
 
+/** Deploy, health and revert only: one version at a time, everywhere the commands reach. */
+export const capabilities = [] as const;
+
 export const configSchema = z
   .strictObject({
     type: z.literal(type),

@@ -1,6 +1,8 @@
+import type { Target } from '../ports/target.js';
+import type { TargetModule } from '../registry/module.js';
 import * as command from './command.js';
 import * as sim from './sim.js';
 
-/** Every target by its `type`. Adding one: a file, its test, one line here. */
-export const targets = { command, sim } as const;
+/** Every target by its `type`: the one list the schema, the docs and the capability checks read. */
+export const targets = { command, sim } satisfies Record<string, TargetModule<Target>>;
 export type TargetType = keyof typeof targets;

@@ -1,10 +1,16 @@
 import { z } from 'zod';
+import { worldOf } from '../sim/access.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
 import type { CandidateTarget, FleetTarget, Target } from '../ports/target.js';
 import type { SimOperation, SimWorld, Transition } from '../sim/world.js';
 
 export const type = 'sim';
+
+/** A second version beside the first (canary, blue-green), and nodes to roll in waves (progressive). */
+export const capabilities = ['candidates', 'fleet'] as const;
+/** Everything happens in the simulated world, on the run's clock. */
+export const virtualTime = true;
 
 export const configSchema = z
   .strictObject({
@@ -29,7 +35,7 @@ export function create(config: Config, deps: ProviderDeps): Target {
   const service = (ctx: StepContext) => config.service ?? ctx.stage;
   /** The world and service of a call that has passed the injected failures of `operation`. */
   const open = (ctx: StepContext, operation: SimOperation, unit?: string) => {
-    const world = deps.sim();
+    const world = worldOf(deps);
     const name = service(ctx);
     world.guard(operation, unit === undefined ? name : `${name} on ${unit}`);
     return { world, name };

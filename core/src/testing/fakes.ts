@@ -4,6 +4,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
+import { MemoryProviderStates } from './state.js';
 
 /**
  * Fakes for testing providers outside the engine (shipped, so plugin authors can use them too).
@@ -14,17 +15,27 @@ export const silentLogger: Logger = { info() {}, warn() {}, output() {} };
 /** A standard PATH for commands spawned by tests. */
 export const TEST_PATH = '/usr/local/bin:/usr/bin:/bin';
 
-export function fakeDeps(overrides: Partial<ProviderDeps> = {}): ProviderDeps {
+/**
+ * Deps for a provider under test. Its state and its family's shared state live in `states`
+ * (a fresh one unless given: pass `states.reopen()` to play a later process of the same run), and
+ * `settings` answers `deps.settings(family)`.
+ */
+export function fakeDeps(
+  overrides: Partial<ProviderDeps> = {},
+  options: { states?: MemoryProviderStates; key?: string; settings?: Record<string, unknown> } = {},
+): ProviderDeps {
+  const states = options.states ?? new MemoryProviderStates();
+  const environment = overrides.environment ?? 'staging';
   return {
     runId: 'run-1',
     clock: createRealClock(),
     log: silentLogger,
-    environment: 'staging',
+    environment,
     workDir: '.',
     secret: () => undefined,
-    sim: () => {
-      throw new Error('this test has no simulated infrastructure');
-    },
+    state: states.handle(options.key ?? 'provider'),
+    shared: (family) => states.handle(`${family}@${environment}`),
+    settings: (family) => options.settings?.[family],
     ...overrides,
   };
 }

@@ -7,6 +7,7 @@ import { followAbort } from '../../util/abort.js';
 import { withDeadline } from '../deadline.js';
 import { withRetry } from '../retry.js';
 import type { StageRun } from '../stage-run.js';
+import { retryPolicyOf } from '../retry.js';
 
 /**
  * One wave of a progressive rollout: bring the fleet up to `upTo` units on the new version. The
@@ -48,7 +49,7 @@ export async function wave(run: StageRun, stepId: string, upTo: Amount, ctx: Ste
     })),
   );
 
-  const policy = run.session.retryPolicy(run.stage);
+  const policy = retryPolicyOf(run.session.workflow, run.stage);
   // Over the budget, every worker stops: nothing may move forward once the rollback is due.
   const { controller: stop, dispose } = followAbort(ctx.signal);
   setMaxListeners(0, stop.signal); // every worker waits on it
