@@ -1,66 +1,71 @@
+import type { StrategyDeclaration } from '../ports/strategy.js';
 import type { MetricSpec } from '../ports/strategy.js';
+import { strategies, targets } from '../registries.js';
+import { moduleOf } from '../registry/module.js';
 import { checkConditionSyntax, referencedProbes } from '../util/expression.js';
 import { formatDuration } from '../util/duration.js';
 import type { Finding, PathSegment, Rule } from './rule-kit.js';
-import type { Stage, StrategyConfig, Workflow } from './schema.js';
+import type { Stage, Workflow } from './schema.js';
 
 /*
- * Rules about strategies, analysis and monitoring: what each strategy needs from its target and
- * router, that waits fit in the deadlines around them, that weights only go up, and that every
- * condition parses and names probes, templates and providers that exist.
+ * Rules about strategies, analysis and monitoring. They know no strategy and no target by name:
+ * each strategy declares what its config asks (target capabilities, a router, waits, analyses,
+ * probes, conditions, the strategies it may choose) and each target module its capabilities; the
+ * rules check the one against the other and against the workflow.
  */
 const error = (path: PathSegment[], message: string): Finding => ({ severity: 'error', path, message });
 
-/** Targets that can run two versions side by side, and those that are fleets (see ports/target.ts). */
-const CANDIDATE_TARGETS = new Set(['sim']);
-const FLEET_TARGETS = new Set(['sim']);
-
-function strategiesOf(stage: Stage): { config: StrategyConfig; path: PathSegment[] }[] {
-  const s = stage.strategy;
-  if (s.type !== 'auto') return [{ config: s, path: ['strategy'] }];
-  return [...s.rules.map((r, i) => ({ config: r.use, path: ['strategy', 'rules', i, 'use'] })), { config: s.otherwise, path: ['strategy', 'otherwise'] }];
+interface Declared {
+  type: string;
+  path: PathSegment[];
+  declares: StrategyDeclaration;
 }
 
+/** A stage's strategy and every strategy it may run instead (auto's choices), each with what it declares. */
+function declaredOf(stage: Stage): Declared[] {
+  const out: Declared[] = [];
+  const visit = (config: { type: string }, path: PathSegment[]) => {
+    const declares = moduleOf('strategy', strategies, config.type).create().declares(config as never);
+    out.push({ type: config.type, path, declares });
+    for (const choice of declares.choices) visit(choice.config, [...path, ...choice.path]);
+  };
+  visit(stage.strategy, ['strategy']);
+  return out;
+}
+
+/** What a strategy needs from the target and the router of its stage, and its own problems. */
 const capabilities: Rule = {
   name: 'strategy-capabilities',
   input: 'workflow',
   check(workflow) {
     return workflow.stages.flatMap((stage, i) =>
-      strategiesOf(stage).flatMap(({ config, path }) => {
-        const at = ['stages', i, ...path, 'type'];
+      declaredOf(stage).flatMap(({ type, path, declares }) => {
+        const at: PathSegment[] = ['stages', i, ...path, 'type'];
         const target = stage.target.type;
-        if ((config.type === 'canary' || config.type === 'blue-green') && !CANDIDATE_TARGETS.has(target)) {
-          return [error(at, `${config.type} needs a target that runs two versions side by side (${[...CANDIDATE_TARGETS].join(', ')}); the ${target} target cannot. Use direct, or a target that can.`)];
-        }
-        if (config.type === 'progressive' && !FLEET_TARGETS.has(target)) {
-          return [error(at, `progressive needs a fleet target (${[...FLEET_TARGETS].join(', ')}); the ${target} target is not one`)];
-        }
-        if (config.type === 'blue-green' && !stage.router) {
-          return [error(at, 'blue-green switches traffic with a router: add `router` to the stage (without one, traffic cannot move while both versions run)')];
-        }
-        return [];
+        const has = moduleOf('target', targets, target).capabilities as readonly string[];
+        const missing = declares.needs.filter((need) => !has.includes(need));
+        const able = (need: string) =>
+          Object.values(targets)
+            .filter((t) => (t.capabilities as readonly string[]).includes(need))
+            .map((t) => t.type);
+        const found = missing.map((need) =>
+          error(
+            at,
+            `${type} needs a target with the ${need} capability (${NEEDS[need] ?? need}): ${able(need).join(', ') || 'none registered'}; the ${target} target has ${has.join(', ') || 'neither'}. Use direct, or a target that can.`,
+          ),
+        );
+        if (declares.router && !stage.router) found.push(error(at, declares.router));
+        for (const p of declares.problems) found.push(error(['stages', i, ...path, ...p.path], p.message));
+        return found;
       }),
     );
   },
 };
 
-const ascendingWeights: Rule = {
-  name: 'canary-weights',
-  input: 'workflow',
-  check(workflow) {
-    return workflow.stages.flatMap((stage, i) =>
-      strategiesOf(stage).flatMap(({ config, path }) => {
-        if (config.type !== 'canary' || !config.steps) return [];
-        let last = 0;
-        return config.steps.flatMap((step, j) => {
-          if (!('setWeight' in step)) return [];
-          const found = step.setWeight < last ? [error(['stages', i, ...path, 'steps', j, 'setWeight'], `weights only go up: ${step.setWeight} comes after ${last} (a rollback is what lowers them)`)] : [];
-          last = Math.max(last, step.setWeight);
-          return found;
-        });
-      }),
-    );
-  },
+/** What each capability means, in an error message. */
+const NEEDS: Record<string, string> = {
+  candidates: 'running two versions side by side',
+  fleet: 'a fleet of units changed in waves',
 };
 
 /** Waits inside one step must fit the step deadline, and the stage deadline around them. */
@@ -72,17 +77,7 @@ const waitsFitDeadlines: Rule = {
     return workflow.stages.flatMap((stage, i) => {
       const stageLimit = stage.timeout ?? workflow.defaults.stageTimeout;
       const waits: { path: PathSegment[]; ms: number }[] = [{ path: ['verify', 'timeout'], ms: stage.verify.timeout }];
-      for (const { config, path } of strategiesOf(stage)) {
-        if (config.type === 'direct' && config.bake) waits.push({ path: [...path, 'bake'], ms: config.bake });
-        if (config.type === 'blue-green') waits.push({ path: [...path, 'scaleDownDelay'], ms: config.scaleDownDelay });
-        if (config.type === 'progressive') waits.push({ path: [...path, 'bake'], ms: config.bake });
-        if (config.type === 'canary') {
-          if (config.stepInterval) waits.push({ path: [...path, 'stepInterval'], ms: config.stepInterval });
-          config.steps?.forEach((s, j) => {
-            if ('pause' in s && s.pause.duration) waits.push({ path: [...path, 'steps', j, 'pause', 'duration'], ms: s.pause.duration });
-          });
-        }
-      }
+      for (const { path, declares } of declaredOf(stage)) for (const w of declares.waits) waits.push({ path: [...path, ...w.path], ms: w.ms });
       return waits.flatMap(({ path, ms }) => {
         if (ms > step) return [error(['stages', i, ...path], `${formatDuration(ms)} is longer than defaults.stepTimeout (${formatDuration(step)}): the step would always time out; raise defaults.stepTimeout`)];
         if (ms > stageLimit) return [error(['stages', i, ...path], `${formatDuration(ms)} is longer than the stage deadline (${formatDuration(stageLimit)}); raise the stage's timeout`)];
@@ -92,27 +87,14 @@ const waitsFitDeadlines: Rule = {
   },
 };
 
-function checkCondition(workflow: Workflow, text: string, path: PathSegment[], extra: string[] = []): Finding[] {
+function checkCondition(workflow: Workflow, text: string, path: PathSegment[]): Finding[] {
   const syntax = checkConditionSyntax(text);
   if (syntax) return [error(path, syntax)];
-  const missing = referencedProbes(text).filter((p) => !Object.hasOwn(workflow.probes, p) && !extra.includes(p));
+  const missing = referencedProbes(text).filter((p) => !Object.hasOwn(workflow.probes, p));
   return missing.map((p) => error(path, `condition reads probes.${p}, which is not declared under probes (declared: ${Object.keys(workflow.probes).join(', ') || 'none'})`));
 }
 
-function metricsOf(config: StrategyConfig): { metrics: { templates?: string[]; metrics?: MetricSpec[] }; path: PathSegment[] }[] {
-  const refs: { metrics: { templates?: string[]; metrics?: MetricSpec[] }; path: PathSegment[] }[] = [];
-  if (config.type === 'canary') {
-    if (config.analysis) refs.push({ metrics: config.analysis, path: ['analysis'] });
-    if (config.stepAnalysis) refs.push({ metrics: config.stepAnalysis, path: ['stepAnalysis'] });
-    config.steps?.forEach((s, j) => 'analysis' in s && refs.push({ metrics: s.analysis, path: ['steps', j, 'analysis'] }));
-  }
-  if (config.type === 'blue-green') {
-    if (config.prePromotionAnalysis) refs.push({ metrics: config.prePromotionAnalysis, path: ['prePromotionAnalysis'] });
-    if (config.postPromotionAnalysis) refs.push({ metrics: config.postPromotionAnalysis, path: ['postPromotionAnalysis'] });
-  }
-  return refs;
-}
-
+/** Every condition, probe, analysis template and metric provider a stage names must exist and parse. */
 const references: Rule = {
   name: 'analysis-and-guard-references',
   input: 'workflow',
@@ -132,23 +114,19 @@ const references: Rule = {
     workflow.stages.forEach((stage, i) => {
       stage.preflight.forEach((c, j) => found.push(...checkCondition(workflow, c.check, ['stages', i, 'preflight', j, 'check'])));
       stage.guards.forEach((c, j) => found.push(...checkCondition(workflow, c.check, ['stages', i, 'guards', j, 'check'])));
-      if (stage.strategy.type === 'auto') {
-        stage.strategy.rules.forEach((r, j) => found.push(...checkCondition(workflow, r.when, ['stages', i, 'strategy', 'rules', j, 'when'])));
-      }
-      for (const { config, path } of strategiesOf(stage)) {
-        if (config.type === 'blue-green') {
-          config.smoke.forEach((p, j) => {
-            if (!Object.hasOwn(workflow.probes, p)) found.push(error(['stages', i, ...path, 'smoke', j], `smoke probe '${p}' is not declared under probes`));
-          });
+      for (const { path, declares } of declaredOf(stage)) {
+        const at = (p: PathSegment[]) => ['stages', i, ...path, ...p];
+        for (const c of declares.conditions) found.push(...checkCondition(workflow, c.text, at(c.path)));
+        for (const p of declares.probes) {
+          if (!Object.hasOwn(workflow.probes, p.name)) found.push(error(at(p.path), `probe '${p.name}' is not declared under probes`));
         }
-        for (const ref of metricsOf(config)) {
-          const base = ['stages', i, ...path, ...ref.path];
-          (ref.metrics.templates ?? []).forEach((t, j) => {
+        for (const a of declares.analyses) {
+          (a.ref.templates ?? []).forEach((t, j) => {
             if (!Object.hasOwn(workflow.analyses, t)) {
-              found.push(error([...base, 'templates', j], `analysis template '${t}' is not declared under analyses (declared: ${Object.keys(workflow.analyses).join(', ') || 'none'})`));
+              found.push(error(at([...a.path, 'templates', j]), `analysis template '${t}' is not declared under analyses (declared: ${Object.keys(workflow.analyses).join(', ') || 'none'})`));
             }
           });
-          (ref.metrics.metrics ?? []).forEach((m, j) => metricChecks(m, [...base, 'metrics', j]));
+          ((a.ref.metrics ?? []) as MetricSpec[]).forEach((m, j) => metricChecks(m, at([...a.path, 'metrics', j])));
         }
       }
     });
@@ -156,4 +134,4 @@ const references: Rule = {
   },
 };
 
-export const strategyRules: readonly Rule[] = [capabilities, ascendingWeights, waitsFitDeadlines, references];
+export const strategyRules: readonly Rule[] = [capabilities, waitsFitDeadlines, references];

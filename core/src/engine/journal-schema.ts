@@ -59,6 +59,7 @@ const stage = z.object({
   pausedAt: z.string().max(256).optional(),
   decisions: z.record(z.string(), decision).optional(),
   chosen: z.unknown().optional(),
+  facts: z.object({ running: z.string().max(1024).nullable() }).optional(),
   blockedBy: z.string().max(256).optional(),
 });
 

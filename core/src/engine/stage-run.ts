@@ -53,9 +53,39 @@ export class StageRun {
     return (this.record.chosen as StrategyConfig | undefined) ?? this.stage.strategy;
   }
 
+  /**
+   * The steps: the strategy's plan for its config, or the shortcut the facts of the stage's start
+   * call for (nothing runs yet: deploy directly; the version already runs: nothing to do).
+   */
   plan(): StrategyStep[] {
     const config = this.strategyConfig();
-    return createStrategy(config).plan(config, analysisResolver(this.session.workflow));
+    const strategy = createStrategy(config);
+    const shortcut = this.record.facts ? strategy.shortcut?.(this.record.facts, this.version) : undefined;
+    return shortcut ? shortcut.steps : strategy.plan(config, analysisResolver(this.session.workflow));
+  }
+
+  /**
+   * Reads, once per stage and before any change, what the plan may depend on: the version the
+   * target runs. Kept in the journal, so a resumed run plans the same; a shortcut it calls for is
+   * recorded as a decision. A target that cannot tell what runs gives no facts.
+   */
+  async establishFacts(signal: AbortSignal): Promise<void> {
+    if (this.record.facts) return;
+    const strategy = createStrategy(this.strategyConfig());
+    if (!strategy.shortcut || this.target.knowsCurrent === false) return;
+    const current = await this.target.current(this.ctx('plan', signal));
+    const facts = { running: current?.version ?? null };
+    this.record.facts = facts;
+    const shortcut = strategy.shortcut(facts, this.version);
+    if (shortcut) {
+      this.session.emit({
+        kind: 'decision.made',
+        stage: this.stage.name,
+        decision: shortcut.decision,
+        reason: shortcut.reason,
+        evidence: { values: { running: facts.running, requested: this.version } },
+      });
+    }
   }
 
   runtimeFor(config: StrategyConfig): StrategyRuntime {

@@ -78,47 +78,22 @@ export async function runStage(session: RunSession, plan: StagePlan, runSignal: 
   }
 }
 
-/** The strategy's steps in order; steps that succeeded before a pause are not run again. */
-async function runSteps(run: StageRun, signal: AbortSignal): Promise<void> {
-  const { session, stage, record } = run;
-  const queue = run.plan();
-  for (let i = 0; i < queue.length; i++) {
-    const step = queue[i] as StrategyStep;
-    if (run.pauseRequest) throw new PauseRequested(`analysis-${stage.name}`, run.pauseRequest);
-    if (record.steps.some((s) => s.id === step.id && s.status === 'succeeded')) continue;
-    const shortcut = step.action === 'deploy-candidate' ? await candidateShortcut(run, signal) : undefined;
-    if (shortcut) {
-      queue.splice(i, queue.length - i, ...shortcut);
-      i -= 1;
-      continue;
-    }
-    await runOne(run, step, signal);
-    if (step.action === 'choose') queue.splice(i + 1, queue.length, ...run.plan());
-  }
-}
-
 /**
- * A canary or blue-green with nothing running yet has no traffic to shift: the version is
- * deployed directly and verified. The same version already running, with no candidate, is a
- * re-deploy: nothing to do. Both are recorded as decisions.
+ * The strategy's steps in order; steps that succeeded before a pause are not run again. `auto`
+ * chooses first (a step of its own, recorded like any other); then the facts the plan may depend
+ * on are read, and the plan they give runs.
  */
-async function candidateShortcut(run: StageRun, signal: AbortSignal): Promise<StrategyStep[] | undefined> {
-  const current = await run.target.current(run.ctx('deploy-candidate', signal));
-  if (current && current.version !== run.version) return undefined;
-  const reason = current
-    ? `${run.version} already runs and no candidate is running: nothing to roll out`
-    : `nothing runs yet, so there is no traffic to shift: deploying ${run.version} directly and verifying it`;
-  run.session.emit({
-    kind: 'decision.made',
-    stage: run.stage.name,
-    decision: current ? 're-deploy' : 'first-deploy',
-    reason,
-    evidence: { values: { running: current?.version ?? null, requested: run.version } },
-  });
-  return current ? [] : [
-    { id: 'deploy', action: 'deploy' },
-    { id: 'verify', action: 'verify' },
-  ];
+async function runSteps(run: StageRun, signal: AbortSignal): Promise<void> {
+  const { stage, record } = run;
+  const done = (id: string) => record.steps.some((s) => s.id === id && s.status === 'succeeded');
+  const choice = run.plan().find((s) => s.action === 'choose');
+  if (choice && !done(choice.id)) await runOne(run, choice, signal);
+  await run.establishFacts(signal);
+  for (const step of run.plan()) {
+    if (run.pauseRequest) throw new PauseRequested(`analysis-${stage.name}`, run.pauseRequest);
+    if (done(step.id)) continue;
+    await runOne(run, step, signal);
+  }
 }
 
 async function runOne(run: StageRun, step: StrategyStep, signal: AbortSignal): Promise<void> {

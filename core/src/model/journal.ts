@@ -51,6 +51,11 @@ export interface StageRecord {
   decisions?: Record<string, ApprovalDecision>;
   /** The strategy `auto` chose, so a resumed run goes on with the same one. */
   chosen?: unknown;
+  /**
+   * What the target said when the stage started (the version running then, `null` for none): the
+   * plan follows from it (a first deploy, a re-deploy), and a resumed run plans the same.
+   */
+  facts?: { running: string | null };
   /** Why a skipped stage did not run: the need that failed, or `(run)` when the run stopped. */
   blockedBy?: string;
 }

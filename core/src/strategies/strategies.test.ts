@@ -159,3 +159,94 @@ describe('amounts', () => {
     expect(describeAmount({ percent: 25 })).toBe('25%');
   });
 });
+
+describe('what strategies declare to the rules', () => {
+  it('direct: only its bake', () => {
+    expect(direct.create().declares(direct.configSchema.parse({ type: 'direct' }))).toMatchObject({ needs: [], waits: [] });
+    expect(direct.create().declares(direct.configSchema.parse({ type: 'direct', bake: '1m' })).waits).toEqual([{ path: ['bake'], ms: 60_000 }]);
+  });
+
+  it('canary: candidates, its waits and analyses, and weights that go down', () => {
+    const config = canary.configSchema.parse({
+      type: 'canary',
+      stepInterval: '1m',
+      analysis: { templates: ['bg'] },
+      stepAnalysis: { templates: ['each'] },
+      steps: [{ setWeight: 50 }, { pause: { duration: '2m' } }, { pause: {} }, { analysis: { templates: ['a'] } }, { setWeight: 20 }],
+    });
+    const d = canary.create().declares(config);
+    expect(d.needs).toEqual(['candidates']);
+    expect(d.router).toBeUndefined();
+    expect(d.waits).toEqual([
+      { path: ['stepInterval'], ms: 60_000 },
+      { path: ['steps', 1, 'pause', 'duration'], ms: 120_000 },
+    ]);
+    expect(d.analyses.map((a) => a.path)).toEqual([['analysis'], ['stepAnalysis'], ['steps', 3, 'analysis']]);
+    expect(d.problems).toEqual([{ path: ['steps', 4, 'setWeight'], message: 'weights only go up: 20 comes after 50 (a rollback is what lowers them)' }]);
+    const plain = canary.create().declares(canary.configSchema.parse({ type: 'canary', stepWeight: 50 }));
+    expect(plain).toMatchObject({ waits: [], analyses: [], problems: [] });
+  });
+
+  it('blue-green: candidates and a router, its delay, analyses and smoke probes', () => {
+    const d = blueGreen.create().declares(
+      blueGreen.configSchema.parse({ type: 'blue-green', smoke: ['ping'], prePromotionAnalysis: { templates: ['pre'] }, postPromotionAnalysis: { templates: ['post'] } }),
+    );
+    expect(d).toMatchObject({ needs: ['candidates'], waits: [{ path: ['scaleDownDelay'], ms: 30_000 }], probes: [{ path: ['smoke', 0], name: 'ping' }] });
+    expect(d.router).toMatch(/^blue-green switches traffic with a router/);
+    expect(d.analyses.map((a) => a.path)).toEqual([['prePromotionAnalysis'], ['postPromotionAnalysis']]);
+    expect(blueGreen.create().declares(blueGreen.configSchema.parse({ type: 'blue-green' })).analyses).toEqual([]);
+  });
+
+  it('progressive: a fleet and its bake', () => {
+    expect(progressive.create().declares(progressive.configSchema.parse({ type: 'progressive', bake: '1m' }))).toMatchObject({ needs: ['fleet'], waits: [{ path: ['bake'], ms: 60_000 }] });
+  });
+
+  it('auto: its conditions and every strategy it may choose', () => {
+    const config = auto.configSchema.parse({ type: 'auto', rules: [{ when: 'probes.a.ok', use: { type: 'blue-green' } }], otherwise: { type: 'direct' } });
+    const d = auto.create().declares(config);
+    expect(d.conditions).toEqual([{ path: ['rules', 0, 'when'], text: 'probes.a.ok' }]);
+    expect(d.choices.map((c) => [c.path, c.config.type])).toEqual([
+      [['rules', 0, 'use'], 'blue-green'],
+      [['otherwise'], 'direct'],
+    ]);
+    expect(auto.probesOf(config)).toEqual(['a']);
+  });
+});
+
+describe('the first-deploy shortcut', () => {
+  it('deploys directly when nothing runs, does nothing when the version runs, and follows the config otherwise', () => {
+    const shortcut = canary.create().shortcut;
+    expect(shortcut?.({ running: null }, 'v2')).toEqual({
+      decision: 'first-deploy',
+      reason: 'nothing runs yet, so there is no traffic to shift: deploying v2 directly and verifying it',
+      steps: [
+        { id: 'deploy', action: 'deploy' },
+        { id: 'verify', action: 'verify' },
+      ],
+    });
+    expect(blueGreen.create().shortcut?.({ running: 'v2' }, 'v2')).toEqual({ decision: 're-deploy', reason: 'v2 already runs and no candidate is running: nothing to roll out', steps: [] });
+    expect(shortcut?.({ running: 'v1' }, 'v2')).toBeUndefined();
+    expect(direct.create().shortcut).toBeUndefined();
+  });
+});
+
+describe('auto.choose', () => {
+  const config = auto.configSchema.parse({
+    type: 'auto',
+    rules: [
+      { when: 'probes.capacity.value >= 5.0', use: { type: 'blue-green' } },
+      { when: 'inputs.fast == "yes"', use: { type: 'direct' } },
+    ],
+    otherwise: { type: 'canary', steps: [{ setWeight: 20 }] },
+  });
+
+  it('picks the first rule that holds, else the fallback, and says why', () => {
+    expect(auto.choose(config, { probes: { capacity: { value: 8 } }, inputs: { fast: 'yes' } })).toMatchObject({ chosen: { type: 'blue-green' }, condition: 'probes.capacity.value >= 5.0', reason: 'probes.capacity.value >= 5.0 holds' });
+    expect(auto.choose(config, { probes: { capacity: { value: 2 } }, inputs: { fast: 'yes' } }).chosen.type).toBe('direct');
+    expect(auto.choose(config, { probes: { capacity: { value: 2 } }, inputs: { fast: 'no' } })).toMatchObject({
+      chosen: { type: 'canary' },
+      condition: 'probes.capacity.value >= 5.0 || inputs.fast == "yes"',
+      reason: 'no rule holds (probes.capacity.value >= 5.0; inputs.fast == "yes"), so the fallback',
+    });
+  });
+});

@@ -2,8 +2,7 @@ import type { StrategyConfig } from '../../definition/schema.js';
 import { AnalysisFailedError, ApprovalRejectedError, PauseRequested } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
 import type { MetricSpec } from '../../ports/strategy.js';
-import type { AutoConfig } from '../../strategies/auto.js';
-import { compileCondition, referencedProbes } from '../../util/expression.js';
+import { choose as chooseStrategy, probesOf, type AutoConfig } from '../../strategies/auto.js';
 import { runAnalysis } from '../analysis.js';
 import { conditionScope, snapshotFor } from '../conditions.js';
 import type { StageRun } from '../stage-run.js';
@@ -66,23 +65,19 @@ export async function analysis(run: StageRun, stepId: string, metrics: MetricSpe
   }
 }
 
-/** `auto`: the first rule that holds picks the strategy; the values behind it are the evidence. */
+/** `auto`: the first rule that holds picks the strategy (a pure choice); the values behind it are the evidence. */
 export async function choose(run: StageRun, ctx: StepContext): Promise<string> {
   const config = run.stage.strategy as AutoConfig;
-  const names = [...new Set(config.rules.flatMap((r) => referencedProbes(r.when)))];
-  const snapshot = await snapshotFor(run.session, run.stage, names, ctx.signal);
-  const scope = conditionScope(run.session, run.stage, snapshot);
-  const rule = config.rules.find((r) => compileCondition(r.when)(scope));
-  const chosen: StrategyConfig = rule?.use ?? config.otherwise;
-  run.record.chosen = chosen;
-  run.runtime = run.runtimeFor(chosen);
-  const reason = rule ? `${rule.when} holds` : `no rule holds (${config.rules.map((r) => r.when).join('; ')}), so the fallback`;
+  const snapshot = await snapshotFor(run.session, run.stage, probesOf(config), ctx.signal);
+  const made = chooseStrategy(config, conditionScope(run.session, run.stage, snapshot));
+  run.record.chosen = made.chosen;
+  run.runtime = run.runtimeFor(made.chosen as StrategyConfig);
   run.session.emit({
     kind: 'decision.made',
     stage: run.stage.name,
-    decision: `strategy ${chosen.type}`,
-    reason,
-    evidence: { condition: rule?.when ?? config.rules.map((r) => r.when).join(' || '), probes: snapshot },
+    decision: `strategy ${made.chosen.type}`,
+    reason: made.reason,
+    evidence: { condition: made.condition, probes: snapshot },
   });
-  return `chose ${chosen.type}: ${reason}`;
+  return `chose ${made.chosen.type}: ${made.reason}`;
 }
