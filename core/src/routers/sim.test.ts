@@ -36,6 +36,18 @@ describe('sim router', () => {
     ]);
   });
 
+  it('puts back on finalize the split it found on first touch, also from another process', async () => {
+    const h = createSimHarness({ services: { web: { version: 'v1' } } });
+    h.world.deployCandidate('web', 'v2', 1);
+    h.world.setWeight('web', 5); // someone else's split, there before rollgate
+    const router = create({ type: 'sim' }, h.deps);
+    await router.setWeights({ canary: 40 }, h.ctx());
+    expect(h.deps.state.get()).toEqual({ found: 5 });
+    // A later process of the run: a new router with only what was kept.
+    await create({ type: 'sim' }, h.deps).finalize(h.ctx());
+    expect(await router.getWeights(h.ctx())).toEqual({ canary: 5 });
+  });
+
   it('never promotes on finalize, even after 100 %: the target promotes', async () => {
     const h = createSimHarness({ services: { api: { version: 'a1' } } });
     const router = create({ type: 'sim', service: 'api' }, h.deps);

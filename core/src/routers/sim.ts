@@ -19,11 +19,17 @@ export const configSchema = z
 export type SimRouterConfig = z.infer<typeof configSchema>;
 type Config = SimRouterConfig;
 
+/** What the router found on first touch: the split someone else had opened, or none. */
+interface Found {
+  found: number | null;
+}
+
 /**
  * Traffic weights of a service in the environment's simulated world: `canary` % of the requests
  * go to the candidate the `sim` target runs beside the stable version, which drives what the `sim`
- * metrics measure. `finalize` drops the split and sends everything to the stable version; it never
- * promotes (the target's `promote` does), so it is safe in both a rollback and a completed rollout.
+ * metrics measure. `finalize` puts back the route it found on first touch (no split: everything to
+ * the stable version); it never promotes (the target's `promote` does), so it is safe in both a
+ * rollback and a completed rollout.
  */
 export function create(config: Config, deps: ProviderDeps): TrafficRouter {
   // By default the router splits the traffic of the service the stage's sim target deploys.
@@ -34,6 +40,11 @@ export function create(config: Config, deps: ProviderDeps): TrafficRouter {
       const world = worldOf(deps);
       const name = service(ctx);
       world.guard('set-weight', name);
+      // The route as rollgate found it, kept before the first change so finalize can restore it.
+      if (deps.state.get() === undefined) {
+        const svc = world.service(name);
+        await deps.state.put({ found: svc?.route === 'split' ? svc.weight : null } satisfies Found);
+      }
       for (const change of world.setWeight(name, weights.canary)) ctx.recordChange(change);
     },
     async getWeights(ctx) {
@@ -46,7 +57,9 @@ export function create(config: Config, deps: ProviderDeps): TrafficRouter {
       const world = worldOf(deps);
       const name = service(ctx);
       world.guard('finalize', name);
-      for (const change of world.finalize(name)) ctx.recordChange(change);
+      const found = (deps.state.get() as Found | undefined)?.found ?? null;
+      const changes = found === null ? world.finalize(name) : world.setWeight(name, found);
+      for (const change of changes) ctx.recordChange(change);
     },
   };
 }

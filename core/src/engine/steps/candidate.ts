@@ -5,6 +5,7 @@ import type { Amount } from '../../ports/strategy.js';
 import { resolveAmount } from '../../strategies/amount.js';
 import type { StageRun } from '../stage-run.js';
 import { pollHealth } from './health.js';
+import { verifyWeight } from './verify-weight.js';
 
 /*
  * Steps of strategies that run a candidate beside the stable version (canary, blue-green). Each
@@ -47,8 +48,9 @@ export async function setWeight(run: StageRun, stepId: string, weight: number, c
     await run.registerUndo(stepId, 'router.reset', `send all traffic of ${run.stage.name} back to the stable version`, {}, 'router');
     await run.router.setWeights({ canary: weight }, ctx);
     run.setWeight(weight);
+    await verifyWeight(run.stage, run.router, weight, ctx);
     run.session.emit({ kind: 'weight.changed', stage: run.stage.name, from, to: weight });
-    return `${weight}% of traffic to ${run.version}`;
+    return `${weight}% of traffic to ${run.version} (the router reports it)`;
   }
   const candidates = run.candidates();
   const full = await candidates.fullScale(ctx);
