@@ -7,7 +7,7 @@ import { trailFiles } from '../audit/read-lines.js';
 import { reportRun } from '../audit/report.js';
 import { CUT_SHORT_MESSAGE, verifyTrail, type BrokenEntry } from '../audit/verify.js';
 import { UsageError } from '../errors.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './io.js';
 import { HELP } from './help.js';
 
 /*

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { repoRoot } from '../util/repo-root.js';
-import type { SignalHandler } from './commands.js';
+import type { CliIO } from './io.js';
 import { HELP, USAGE } from './help.js';
 
 /*
@@ -43,13 +43,7 @@ const resumeOptions = {
 } satisfies ParseArgsConfig['options'];
 
 
-export interface CliIO {
-  out: { stdout: (s: string) => void; stderr: (s: string) => void };
-  env: NodeJS.ProcessEnv;
-  color: boolean;
-  /** Calls `onSignal` on SIGINT/SIGTERM; a second signal ends the process at once. */
-  installSignals: (onSignal: SignalHandler) => void;
-}
+export type { CliIO } from './io.js';
 
 /** The whole CLI as a function of its arguments and its edge (output, environment, signals). */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {

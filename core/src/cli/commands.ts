@@ -12,25 +12,14 @@ import { printable } from '../util/printable.js';
 import { contextFromEnv } from './context.js';
 import { createConsoleReporter, formatSummary } from './console-reporter.js';
 import { formatPlan } from './plan-format.js';
+import type { CommandIO } from './io.js';
 import { acquireRunLock } from './run-lock.js';
 import { loadScenario, withScenario } from './scenario.js';
 
-export interface CommandIO {
-  out: { stdout: (s: string) => void; stderr: (s: string) => void };
-  env: NodeJS.ProcessEnv;
-  defaultState: string;
-  color: boolean;
-  installSignals: (onSignal: SignalHandler) => void;
-}
+export type { CommandIO, SignalHandler } from './io.js';
 
 type Values = Record<string, unknown>;
 
-/**
- * What a signal means to the run: `cancelling` (the run was cancelled: its step stops and its
- * stage rolls back), or `ended` (the run is over and only the audit trail's last flush is left,
- * which the signal ends at once, keeping what is undelivered in its spool).
- */
-export type SignalHandler = (signal: NodeJS.Signals) => 'cancelling' | 'ended';
 
 /** Runs one CLI command and returns its exit code; user errors become messages, not stacks. */
 export async function runCommand(command: 'validate' | 'plan' | 'run' | 'resume', values: Values, positionals: string[], io: CommandIO): Promise<number> {

@@ -15,7 +15,7 @@ describe('workflow builder', () => {
       .stage({ name: 'deploy-staging', environment: 'staging', target: { type: 'sim' } })
       .stage({ name: 'deploy-prod', environment: 'prod', needs: ['deploy-staging'], when: 'probes.db.ok', target: { type: 'sim' } })
       .notify({ type: 'console' })
-      .sim({ nodes: 3 })
+      .settings('sim', { nodes: 3 })
       .audit({ sinks: [{ type: 'file', dir: 'audit' }] })
       .defaults({ maxParallelStages: 2 })
       .build();
@@ -26,7 +26,7 @@ describe('workflow builder', () => {
       .stage({ name: 'deploy-staging', environment: 'staging', target: { type: 'sim' } })
       .stage({ name: 'deploy-prod', environment: 'prod', needs: ['deploy-staging'], when: 'probes.db.ok', target: { type: 'sim' } })
       .notify({ type: 'console' })
-      .sim({ nodes: 3 })
+      .settings('sim', { nodes: 3 })
       .audit({ sinks: [{ type: 'file', dir: 'audit' }] })
       .defaults({ maxParallelStages: 2 })
       .toJSON()), 'rollgate.json');

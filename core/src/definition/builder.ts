@@ -1,5 +1,6 @@
 import { WorkflowConfigError } from '../errors.js';
 import { type LoadResult, parseWorkflow } from './load.js';
+import type { FamilyName } from '../registries.js';
 import type { Workflow, WorkflowInput } from './schema.js';
 
 type InputSpec = NonNullable<WorkflowInput['inputs']>[string];
@@ -30,7 +31,7 @@ type Draft = Omit<WorkflowInput, 'stages'> & { stages: StageSpec[] };
  * const wf = workflow('web')
  *   .input('version', { default: 'v2' })
  *   .environment('staging')
- *   .stage({ name: 'deploy-web', environment: 'staging', target: { type: 'sim' } })
+ *   .stage({ name: 'deploy-web', environment: 'staging', target: { type: 'command', deploy: ['./deploy.sh'] } })
  *   .build();
  */
 export class WorkflowBuilder<E extends string = never, S extends string = never> {
@@ -69,8 +70,9 @@ export class WorkflowBuilder<E extends string = never, S extends string = never>
     return this.with({ notifications: [...(this.draft.notifications ?? []), spec] });
   }
 
-  sim(spec: NonNullable<WorkflowInput['sim']>): this {
-    return this.with({ sim: spec });
+  /** A provider family's settings shared by all environments (the block named like the family). */
+  settings<F extends FamilyName>(family: F, spec: NonNullable<WorkflowInput[F]>): this {
+    return this.with({ [family]: spec } as Partial<WorkflowInput>);
   }
 
   audit(spec: NonNullable<WorkflowInput['audit']>): this {

@@ -3,7 +3,7 @@ import type { ProviderState } from '../ports/provider-state.js';
 
 /**
  * The providers' states in the run journal (`journal.providers`), by key: `target/web`,
- * `router/web`, `metrics/prom@production`, `sim@production` for a family's shared state. A put
+ * `router/web`, `metrics/prom@production`, `FAMILY@production` for a family's shared state. A put
  * writes the journal before it resolves; a live object is captured at every write.
  */
 export class ProviderStates {

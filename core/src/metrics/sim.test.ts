@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NoDataError, ProviderError } from '../errors.js';
-import { createSimHarness } from '../sim/harness.js';
+import { createSimHarness } from '../testing/sim-harness.js';
 import { metricProviders } from './index.js';
 import { configSchema, create, METRICS, parseQuery, type } from './sim.js';
 

@@ -43,7 +43,7 @@ export interface Evidence {
 interface Base {
   /** Monotonic within a run, across resumes. */
   seq: number;
-  /** ISO time on the run's clock (virtual under `sim`). */
+  /** ISO time on the run's clock (virtual in a simulated run). */
   time: string;
   /**
    * ISO wall-clock time, present only when the run's clock is simulated (`time` is then virtual):

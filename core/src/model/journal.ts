@@ -119,7 +119,7 @@ export interface RunJournal {
   workers?: WorkerRecord[];
   /**
    * What the providers keep between processes, by provider key (`target/web`, `router/web`,
-   * `sim@production`): each provider's own small JSON value (see ports/provider-state.ts).
+   * `FAMILY@production` for a family's shared state): each provider's own small JSON value (see ports/provider-state.ts).
    */
   providers?: Record<string, unknown>;
   /** Where a virtual clock stood at the last write, so a resumed run's clock continues from there. */

@@ -20,7 +20,7 @@ export interface ProviderDeps {
   /**
    * The target of the stage this provider serves, as the workflow configures it (`type` and its
    * fields); `undefined` for run-wide providers (notifiers, audit sinks). A provider may default
-   * to it: the sim router and metrics split and measure the service the stage's sim target deploys.
+   * to it, as a router or metrics that split or measure the service the stage's target deploys.
    */
   target?: { readonly type: string } & Readonly<Record<string, unknown>>;
   /**
@@ -29,8 +29,8 @@ export interface ProviderDeps {
    */
   state: ProviderState;
   /**
-   * State shared by the providers of one family in this environment (the simulated world the sim
-   * target, router, probes and metrics all act on), under the family's name.
+   * State shared by the providers of one family in this environment (a simulated world that a
+   * family's target, router, probes and metrics all act on), under the family's name.
    */
   shared(family: string): ProviderState;
   /**

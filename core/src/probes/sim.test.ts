@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { createSimHarness } from '../sim/harness.js';
+import { createSimHarness } from '../testing/sim-harness.js';
 import { configSchema, create, type SimProbeConfig } from './sim.js';
 
 const probe = (measure: SimProbeConfig['measure'], extra: Partial<z.input<typeof configSchema>> = {}): SimProbeConfig =>

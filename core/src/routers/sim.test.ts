@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../errors.js';
-import { createSimHarness } from '../sim/harness.js';
+import { createSimHarness } from '../testing/sim-harness.js';
 import { routers } from './index.js';
 import { configSchema, create, type } from './sim.js';
 

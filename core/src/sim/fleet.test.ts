@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { testWorld } from '../testing/sim.js';
 import { ProviderError } from '../errors.js';
-import { simConfig } from './harness.js';
+import { simConfig } from '../testing/sim-harness.js';
 import { createVirtualClock } from '../clocks/virtual.js';
 import { createSimWorld } from './world.js';
 

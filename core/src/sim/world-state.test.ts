@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JournalError, ProviderError } from '../errors.js';
-import { simConfig } from './harness.js';
+import { simConfig } from '../testing/sim-harness.js';
 import { createVirtualClock } from '../clocks/virtual.js';
 import { createSimWorld } from './world.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../errors.js';
 import type { CandidateTarget, FleetTarget } from '../ports/target.js';
-import { createSimHarness } from '../sim/harness.js';
+import { createSimHarness } from '../testing/sim-harness.js';
 import { configSchema, create, type } from './sim.js';
 
 describe('sim target', () => {

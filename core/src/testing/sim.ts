@@ -1,5 +1,5 @@
 import { ProviderError } from '../errors.js';
-import { simConfig } from '../sim/harness.js';
+import { simConfig } from '../testing/sim-harness.js';
 import { createVirtualClock } from '../clocks/virtual.js';
 import { createSimWorld } from '../sim/world.js';
 

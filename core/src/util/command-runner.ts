@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import type { CommandSpec } from '../model/command.js';
-import { ProviderError, UsageError } from '../errors.js';
 import { trackGroup } from './child-groups.js';
 import { formatDuration } from './duration.js';
-import { safeCut, type Masker } from './mask.js';
+import { startError, toInvocation } from './command-spec.js';
+import type { Masker } from './mask.js';
+import { LineSplitter, TailBuffer } from './output-lines.js';
 
 /**
  * Runs one user command. Safety rules:
@@ -78,151 +77,11 @@ export interface CommandResult {
 export const DEFAULT_OUTPUT_LIMIT = 1_048_576;
 const DEFAULT_KILL_GRACE_MS = 2000;
 const DEFAULT_CLOSE_GRACE_MS = 1000;
-/** A line longer than this without a newline is streamed in pieces of about this size. */
-const MAX_LINE_CHARS = 1_048_576;
-/**
- * What a piece of an over-long line keeps back for the next piece: a secret that has begun but
- * not ended yet lies within it, so it is masked whole once the rest arrives.
- */
-const HOLD_BACK_CHARS = 65_536;
-
-interface Invocation {
-  file: string;
-  args: string[];
-  name: string;
-}
-
-/** Checks a spec without running it; returns the problem, or `undefined` when it can run. */
-export function checkCommandSpec(spec: CommandSpec, name?: string): string | undefined {
-  try {
-    toInvocation(spec, name);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
-/** A short, single-line description of a command for messages: `kubectl rollout status …`. */
-export function describeCommand(spec: CommandSpec): string {
-  const run = Array.isArray(spec) ? spec : spec.run;
-  const text = Array.isArray(run) ? run.join(' ') : run;
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > 60 ? `${oneLine.slice(0, 57)}...` : oneLine;
-}
-
-function toInvocation(spec: CommandSpec, name: string | undefined): Invocation {
-  if (Array.isArray(spec)) {
-    return argvInvocation(spec, name);
-  }
-  const { run, shell } = spec;
-  if (Array.isArray(run)) {
-    // An argv array runs without a shell even when `shell` is set: a shell would only add risk.
-    return argvInvocation(run, name);
-  }
-  if (shell === true || shell === 'sh') {
-    return { file: '/bin/sh', args: ['-c', run], name: name ?? 'sh' };
-  }
-  if (shell === 'bash') {
-    return { file: 'bash', args: ['-c', run], name: name ?? 'bash' };
-  }
-  const label = name ?? run.trim().split(/\s+/)[0] ?? run;
-  throw new UsageError(
-    `command '${label}': script text needs \`shell: true\`, or give an argv array (such as ["${label}", "arg"]) so no value can be read as shell syntax`,
-  );
-}
-
-function argvInvocation(argv: readonly string[], name: string | undefined): Invocation {
-  const [file, ...args] = argv;
-  if (!file) throw new UsageError(`command '${name ?? ''}': the argv array is empty; give the program first`);
-  return { file, args, name: name ?? file };
-}
-
 /** `10s`, `1m`, `1.5s`, `250ms`: how a time limit reads in a message. */
 export function formatLimit(ms: number): string {
   if (ms >= 1000 && ms % 60_000 === 0 && ms < 3_600_000) return `${ms / 60_000}m`;
   if (ms >= 1000 && ms % 1000 === 0 && ms < 60_000) return `${ms / 1000}s`;
   return formatDuration(ms);
-}
-
-/**
- * Keeps the last `limit` bytes of a stream as whole lines where possible. Lines are stored
- * already masked, so a cut can never expose half a secret.
- */
-class TailBuffer {
-  private parts: string[] = [];
-  private sizes: number[] = [];
-  private head = 0;
-  private bytes = 0;
-  dropped = 0;
-
-  constructor(private readonly limit: number) {}
-
-  push(text: string): void {
-    const size = Buffer.byteLength(text);
-    this.parts.push(text);
-    this.sizes.push(size);
-    this.bytes += size;
-    while (this.bytes > this.limit && this.parts.length - this.head > 1) {
-      const first = this.sizes[this.head] as number;
-      this.bytes -= first;
-      this.dropped += first;
-      this.parts[this.head] = '';
-      this.head += 1;
-    }
-    if (this.head > 1024 && this.head * 2 > this.parts.length) {
-      this.parts = this.parts.slice(this.head);
-      this.sizes = this.sizes.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  text(): string {
-    const joined = this.parts.slice(this.head).join('');
-    if (this.bytes <= this.limit) return joined;
-    // One part is larger than the limit on its own: keep its last `limit` bytes.
-    const buf = Buffer.from(joined);
-    const cut = buf.length - this.limit;
-    this.dropped += cut;
-    this.bytes = this.limit;
-    return buf.subarray(cut).toString('utf8').replace(/^\uFFFD+/, '');
-  }
-}
-
-/** Splits a byte stream into lines, decoding UTF-8 across chunk boundaries. */
-class LineSplitter {
-  private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
-
-  constructor(
-    private readonly emit: (line: string, newline: boolean) => void,
-    private readonly mask: Masker,
-  ) {}
-
-  write(chunk: Buffer): void {
-    this.pending += this.decoder.write(chunk);
-    let start = 0;
-    for (;;) {
-      const nl = this.pending.indexOf('\n', start);
-      if (nl === -1) break;
-      const end = nl > start && this.pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      this.emit(this.pending.slice(start, end), true);
-      start = nl + 1;
-    }
-    this.pending = this.pending.slice(start);
-    while (this.pending.length > MAX_LINE_CHARS + HOLD_BACK_CHARS) {
-      // Never inside a secret: the cut moves to the start of a match that would straddle it.
-      const at = this.pending.length - HOLD_BACK_CHARS;
-      const cut = safeCut(this.mask, this.pending, at);
-      this.emit(this.pending.slice(0, cut > 0 ? cut : at), false);
-      this.pending = this.pending.slice(cut > 0 ? cut : at);
-    }
-  }
-
-  end(): void {
-    this.pending += this.decoder.end();
-    if (this.pending.length > 0) this.emit(this.pending, false);
-    this.pending = '';
-  }
 }
 
 /**
@@ -398,30 +257,4 @@ export async function runCommand(spec: CommandSpec, opts: RunCommandOptions = {}
   }
 }
 
-async function startError(
-  invocation: Invocation,
-  cwd: string,
-  err: unknown,
-): Promise<Error> {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const label = `command '${invocation.name}'`;
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    const dirOk = await stat(cwd).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
-    if (!dirOk) {
-      return new ProviderError(`${label}: working directory ${cwd} does not exist; fix \`cwd\` (it is relative to the workflow file)`, {
-        cause: err,
-      });
-    }
-    const where = invocation.file.includes('/') ? `at ${invocation.file}` : 'on PATH';
-    return new ProviderError(`${label} not found ${where}: install it on the runner or give its full path`, {
-      cause: err,
-    });
-  }
-  if (code === 'EACCES') {
-    return new ProviderError(`${label}: ${invocation.file} is not executable (EACCES); check its permissions`, { cause: err });
-  }
-  return new ProviderError(`${label} could not start: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-}
+export { checkCommandSpec, describeCommand } from './command-spec.js';

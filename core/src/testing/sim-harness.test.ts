@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { worldOf } from './access.js';
-import { createSimHarness, simConfig } from './harness.js';
+import { worldOf } from '../sim/access.js';
+import { createSimHarness, simConfig } from './sim-harness.js';
 
 describe('createSimHarness', () => {
   it('wires one world, a virtual clock and recording contexts', () => {

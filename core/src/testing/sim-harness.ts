@@ -3,10 +3,10 @@ import type { Change } from '../model/events.js';
 import type { Logger } from '../ports/logger.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
-import { simConfigSchema } from './config.js';
+import { simConfigSchema } from '../sim/config.js';
 import { createVirtualClock, type VirtualClock } from '../clocks/virtual.js';
-import { MemoryProviderStates } from '../testing/state.js';
-import { createSimWorld, type SimWorld } from './world.js';
+import { MemoryProviderStates } from './state.js';
+import { createSimWorld, type SimWorld } from '../sim/world.js';
 
 /** A sim config from its input form (durations as text, defaults filled in). */
 export const simConfig = (input: z.input<typeof simConfigSchema> = {}) => simConfigSchema.parse(input);
