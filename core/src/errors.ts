@@ -73,6 +73,15 @@ export class AnalysisFailedError extends RollgateError {
   override readonly name = 'AnalysisFailedError';
 }
 
+/**
+ * A pre-flight check did not hold (no capacity for a second copy, a schema the version cannot
+ * use): the stage stops before it changes anything and ends `failed`; the run fails (exit 1).
+ * Not invalid input: the workflow is fine, the infrastructure is not ready for it.
+ */
+export class PreflightFailedError extends RollgateError {
+  override readonly name = 'PreflightFailedError';
+}
+
 /** A step or stage ran out of time. */
 export class DeadlineExceededError extends RollgateError {
   override readonly name = 'DeadlineExceededError';

@@ -100,8 +100,12 @@ describe('what each example shows', () => {
   });
 });
 
-/** The CLI as a user runs it; needs `npm run build` (npm test builds first). */
-describe.skipIf(!existsSync(CLI))('the examples through the built CLI', () => {
+/** The CLI as a user runs it; needs `npm run build` (npm test builds first): without it, this fails. */
+describe('the examples through the built CLI', () => {
+  it('finds the built CLI (run npm run build first)', () => {
+    expect(existsSync(CLI), `${CLI} is missing: run npm run build (npm test builds first)`).toBe(true);
+  });
+
   const cli = (args: string[], cwd: string) =>
     new Promise<number | null>((done) => {
       const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' }, stdio: 'ignore' });

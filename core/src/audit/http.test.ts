@@ -226,11 +226,10 @@ describe('http audit sink against a collector on 127.0.0.1', () => {
 
   it('waits as long as a 429 asks in Retry-After (seconds)', async () => {
     const c = await collector((n) => (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
-    const { sink: s } = sink({ url: c.url }, { realSleep: true });
+    const { sink: s, sleeps } = sink({ url: c.url });
     s.record(entry(1));
-    const started = performance.now();
     await s.flush();
-    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(sleeps).toEqual([1000]);
     expect(c.requests).toHaveLength(2);
   });
 
@@ -301,10 +300,8 @@ describe('http audit sink against a collector on 127.0.0.1', () => {
     const c = await collector(() => 'hang');
     const { sink: s } = sink({ url: c.url, timeout: '200ms', retries: 1 });
     s.record(entry(1));
-    const started = performance.now();
     const err = await failure(s.flush());
     expect(err.message).toBe(`audit http ${c.url}: no answer within 200ms (2 attempts); 1 entries kept for the next flush`);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
     expect(c.requests).toHaveLength(2);
   });
 

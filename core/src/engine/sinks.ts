@@ -4,6 +4,7 @@ import type { RunEvent } from '../model/events.js';
 import type { Logger } from '../ports/logger.js';
 import { AuditPipeline, DRAIN_MS, type AuditPipelineOptions } from '../audit/pipeline.js';
 import type { RunSession } from './run-session.js';
+import { eventFilter } from '../notifiers/filter.js';
 import { createAuditSink, createNotifier } from './wiring.js';
 
 /** Longest a run waits at its end for notifications still in flight. */
@@ -42,7 +43,7 @@ export function attachSinks(session: RunSession, onWarning: (message: string) =>
   const environment = Object.values(session.journal.stages)[0]?.environment ?? Object.keys(session.workflow.environments)[0] ?? '';
   const log: Logger = { info: onNotice, warn: onWarning, output: (_stream, line) => onNotice(line) };
   const deps = (key: string) => session.providers.deps(environment, log, key);
-  const notifiers = session.workflow.notifications.map((c, i) => createNotifier(c, deps(`notifier/${i}`)));
+  const notifiers = session.workflow.notifications.map((c, i) => ({ notifier: createNotifier(c, deps(`notifier/${i}`)), wants: eventFilter(c.on) }));
   const keyEnv = session.workflow.audit.hmacKeyEnv;
   const hmacKey = keyEnv ? session.env[keyEnv] : undefined;
   const configs = session.workflow.audit.sinks;
@@ -66,8 +67,9 @@ export function attachSinks(session: RunSession, onWarning: (message: string) =>
   const inFlight = new Set<Promise<void>>();
   session.bus.subscribe((event: RunEvent) => {
     audit.record(event);
-    for (const n of notifiers) {
-      if (!n.wants(event)) continue;
+    const environment = 'stage' in event && event.stage ? session.journal.stages[event.stage]?.environment : undefined;
+    for (const { notifier: n, wants } of notifiers) {
+      if (!wants(event, environment)) continue;
       const p = n.notify(event).catch((err: unknown) => onWarning(`notifier ${n.type} failed: ${(err as Error).message}`));
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
@@ -78,7 +80,7 @@ export function attachSinks(session: RunSession, onWarning: (message: string) =>
   session.writer.onSave(async () => audit.flushInBackground());
   session.writer.onClose(async () => {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS).unref());
-    await Promise.race([Promise.all([...inFlight, ...notifiers.map((n) => n.flush())]), timeout]);
+    await Promise.race([Promise.all([...inFlight, ...notifiers.map((n) => n.notifier.flush())]), timeout]);
     await audit.close();
   });
   const ready = audit.open();

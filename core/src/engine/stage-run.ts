@@ -1,5 +1,5 @@
 import type { Stage, StrategyConfig } from '../definition/schema.js';
-import { ProviderError, UsageError } from '../errors.js';
+import { InternalError, ProviderError } from '../errors.js';
 import type { CompensationOpName, CompensationRecord, StageRecord } from '../model/journal.js';
 import type { MetricProvider } from '../ports/metric-provider.js';
 import type { StepContext } from '../ports/step-context.js';
@@ -118,13 +118,14 @@ export class StageRun {
 
   candidates(): CandidateTarget {
     if (!this.target.candidates) {
-      throw new UsageError(`stage ${this.stage.name}: the ${this.target.type} target cannot run two versions side by side (needed by ${this.strategyConfig().type})`);
+      // Validation refuses a strategy whose target lacks the capability.
+      throw new InternalError(`stage ${this.stage.name}: the ${this.target.type} target cannot run two versions side by side (needed by ${this.strategyConfig().type})`);
     }
     return this.target.candidates;
   }
 
   fleet(): FleetTarget {
-    if (!this.target.fleet) throw new UsageError(`stage ${this.stage.name}: the ${this.target.type} target is not a fleet (needed by progressive)`);
+    if (!this.target.fleet) throw new InternalError(`stage ${this.stage.name}: the ${this.target.type} target is not a fleet (needed by progressive)`);
     return this.target.fleet;
   }
 

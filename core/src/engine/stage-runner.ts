@@ -6,12 +6,13 @@ import {
   errorMessage,
   PauseRequested,
   StepDidNotStopError,
-  UsageError,
+  PreflightFailedError,
 } from '../errors.js';
 import type { StageStatus } from '../model/events.js';
 import type { StepRecord } from '../model/journal.js';
 import type { StrategyStep } from '../ports/strategy.js';
 import { followAbort } from '../util/abort.js';
+import { ExpressionError } from '../util/expression.js';
 import { compileCondition, referencedProbes } from '../util/expression.js';
 import { conditionScope, snapshotFor } from './conditions.js';
 import { withDeadline } from './deadline.js';
@@ -189,7 +190,7 @@ async function preflight(session: RunSession, stage: Stage, signal: AbortSignal)
       reason: `${check.check} is ${String(holds)}${check.message && !holds ? `: ${check.message}` : ''}`,
       evidence: { condition: check.check, probes: snapshot },
     });
-    if (!holds) throw new UsageError(`pre-flight check failed: ${check.check}${check.message ? ` (${check.message})` : ''}`);
+    if (!holds) throw new PreflightFailedError(`pre-flight check failed: ${check.check}${check.message ? ` (${check.message})` : ''}`);
   }
 }
 
@@ -226,7 +227,7 @@ async function evaluateWhen(session: RunSession, stage: Stage, signal: AbortSign
   try {
     result = compileCondition(stage.when)(conditionScope(session, stage, snapshot));
   } catch (err) {
-    throw new Error(`${errorMessage(err)}${probeTrouble(snapshot)}`);
+    throw new ExpressionError(`${errorMessage(err)}${probeTrouble(snapshot)}`);
   }
   const evidence = { condition: stage.when, probes: snapshot, values: { inputs: session.journal.inputs } };
   session.emit({ kind: 'decision.made', stage: stage.name, decision: result ? 'run' : 'skip', reason: `when: ${stage.when} is ${String(result)}`, evidence });

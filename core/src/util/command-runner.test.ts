@@ -148,15 +148,20 @@ describe('output', () => {
   });
 
   it('streams lines before the command ends', async () => {
-    let firstAt = 0;
-    const start = Date.now();
-    const result = await runCommand([NODE, '-e', 'console.log("early"); setTimeout(() => console.log("late"), 400)'], {
-      onLine: () => {
-        firstAt ||= Date.now() - start;
+    // The command ends only once the test has seen its first line: were lines held until the
+    // end, it would never end.
+    const dir = await mkdtemp(join(tmpdir(), 'rollgate-stream-'));
+    const go = join(dir, 'go');
+    const script = `console.log("early"); const t = setInterval(() => { if (require("fs").existsSync(${JSON.stringify(go)})) { clearInterval(t); console.log("late"); } }, 10)`;
+    const lines: string[] = [];
+    const result = await runCommand([NODE, '-e', script], {
+      onLine: (_, line) => {
+        lines.push(line);
+        if (line === 'early') void writeFile(go, '');
       },
     });
-    expect(result.durationMs).toBeGreaterThanOrEqual(350);
-    expect(firstAt).toBeLessThan(result.durationMs - 150);
+    expect(lines).toEqual(['early', 'late']);
+    expect(result.exitCode).toBe(0);
   });
 
   it('decodes a UTF-8 character split across chunks', async () => {
@@ -258,9 +263,8 @@ describe('output', () => {
   });
 
   it('returns soon after exit when a background child holds the pipes open', async () => {
-    const start = Date.now();
-    const result = await runCommand({ run: 'sleep 5 & echo $!', shell: true }, { env: BASE_ENV, closeGraceMs: 100 });
-    expect(Date.now() - start).toBeLessThan(2000);
+    // The background sleep outlives the test's own time limit: waiting for the pipes would fail it.
+    const result = await runCommand({ run: 'sleep 60 & echo $!', shell: true }, { env: BASE_ENV, closeGraceMs: 100 });
     expect(result.exitCode).toBe(0);
     const pid = Number(result.stdout.trim());
     expect(pid).toBeGreaterThan(0);
@@ -271,12 +275,10 @@ describe('output', () => {
 describe('timeouts and cancellation', () => {
   it('kills the whole process group on timeout', async () => {
     const pidLines: string[] = [];
-    const start = Date.now();
     const result = await runCommand({ run: 'sleep 30 & echo $!; sleep 30; wait', shell: true, timeout: 300 }, {
       env: BASE_ENV,
       onLine: (_, l) => pidLines.push(l),
     });
-    expect(Date.now() - start).toBeLessThan(5000);
     expect(result.timedOut).toBe(true);
     expect(result.cancelled).toBe(false);
     expect(result.reason).toBe('timed out after 300ms');
@@ -289,7 +291,6 @@ describe('timeouts and cancellation', () => {
     const result = await runCommand(['sleep', '30'], { env: BASE_ENV, timeoutMs: 1000 });
     expect(result.timedOut).toBe(true);
     expect(result.reason).toBe('timed out after 1s');
-    expect(result.durationMs).toBeLessThan(4000);
   });
 
   it('sends SIGKILL after the grace period when SIGTERM is ignored', async () => {
@@ -299,8 +300,6 @@ describe('timeouts and cancellation', () => {
     });
     expect(result.timedOut).toBe(true);
     expect(result.signal).toBe('SIGKILL');
-    expect(result.durationMs).toBeGreaterThanOrEqual(450);
-    expect(result.durationMs).toBeLessThan(5000);
   });
 
   it('kills the process group when the signal aborts', async () => {

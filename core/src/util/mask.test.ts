@@ -85,18 +85,15 @@ describe('credential patterns', () => {
   });
 });
 
-describe('performance', () => {
-  it('masks 100k lines quickly with many secrets', () => {
+describe('many secrets over many lines', () => {
+  it('masks exactly the lines that hold one, across 100k lines and 50 secrets (its speed is in bench/)', () => {
     const secrets = Array.from({ length: 50 }, (_, i) => `secret-value-${i}-${'x'.repeat(i)}`);
     const mask = createMasker(secrets);
     const lines = Array.from({ length: 100_000 }, (_, i) =>
       i % 100 === 0 ? `line ${i} has secret-value-7-xxxxxxx inside` : `line ${i}: an ordinary log line with some words in it`,
     );
-    const start = performance.now();
     let masked = 0;
     for (const line of lines) if (mask(line) !== line) masked++;
-    const ms = performance.now() - start;
     expect(masked).toBe(1000);
-    expect(ms).toBeLessThan(2000);
   });
 });

@@ -1,4 +1,4 @@
-import { UsageError } from '../../errors.js';
+import { InternalError } from '../../errors.js';
 import type { DeployedState } from '../../model/results.js';
 import type { StepContext } from '../../ports/step-context.js';
 import type { Amount } from '../../ports/strategy.js';
@@ -75,7 +75,8 @@ export async function setCandidateScale(run: StageRun, replicas: Amount, ctx: St
 /** The candidate becomes stable; afterwards, undoing means putting the old version back. */
 export async function promote(run: StageRun, stepId: string, ctx: StepContext): Promise<string> {
   const started = run.record.compensations.find((c) => c.op === 'candidate.remove');
-  if (!started) throw new UsageError(`stage ${run.stage.name}: nothing to promote (no candidate was started)`);
+  // Every plan starts the candidate before it promotes it.
+  if (!started) throw new InternalError(`stage ${run.stage.name}: nothing to promote (no candidate was started)`);
   const previous = started.params.previous as DeployedState | null;
   await run.registerUndo(
     stepId,

@@ -69,7 +69,7 @@ export async function wave(run: StageRun, stepId: string, upTo: Amount, ctx: Ste
         );
         if (limits.verify) {
           const health = await fleet.unitHealth(unit, unitCtx);
-          if (!health.healthy) throw new Error(health.message ?? 'unhealthy');
+          if (!health.healthy) throw new AnalysisFailedError(health.message ?? 'unhealthy');
         }
       } catch (err) {
         if (stop.signal.aborted) return;
