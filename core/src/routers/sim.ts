@@ -57,7 +57,10 @@ export function create(config: Config, deps: ProviderDeps): TrafficRouter {
       const world = worldOf(deps);
       const name = service(ctx);
       world.guard('finalize', name);
-      const found = (deps.state.get() as Found | undefined)?.found ?? null;
+      // Never touched: the routing is as it was found, whoever opened it.
+      const kept = deps.state.get() as Found | undefined;
+      if (kept === undefined) return;
+      const found = kept.found;
       const changes = found === null ? world.finalize(name) : world.setWeight(name, found);
       for (const change of changes) ctx.recordChange(change);
     },

@@ -203,6 +203,8 @@ export async function runCommand(spec: CommandSpec, opts: RunCommandOptions = {}
     stop();
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // An abort while the command was being tracked (before the listener) still stops it.
+  if (opts.signal?.aborted) onAbort();
 
   try {
     const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
