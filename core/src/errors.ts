@@ -153,3 +153,24 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * Why one delivery to a chat or webhook destination failed, classified so the delivery queue
+ * knows what to do: wait as the destination asked (`retryAfterMs`, from a 429's `Retry-After`),
+ * retry with backoff (`retryable`: 5xx, timeouts, network errors), or give up on this message
+ * (`retryable: false`: a bad token, a channel that is gone, a payload refused). `fatal` says the
+ * destination itself cannot work (invalid token, channel not found or archived): later messages
+ * are not tried either. The message never contains a token or a webhook URL.
+ */
+export class DeliveryError extends RollgateError {
+  override readonly name = 'DeliveryError';
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly fatal: boolean;
+  constructor(message: string, options: { retryable?: boolean; retryAfterMs?: number; fatal?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.retryable = options.retryable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+    this.fatal = options.fatal ?? false;
+  }
+}

@@ -1,0 +1,28 @@
+import { DeliveryError } from '../errors.js';
+
+export { DeliveryError };
+
+/** The delay a `Retry-After` header asks for (seconds, or an HTTP date), in ms; `undefined` when absent or unreadable. */
+export function retryAfterMs(header: string | null | undefined, now = Date.now()): number | undefined {
+  if (header === null || header === undefined || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Classifies an HTTP status the way most chat and webhook APIs mean it. */
+export function deliveryErrorForStatus(status: number, what: string, retryAfter?: string | null): DeliveryError {
+  if (status === 429) {
+    const wait = retryAfterMs(retryAfter);
+    return new DeliveryError(`${what}: rate limited (HTTP 429${wait !== undefined ? `, retry after ${wait} ms` : ''})`, {
+      retryable: true,
+      ...(wait !== undefined ? { retryAfterMs: wait } : {}),
+    });
+  }
+  if (status >= 500 || status === 408) return new DeliveryError(`${what}: HTTP ${status}`, { retryable: true });
+  if (status === 401 || status === 403 || status === 404 || status === 410) {
+    return new DeliveryError(`${what}: HTTP ${status} (${status === 404 || status === 410 ? 'destination not found' : 'not allowed: check the credential'})`, { fatal: true });
+  }
+  return new DeliveryError(`${what}: HTTP ${status}`);
+}
