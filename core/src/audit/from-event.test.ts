@@ -110,6 +110,11 @@ const table: [string, RunEventBody, Expected][] = [
     { kind: 'manual-intervention.required', stage: 'web', remaining: ['x'], instructions: ['do y'] },
     { outcome: 'manual-intervention-required', evidence: { values: { remaining: ['x'], instructions: ['do y'] } } },
   ],
+  [
+    'notifier.failed',
+    { kind: 'notifier.failed', notifier: 'slack', destination: '#deploys', error: 'channel_not_found', undelivered: 3 },
+    { outcome: 'info', evidence: { values: { notifier: 'slack', destination: '#deploys', error: 'channel_not_found', undelivered: 3 } } },
+  ],
 ];
 
 const ALL_KINDS: Record<RunEventKind, true> = {
@@ -135,6 +140,7 @@ const ALL_KINDS: Record<RunEventKind, true> = {
   'rollback.step': true,
   'rollback.finished': true,
   'manual-intervention.required': true,
+  'notifier.failed': true,
 };
 
 describe('toAuditEntry', () => {

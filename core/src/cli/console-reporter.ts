@@ -34,6 +34,7 @@ const MARK: Partial<Record<RunEvent['kind'], string>> = {
   'infra.changed': 'Δ',
   'probes.measured': '◎',
   'step.output': ' ',
+  'notifier.failed': '!',
 };
 
 /** Progress as the run goes, one line per event, with the run clock's elapsed time. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { METRIC_UNITS } from '../util/format-number.js';
 import { duration } from './fields.js';
 
 /**
@@ -29,6 +30,10 @@ export const metricSchema = z
       .default('inconclusive')
       .describe('What a measurement with no data counts as: never a silent pass unless you say so'),
     dryRun: z.boolean().default(false).describe('Measure and record, but never let this metric decide'),
+    unit: z
+      .enum(METRIC_UNITS)
+      .optional()
+      .describe('How to show a value: ratio (0.0293 reads 2.93%), percent, ms, seconds, bytes, count; without it, three significant digits'),
   })
   .refine((m) => m.successCondition !== undefined || m.failureCondition !== undefined, {
     message: 'give successCondition, failureCondition or both',
@@ -47,6 +52,7 @@ export const metricSchema = z
     inconclusiveLimit: m.inconclusiveLimit,
     onNoData: m.onNoData,
     dryRun: m.dryRun,
+    ...(m.unit !== undefined ? { unit: m.unit } : {}),
   }));
 
 export const analysisTemplateSchema = z

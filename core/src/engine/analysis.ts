@@ -5,6 +5,7 @@ import type { MetricProvider } from '../ports/metric-provider.js';
 import type { MetricSpec } from '../ports/strategy.js';
 import { followAbort } from '../util/abort.js';
 import { compileCondition } from '../util/expression.js';
+import { formatMeasured } from '../util/format-number.js';
 
 /**
  * Metric analysis with Argo Rollouts' semantics, kept apart: `failed` rolls back, `errored` (the
@@ -106,24 +107,25 @@ export async function runMetric(metric: MetricSpec, env: AnalysisEnv, signal: Ab
       condition: describeCondition(metric),
       verdict: m.verdict,
       message: m.message,
+      ...(metric.unit ? { unit: metric.unit } : {}),
     });
     consecutiveErrors = m.verdict === 'errored' ? consecutiveErrors + 1 : 0;
     if (m.verdict !== 'errored') counted += 1;
     if (m.verdict === 'failed') failed += 1;
     if (m.verdict === 'inconclusive') inconclusive += 1;
-    if (failed > metric.failureLimit) return result('failed', `${metric.name}: ${failed} failed measurement(s), limit ${metric.failureLimit}; last: ${valueText(m)}`);
+    if (failed > metric.failureLimit) return result('failed', `${metric.name}: ${failed} failed measurement(s), limit ${metric.failureLimit}; last: ${valueText(m, metric)}`);
     if (consecutiveErrors > metric.consecutiveErrorLimit) {
       return result('errored', `${metric.name}: ${consecutiveErrors} errors in a row, limit ${metric.consecutiveErrorLimit}; last: ${m.message}`);
     }
     if (inconclusive > metric.inconclusiveLimit) {
-      return result('inconclusive', `${metric.name}: ${inconclusive} inconclusive measurement(s), limit ${metric.inconclusiveLimit}; last: ${valueText(m)}`);
+      return result('inconclusive', `${metric.name}: ${inconclusive} inconclusive measurement(s), limit ${metric.inconclusiveLimit}; last: ${valueText(m, metric)}`);
     }
   }
   return result('succeeded', `${metric.name}: ${counted} measurement(s) within limits${counted < measurements.length ? ` (${measurements.length - counted} errored, not counted)` : ''}`);
 }
 
-function valueText(m: Measurement): string {
-  return `${m.value ?? 'no value'} (${m.message})`;
+function valueText(m: Measurement, metric: MetricSpec): string {
+  return `${formatMeasured(m.value, metric.unit)} (${m.message})`;
 }
 
 const SEVERITY: Record<Verdict, number> = { succeeded: 0, inconclusive: 1, errored: 2, failed: 3 };

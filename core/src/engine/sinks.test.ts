@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../audit/entry.js';
 import { UsageError } from '../errors.js';
 import { fakeDeps } from '../testing/fakes.js';
+import { MemoryProviderStates } from '../testing/state.js';
 import { loadTestWorkflow } from '../testing/workflows.js';
 import { EventBus } from './event-bus.js';
 import { createRealClock } from '../clocks/real.js';
@@ -31,10 +32,10 @@ function attach(audit: Record<string, unknown>, tuning: AuditTuning = {}) {
   const bus = new EventBus('web-1', createRealClock(), (s) => s);
   const session = {
     workflow,
-    journal: { runId: 'web-1', context: { actor: 'alice', ci: 'local' }, stages: { web: { environment: 'staging' } } },
+    journal: { runId: 'web-1', seq: 0, context: { actor: 'alice', ci: 'local' }, stages: { web: { environment: 'staging' } } },
     env: {},
     bus,
-    providers: { deps: (environment: string, log: never) => fakeDeps({ runId: 'web-1', environment, log }) },
+    providers: { deps: (environment: string, log: never) => fakeDeps({ runId: 'web-1', environment, log }), states: new MemoryProviderStates() },
     writer: {
       onSave: (fn: () => Promise<void>) => savers.push(fn),
       onClose: (fn: () => Promise<void>) => closers.push(fn),

@@ -4,11 +4,8 @@ import type { RunEvent } from '../model/events.js';
 import type { Logger } from '../ports/logger.js';
 import { AuditPipeline, DRAIN_MS, type AuditPipelineOptions } from '../audit/pipeline.js';
 import type { RunSession } from './run-session.js';
-import { eventFilter } from '../notifiers/filter.js';
-import { createAuditSink, createNotifier } from './wiring.js';
-
-/** Longest a run waits at its end for notifications still in flight. */
-const NOTIFY_FLUSH_MS = 2000;
+import { Notifications, type NotificationOptions } from './notifications.js';
+import { createAuditSink } from './wiring.js';
 
 /** The audit side of a run, as `attachSinks` hands it to the executor. */
 export interface AttachedSinks {
@@ -31,7 +28,10 @@ export interface AttachedSinks {
  * signal the CLI aborts on a second Ctrl-C or SIGTERM); the rest are test seams (flush
  * thresholds, output limits, the drain's clock).
  */
-export type AuditTuning = Pick<AuditPipelineOptions, 'flushEvery' | 'outputLimits' | 'drainMs' | 'timer' | 'stop'>;
+export type AuditTuning = Pick<AuditPipelineOptions, 'flushEvery' | 'outputLimits' | 'drainMs' | 'timer' | 'stop'> & {
+  /** The notification queues' timer and drain bound (tests). */
+  notify?: Pick<NotificationOptions, 'timer' | 'drainMs'>;
+};
 
 /**
  * Connects the workflow's notifiers and audit sinks to the run's events. Notifications are fired
@@ -43,7 +43,14 @@ export function attachSinks(session: RunSession, onWarning: (message: string) =>
   const environment = Object.values(session.journal.stages)[0]?.environment ?? Object.keys(session.workflow.environments)[0] ?? '';
   const log: Logger = { info: onNotice, warn: onWarning, output: (_stream, line) => onNotice(line) };
   const deps = (key: string) => session.providers.deps(environment, log, key);
-  const notifiers = session.workflow.notifications.map((c, i) => ({ notifier: createNotifier(c, deps(`notifier/${i}`)), wants: eventFilter(c.on) }));
+  const notifications = new Notifications({
+    configs: session.workflow.notifications,
+    deps,
+    state: session.providers.states.handle('notifications'),
+    emit: (body) => session.emit(body),
+    onWarning,
+    ...tuning.notify,
+  });
   const keyEnv = session.workflow.audit.hmacKeyEnv;
   const hmacKey = keyEnv ? session.env[keyEnv] : undefined;
   const configs = session.workflow.audit.sinks;
@@ -64,23 +71,19 @@ export function attachSinks(session: RunSession, onWarning: (message: string) =>
     drainMs: Math.max(DRAIN_MS, ...configs.map((c) => (c.type === 'http' ? c.drainTimeout : 0))),
     ...tuning,
   });
-  const inFlight = new Set<Promise<void>>();
   session.bus.subscribe((event: RunEvent) => {
     audit.record(event);
-    const environment = 'stage' in event && event.stage ? session.journal.stages[event.stage]?.environment : undefined;
-    for (const { notifier: n, wants } of notifiers) {
-      if (!wants(event, environment)) continue;
-      const p = n.notify(event).catch((err: unknown) => onWarning(`notifier ${n.type} failed: ${(err as Error).message}`));
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
-    }
+    notifications.onEvent(event, 'stage' in event && event.stage ? session.journal.stages[event.stage]?.environment : undefined);
   });
   // Not awaited: the journal write's flush runs beside the run, and the end of the run waits
   // for the sinks only as long as the drain deadline allows.
   session.writer.onSave(async () => audit.flushInBackground());
   session.writer.onClose(async () => {
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS).unref());
-    await Promise.race([Promise.all([...inFlight, ...notifiers.map((n) => n.notifier.flush())]), timeout]);
+    const seq = session.bus.lastSeq;
+    await notifications.close();
+    // A destination reported failing while the queues drained (its `notifier.failed` event), after
+    // the run's last write: write again, so the journal's event count covers it.
+    if (session.bus.lastSeq > seq) await session.writer.saveBestEffort();
     await audit.close();
   });
   const ready = audit.open();

@@ -55,7 +55,16 @@ export async function runStage(session: RunSession, plan: StagePlan, runSignal: 
   record.status = 'running';
   delete record.pausedAt;
   record.startedAt ??= new Date(session.clock.now()).toISOString();
-  session.emit({ kind: 'stage.started', stage: stage.name, environment: stage.environment, strategy: run.strategyConfig().type, version: record.version });
+  const url = session.workflow.environments[stage.environment]?.url;
+  session.emit({
+    kind: 'stage.started',
+    stage: stage.name,
+    environment: stage.environment,
+    strategy: run.strategyConfig().type,
+    version: record.version,
+    steps: run.plan().length,
+    ...(url ? { url } : {}),
+  });
   // No save here: nothing has changed yet. The first save of a running stage is the one that
   // records an undo, just before the first change.
 
@@ -112,7 +121,7 @@ async function runOne(run: StageRun, step: StrategyStep, signal: AbortSignal): P
       signal,
       (attempt) => {
         stepRecord.attempts += 1;
-        session.emit({ kind: 'step.started', stage: stage.name, step: step.id, action: step.action, attempt });
+        session.emit({ kind: 'step.started', stage: stage.name, step: step.id, action: step.action, attempt, index: run.plan().findIndex((s) => s.id === step.id) + 1 });
         // A wave over thousands of units may take longer than any one step: each unit has the step
         // deadline instead (see steps/wave.ts), and the stage deadline bounds the whole.
         if (step.action === 'wave') return runStep(run, step, run.ctx(step.id, signal));

@@ -6,6 +6,7 @@ import type { RunEvent, RunEventBody } from '../model/events.js';
 import { createVirtualClock } from '../clocks/virtual.js';
 import { create as createConsoleNotifier } from './console.js';
 import { describeEvent } from './describe.js';
+import { sampleNotifications } from '../testing/contracts/notifier.js';
 
 const ev = (body: RunEventBody): RunEvent => ({ seq: 1, time: '2026-01-01T00:00:00.000Z', runId: 'r1', ...body }) as RunEvent;
 
@@ -66,12 +67,18 @@ describe('console notifier', () => {
     settings: () => undefined,
   });
 
-  it('announces each event as one line', async () => {
+  it('prints the notification as a block: what, where, who, the values and the why, not the event line again', async () => {
     const lines: string[] = [];
     const n = createConsoleNotifier(consoleSchema.parse({ type: 'console' }), deps(lines));
-    await n.notify(ev({ kind: 'run.finished', status: 'succeeded', durationMs: 1 }));
-    await n.flush();
-    expect(lines).toEqual(['notify: run r1 succeeded']);
+    const [last] = sampleNotifications().slice(-1);
+    await n.notify(last!.event, last!.message);
+    const block = lines.join('\n');
+    expect(block).toContain('── notification ──');
+    expect(block).toContain('web: v1 → v2 to production (canary): rolled back');
+    expect(block).toContain('✗ error-rate 12% [result < 0.05] failed');
+    expect(block).toContain('| HTTP 500 from /checkout');
+    expect(block).toContain("rollgate resume --resolved");
+    expect(block).not.toContain('notify:');
   });
 });
 
@@ -94,7 +101,7 @@ describe('the on filter every notifier shares', () => {
   });
 
   it('keeps to the environments it names; run-wide events always pass', () => {
-    const wants = on({ environments: ['production'] });
+    const wants = on({ kinds: ['rollback.finished', 'run.finished'], environments: ['production'] });
     expect(wants(rolledBack, 'production')).toBe(true);
     expect(wants(rolledBack, 'staging')).toBe(false);
     expect(wants(finished, undefined)).toBe(true);
@@ -103,5 +110,11 @@ describe('the on filter every notifier shares', () => {
 
   it('refuses an empty list of kinds', () => {
     expect(() => consoleSchema.parse({ type: 'console', on: [] })).toThrow();
+  });
+
+  it('refuses a kind that does not exist, naming the kinds that do', () => {
+    expect(() => consoleSchema.parse({ type: 'console', on: ['run.finised'] })).toThrow(/'run\.finised' is not an event kind; use one of run\.started, /);
+    expect(() => consoleSchema.parse({ type: 'console', on: ['deploy.*'] })).toThrow(/'deploy\.\*' is not an event kind/);
+    expect(consoleSchema.parse({ type: 'console', on: ['rollback.*'] }).on.kinds).toEqual(['rollback.*']);
   });
 });

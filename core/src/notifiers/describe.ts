@@ -1,4 +1,6 @@
 import type { RunEvent } from '../model/events.js';
+import { formatDuration } from '../util/duration.js';
+import { formatMeasured, plural } from '../util/format-number.js';
 
 /** One human sentence per event; shared by notifiers and the console reporter. */
 export function describeEvent(e: RunEvent): string {
@@ -24,7 +26,7 @@ export function describeEvent(e: RunEvent): string {
     case 'step.started':
       return `${e.stage}/${e.step}: ${e.action}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
     case 'step.retrying':
-      return `${e.stage}/${e.step}: retrying in ${e.delayMs}ms after: ${e.error}`;
+      return `${e.stage}/${e.step}: retrying in ${formatDuration(e.delayMs)} after: ${e.error}`;
     case 'step.succeeded':
       return `${e.stage}/${e.step}: done${e.message ? ` (${e.message})` : ''}`;
     case 'step.failed':
@@ -36,19 +38,21 @@ export function describeEvent(e: RunEvent): string {
     case 'weight.changed':
       return `${e.stage}: weight ${e.from}% -> ${e.to}%`;
     case 'analysis.measured':
-      return `${e.stage}: ${e.metric}=${e.value ?? 'no data'} [${e.condition}] ${e.verdict}`;
+      return `${e.stage}: ${e.metric}=${formatMeasured(e.value, e.unit)} [${e.condition}] ${e.verdict}`;
     case 'approval.requested':
       return `${e.stage}: approval needed (${e.gate}, ${e.approver})${e.version ? ` for ${e.version}${e.environment ? ` to ${e.environment}` : ''}` : ''}${e.message ? `: ${e.message}` : ''}`;
     case 'approval.decided':
       return `${e.stage}: ${e.decision.status} by ${e.decision.by ?? 'unknown'}${e.decision.comment ? `: ${e.decision.comment}` : ''}`;
     case 'rollback.started':
-      return `${e.stage}: rolling back (${e.steps} step${e.steps === 1 ? '' : 's'}) because ${e.reason}`;
+      return `${e.stage}: rolling back (${plural(e.steps, 'step')}) because ${e.reason}`;
     case 'rollback.step':
       return `${e.stage}: undo ${e.compensation} ${e.ok ? 'done' : `FAILED: ${e.error ?? ''}`}`;
     case 'rollback.finished':
       return `${e.stage}: rollback ${e.complete ? 'complete' : `INCOMPLETE, left: ${e.remaining.join('; ')}`}`;
     case 'manual-intervention.required':
       return `${e.stage}: MANUAL INTERVENTION REQUIRED: ${e.remaining.join('; ')}`;
+    case 'notifier.failed':
+      return `notifier ${e.notifier} (${e.destination}) is failing: ${e.error}; ${plural(e.undelivered, 'message')} not delivered`;
   }
 }
 

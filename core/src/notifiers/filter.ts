@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RunEvent } from '../model/events.js';
+import { EVENT_KINDS, type RunEvent } from '../model/events.js';
 
 /**
  * Which events a notifier is told about: by kind (`run.finished`, or `rollback.*` for every kind
@@ -13,7 +13,17 @@ export interface EventFilter {
 
 /** The `on` field of a notifier's config, defaulting to `defaultKinds` in every environment. */
 export function onField(defaultKinds: readonly string[]) {
-  const kinds = z.array(z.string().min(1)).min(1).describe("Event kinds, or a prefix such as 'rollback.*'");
+  const kinds = z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine((k) => (k.endsWith('*') ? EVENT_KINDS.some((known) => known.startsWith(k.slice(0, -1))) : (EVENT_KINDS as readonly string[]).includes(k)), {
+          error: (issue) => `'${String(issue.input)}' is not an event kind; use one of ${EVENT_KINDS.join(', ')}, or a prefix such as 'rollback.*'`,
+        }),
+    )
+    .min(1)
+    .describe("Event kinds, or a prefix such as 'rollback.*'");
   return z
     .union([
       kinds,

@@ -1,13 +1,30 @@
 import type { RunEvent } from '../model/events.js';
+import type { RunMessage } from '../model/run-message.js';
 
 /**
- * Tells people what happened. Must never block or fail a rollout. Which events reach it is its
- * config's `on` filter (by kind and environment), which the engine applies for every notifier.
+ * Tells people what happened. Which events reach `notify` is its config's `on` filter (by kind and
+ * environment), applied by the engine for every notifier. The engine delivers through a queue per
+ * notifier, so a notifier only sends: the rollout never waits on it, order is kept, and retries,
+ * `Retry-After`, the drain at exit and the report of a destination that keeps failing are done
+ * once, for all of them (notifiers/delivery-queue.ts).
  */
 export interface Notifier {
   readonly type: string;
-  /** Delivers one event. May throw; the caller logs the failure and carries on. */
-  notify(event: RunEvent): Promise<void>;
-  /** Waits for deliveries in flight, up to the notifier's own deadline. Never throws. */
-  flush(): Promise<void>;
+  /** Where it sends, safe to show in a warning or the audit trail: a channel, a host; never a token or a secret URL. */
+  readonly destination: string;
+  /**
+   * Sends one event the notifier wants, with the run's message as it stands after that event
+   * (what, where, who, progress, the measured values: see `RunMessage`). Throws `DeliveryError`
+   * classified as retryable (429 with `retryAfterMs`, 5xx, timeouts), not retryable, or fatal (the
+   * destination cannot work: a bad token, a channel that is gone); any other error counts as not
+   * retryable. Called again with the same arguments on a retry, so it must not duplicate a message
+   * it already delivered in full (keep what it posted in `deps.state`).
+   */
+  notify(event: RunEvent, message: RunMessage): Promise<void>;
+  /**
+   * Optional: follows the rollout between wanted events by updating a message in place (a Slack
+   * message, a Teams card). Never posts a new message. The engine calls it with the newest message
+   * only (older pending updates are dropped), and only while the destination works.
+   */
+  progress?(message: RunMessage): Promise<void>;
 }

@@ -1,3 +1,5 @@
+import type { MetricUnit } from '../util/format-number.js';
+
 /**
  * A strategy is a pure planner: from its config it returns the steps the executor runs. It does
  * no I/O, so plans are table-tested and shown by `rollgate plan` exactly as they will run.
@@ -19,6 +21,8 @@ export interface MetricSpec {
   inconclusiveLimit: number;
   onNoData: 'fail' | 'inconclusive' | 'pass';
   dryRun: boolean;
+  /** How its values read (`ratio`: 0.0293 reads 2.93%); see util/format-number.ts. */
+  unit?: MetricUnit;
 }
 
 /** How many replicas or units: a count, or a percentage of the full scale. */

@@ -1,24 +1,40 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../model/events.js';
+import type { RunMessage } from '../../model/run-message.js';
 import type { Notifier } from '../../ports/notifier.js';
 import type { ProviderDeps } from '../../ports/provider-deps.js';
+import { DeliveryError } from '../../errors.js';
+import { MessageDigest } from '../../notifiers/digest.js';
 import { sampleEvents } from './events.js';
 import { type Factory, nextProcess, settle, startProcess } from './kit.js';
 
 /** What `describeNotifierContract` needs. */
 export interface NotifierFixture extends Factory<Notifier> {
-  /** How many deliveries reached the destination so far (log lines, messages posted); absent when it cannot be seen. */
+  /** How many deliveries reached the destination so far (log lines, messages posted or updated); absent when it cannot be seen. */
   delivered?(): number;
   /** A notifier over `deps` whose destination fails (a log that throws, a chat API that answers 500). */
   failing?(deps: ProviderDeps): Notifier;
+  /** Secret values (tokens, webhook URLs) that must appear in no error message. */
+  secrets?: string[];
   cleanup?(): void | Promise<void>;
 }
 
+/** Each sample event with the run's message right after it, as the engine hands them to `notify`. */
+export function sampleNotifications(runId = 'run-1'): { event: RunEvent; message: RunMessage }[] {
+  const digest = new MessageDigest();
+  return sampleEvents(runId).map((event) => {
+    digest.apply(event);
+    return { event, message: digest.message(event) };
+  });
+}
+
 /**
- * Registers the shared contract suite of the `Notifier` port: `notify` resolves or rejects for
- * every kind of event (it never hangs, so it never blocks a rollout), `flush` never throws, also
- * when the destination fails, and a later process of the run notifies from the persisted state
- * (a message updated in place). Call it at the top level of a `<impl>.contract.test.ts` file;
- * `setup` runs before every check. A notifier that hangs makes the check time out.
+ * Registers the shared contract suite of the `Notifier` port: `notify` resolves for every kind of
+ * event with its message (it never hangs: the engine's queue waits on it), a failing destination
+ * rejects with a classified `DeliveryError` whose message holds no secret, `progress` (when there
+ * is one) is safe before and after the first message, and a later process of the run notifies
+ * from the persisted state alone. Call it at the top level of a `<impl>.contract.test.ts` file;
+ * `setup` runs before every check.
  */
 export function describeNotifierContract(name: string, setup: () => Promise<NotifierFixture> | NotifierFixture): void {
   describe(`Notifier contract: ${name}`, () => {
@@ -32,49 +48,49 @@ export function describeNotifierContract(name: string, setup: () => Promise<Noti
     });
     const fixture = () => f as NotifierFixture;
 
-    it('notify settles for every kind of event, delivers them, and flush resolves', async () => {
+    it('names itself and its destination, and delivers every kind of event with its message', async () => {
       const { provider: notifier } = startProcess(fixture());
-      expect(typeof notifier.type).toBe('string');
+      expect(notifier.type).toMatch(/^[a-z][a-z0-9-]*$/);
+      expect(notifier.destination.length).toBeGreaterThan(0);
+      for (const secret of fixture().secrets ?? []) expect(notifier.destination).not.toContain(secret);
       const before = fixture().delivered?.() ?? 0;
-      for (const event of sampleEvents()) {
-        const settled = await settle(notifier.notify(event));
+      for (const { event, message } of sampleNotifications()) {
+        const settled = await settle(notifier.notify(event, message));
         expect(settled.ok, `${event.kind}: ${settled.ok ? '' : String(settled.error)}`).toBe(true);
       }
-      await notifier.flush();
       if (fixture().delivered) expect(fixture().delivered?.(), 'every event reached the destination').toBeGreaterThanOrEqual(before + sampleEvents().length);
     });
 
-    it('flush resolves with nothing in flight, and again after it', async () => {
+    it('progress, when it has it, is safe before the first message and after it', async () => {
       const { provider: notifier } = startProcess(fixture());
-      await notifier.flush();
-      await notifier.flush();
+      if (!notifier.progress) return;
+      const [first, ...rest] = sampleNotifications();
+      if (!first) return;
+      expect((await settle(notifier.progress(first.message))).ok).toBe(true);
+      await notifier.notify(first.event, first.message);
+      for (const { message } of rest) expect((await settle(notifier.progress(message))).ok).toBe(true);
     });
 
-    it('notifications sent together all settle, and flush waits for them without throwing', async () => {
-      const { provider: notifier } = startProcess(fixture());
-      const pending = sampleEvents().map((event) => settle(notifier.notify(event)));
-      await notifier.flush();
-      expect((await Promise.all(pending)).every((s) => s.ok)).toBe(true);
-    });
-
-    it('a failing destination: notify settles, and flush still resolves', async ({ skip }) => {
+    it('a failing destination rejects with a classified DeliveryError that names no secret', async ({ skip }) => {
       const failing = fixture().failing;
       if (!failing) return skip('the fixture has no failing destination');
       const { deps } = startProcess(fixture());
       const notifier = failing.call(fixture(), deps);
-      for (const event of sampleEvents()) await settle(notifier.notify(event));
-      await expect(notifier.flush()).resolves.toBeUndefined();
+      const [first] = sampleNotifications();
+      const settled = await settle(notifier.notify((first as { event: RunEvent }).event, (first as { message: RunMessage }).message));
+      expect(settled.ok).toBe(false);
+      const err = settled.ok ? undefined : settled.error;
+      expect(err).toBeInstanceOf(DeliveryError);
+      for (const secret of fixture().secrets ?? []) expect(String((err as Error).message)).not.toContain(secret);
     });
 
     it('a later process notifies with only the persisted state', async () => {
       const first = startProcess(fixture());
-      const [started, ...rest] = sampleEvents();
-      await first.provider.notify(started as NonNullable<typeof started>);
-      await first.provider.flush();
+      const [started, ...rest] = sampleNotifications();
+      if (!started) return;
+      await first.provider.notify(started.event, started.message);
       const later = nextProcess(fixture(), first);
-      for (const event of rest) expect((await settle(later.provider.notify(event))).ok).toBe(true);
-      await later.provider.flush();
+      for (const { event, message } of rest) expect((await settle(later.provider.notify(event, message))).ok).toBe(true);
     });
   });
 }
-
