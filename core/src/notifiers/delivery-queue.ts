@@ -99,13 +99,15 @@ export class DeliveryQueue {
       await Promise.race([done, (this.o.timer ?? realTimer).sleep(deadlineMs, waiting.signal)]);
       waiting.abort();
     }
-    this.stop.abort();
-    this.down = true;
-    for (const it of this.items.splice(0)) {
-      if (!it.coalesce) this.undelivered += 1;
-      it.settle();
+    if (!this.stop.signal.aborted) {
+      this.stop.abort();
+      this.down = true;
+      for (const it of this.items.splice(0)) {
+        if (!it.coalesce) this.undelivered += 1;
+        it.settle();
+      }
+      if (this.current && !this.current.coalesce) this.undelivered += 1;
     }
-    if (this.current && !this.current.coalesce) this.undelivered += 1;
     return { undelivered: this.undelivered, ...(this.lastError !== undefined ? { error: this.lastError } : {}) };
   }
 

@@ -1,7 +1,8 @@
 import type { Notifier } from '../ports/notifier.js';
 import type { ProviderModule } from '../registry/module.js';
 import * as consoleNotifier from './console.js';
+import * as webhookNotifier from './webhook.js';
 
 /** Every notifier by its `type`: the one list the schema and the docs read. */
-export const notifiers = { console: consoleNotifier } satisfies Record<string, ProviderModule<Notifier>>;
+export const notifiers = { console: consoleNotifier, webhook: webhookNotifier } satisfies Record<string, ProviderModule<Notifier>>;
 export type NotifierType = keyof typeof notifiers;

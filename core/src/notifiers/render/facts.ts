@@ -57,13 +57,10 @@ export function outcomeLines(m: RunMessage, s: StageView): string[] {
   const lines: string[] = [];
   if (s.failure) lines.push(`Failed${s.failure.step ? ` at ${s.failure.step}` : ''}: ${s.failure.reason}`);
   if (s.rollback) {
-    const what =
-      s.rollback.state === 'running'
-        ? 'rolling back'
-        : s.rollback.state === 'complete'
-          ? 'rolled back: the previous version runs again'
-          : `rollback INCOMPLETE, left: ${s.rollback.remaining.join('; ')}`;
-    lines.push(`rollgate is ${what}${s.rollback.reason && !s.failure ? ` (${s.rollback.reason})` : ''}`.replace('rollgate is rolled back', 'Rolled back'));
+    const reason = s.rollback.reason && !s.failure ? ` (${s.rollback.reason})` : '';
+    if (s.rollback.state === 'running') lines.push(`Rolling back${reason}`);
+    else if (s.rollback.state === 'complete') lines.push(`Rolled back: the previous version runs again${reason}`);
+    else lines.push(`Rollback INCOMPLETE, left: ${s.rollback.remaining.join('; ')}`);
   }
   if (m.manual && m.manual.stage === s.name) {
     lines.push(`Manual intervention required. Left: ${m.manual.remaining.join('; ') || 'see the journal'}`);
