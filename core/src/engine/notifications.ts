@@ -73,7 +73,9 @@ export class Notifications {
     this.last = event;
     for (const d of this.destinations) {
       if (d.queue.isDown) continue;
-      if (d.wants(event, environment)) {
+      // A pause is announced by `run.paused`; the `run.finished` of the paused process says it again.
+      const repeatsPause = event.kind === 'run.finished' && event.status === 'paused' && d.wants({ ...event, kind: 'run.paused' } as RunEvent, environment);
+      if (d.wants(event, environment) && !repeatsPause) {
         // A wanted event carries the message as it stood right after it.
         const message = applyTemplates(digest.message(event), event, d.templates);
         void d.queue.send(() => d.notifier.notify(event, message));

@@ -24,7 +24,7 @@ export function openSession(
   );
   for (const fn of opts.subscribers ?? []) bus.subscribe(fn);
   const session = new RunSession(opts.loaded, journal, opts.store, bus, clock, env);
-  const sinks = attachSinks(session, onWarning, onNotice, opts.stopDrain ? { stop: opts.stopDrain } : {});
+  const sinks = attachSinks(session, onWarning, onNotice, { ...(opts.stopDrain ? { stop: opts.stopDrain } : {}), ...(opts.notifications ? { notify: opts.notifications } : {}) });
   session.audit = sinks;
   return { session, sinks };
 }

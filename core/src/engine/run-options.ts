@@ -4,6 +4,7 @@ import type { RunJournal } from '../model/journal.js';
 import type { RunContext } from '../model/run-context.js';
 import type { Clock } from '../ports/clock.js';
 import type { RunStore } from '../ports/run-store.js';
+import type { DeliveryTimer } from '../notifiers/delivery-queue.js';
 import type { Subscriber } from './event-bus.js';
 import type { Selection } from './plan.js';
 
@@ -31,6 +32,11 @@ export interface RunOptions {
   onWarning?: (message: string) => void;
   /** Where the `console` notifier writes (the job log); silent by default. */
   onNotice?: (message: string) => void;
+  /**
+   * How long the end of the run waits for notifications still queued (default 5 s; what is left
+   * then is reported as not delivered), and the timer of their retries (a test seam).
+   */
+  notifications?: { drainMs?: number; timer?: DeliveryTimer };
 }
 
 export interface ResumeOptions extends Omit<RunOptions, 'inputs' | 'selection' | 'runId'> {

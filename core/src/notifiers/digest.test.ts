@@ -77,11 +77,11 @@ describe('the run message built from events', () => {
     const { digest, last } = digestOf([
       ...started,
       { kind: 'approval.requested', stage: 'prod', gate: 'prod', approver: 'github-environment', message: 'Ship 1.4.2?', version: '1.4.2', environment: 'production' },
-      { kind: 'run.paused', stage: 'prod', gate: 'prod', message: 'waiting' },
+      { kind: 'run.paused', stage: 'prod', gate: 'prod', message: 'approve prod (1.4.2 to production): rollgate resume --state .rollgate/run.json --approve (or --reject)' },
     ]);
     const m = digest.message(last);
     expect(m.title).toBe('shop: 1.4.2 to production (canary): waiting for approval');
-    expect(m.approval?.how).toBe("an approver runs 'rollgate resume --approve' (or --reject) with this run's journal, or approves the production deployment in github");
+    expect(m.approval?.how).toBe('approve prod (1.4.2 to production): rollgate resume --state .rollgate/run.json --approve (or --reject), or approve the production deployment in github');
     const after = digestOf([...started, { kind: 'manual-intervention.required', stage: 'prod', remaining: ['route/shop'], instructions: ['send traffic back to 1.4.1'] }]);
     expect(after.digest.message(after.last).manual).toEqual({
       stage: 'prod',

@@ -53,6 +53,8 @@ export class MessageDigest {
         break;
       case 'run.paused':
         s.status = 'paused';
+        // The engine's pause message names the exact command, with this run's journal.
+        if (s.approval && s.approval.gate === e.gate) s.approval.how = `${e.message}${s.context.ci !== 'local' ? `, or approve the ${s.approval.environment ?? 'environment'} deployment in ${s.context.ci}` : ''}`;
         break;
       case 'stage.started': {
         const kept = s.stages[e.stage];
@@ -158,11 +160,12 @@ export class MessageDigest {
       severity: severityOf(s),
       title: titleOf(s),
       text: describeEvent(event),
-      context: s.context,
+      context: { ...s.context },
       links: dedupe(links),
       stages: stages.map((st) => structuredClone(st)),
-      ...(s.approval ? { approval: s.approval } : {}),
-      ...(s.manual ? { manual: s.manual } : {}),
+      // Copies: the message is delivered later, after the digest has moved on.
+      ...(s.approval ? { approval: { ...s.approval } } : {}),
+      ...(s.manual ? { manual: structuredClone(s.manual) } : {}),
       trigger: { kind: event.kind, seq: event.seq, time: event.time },
       final: s.status !== 'running',
     };
