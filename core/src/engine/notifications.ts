@@ -74,7 +74,7 @@ export class Notifications {
     for (const d of this.destinations) {
       if (d.queue.isDown) continue;
       // A pause is announced by `run.paused`; the `run.finished` of the paused process says it again.
-      const repeatsPause = event.kind === 'run.finished' && event.status === 'paused' && d.wants({ ...event, kind: 'run.paused' } as RunEvent, environment);
+      const repeatsPause = event.kind === 'run.finished' && event.status === 'paused' && d.wants({ ...event, kind: 'run.paused' } as unknown as RunEvent, environment);
       if (d.wants(event, environment) && !repeatsPause) {
         // A wanted event carries the message as it stood right after it.
         const message = applyTemplates(digest.message(event), event, d.templates);

@@ -125,6 +125,7 @@ export class MessageDigest {
         break;
       case 'approval.decided':
         delete s.approval;
+        if (s.status === 'paused') s.status = 'running';
         break;
       case 'rollback.started':
         if (stage) stage.rollback = { reason: e.reason, state: 'running', remaining: [] };
@@ -198,6 +199,7 @@ function titleOf(s: DigestState): string {
 }
 
 function severityOf(s: DigestState): Severity {
+  if (s.manual) return 'danger';
   if (s.status === 'succeeded') return 'success';
   if (s.status === 'paused') return 'warning';
   if (s.status !== 'running') return 'danger';
