@@ -20,6 +20,8 @@ interface Destination {
   templates: Templates;
   queue: DeliveryQueue;
   label: string;
+  /** The sentence of the last event it wanted: progress updates keep it as the message's text. */
+  text?: string;
 }
 
 export interface NotificationOptions {
@@ -72,17 +74,20 @@ export class Notifications {
     digest.apply(event);
     this.last = event;
     for (const d of this.destinations) {
-      if (d.queue.isDown) continue;
       // A pause is announced by `run.paused`; the `run.finished` of the paused process says it again.
       const repeatsPause = event.kind === 'run.finished' && event.status === 'paused' && d.wants({ ...event, kind: 'run.paused' } as unknown as RunEvent, environment);
       if (d.wants(event, environment) && !repeatsPause) {
         // A wanted event carries the message as it stood right after it.
         const message = applyTemplates(digest.message(event), event, d.templates);
+        d.text = message.text;
         void d.queue.send(() => d.notifier.notify(event, message));
-      } else if (d.notifier.progress && event.kind !== 'notifier.failed') {
+      } else if (d.notifier.progress && !d.queue.isDown && event.kind !== 'notifier.failed') {
         // Progress shows the newest state when its turn comes; older pending updates are dropped.
         const progress = d.notifier.progress.bind(d.notifier);
-        void d.queue.update(() => progress(applyTemplates(digest.message(this.last as RunEvent), this.last as RunEvent, d.templates)));
+        void d.queue.update(() => {
+          const message = applyTemplates(digest.message(this.last as RunEvent), this.last as RunEvent, d.templates);
+          return progress(d.text !== undefined ? { ...message, text: d.text } : message);
+        });
       }
     }
   }

@@ -190,12 +190,13 @@ function titleOf(s: DigestState): string {
   const current = Object.values(s.stages)
     .filter((st) => st.status !== 'skipped' && st.status !== 'pending')
     .at(-1);
+  const gate = s.approval?.version && s.approval.environment ? ` ${s.approval.version} to ${s.approval.environment}` : '';
   const where = current
     ? ` ${current.from && current.from !== current.version ? `${current.from} → ` : ''}${current.version} to ${current.environment} (${current.strategy}${current.weight !== undefined && s.status === 'running' ? `, ${current.weight}%` : ''})`
-    : '';
+    : gate;
   const status = s.status === 'paused' && !s.approval ? 'paused' : STATUS_WORDS[s.status];
   const rollingBack = s.status === 'running' && current?.rollback?.state === 'running' ? 'rolling back' : status;
-  return `${s.workflow}:${where}: ${rollingBack}`;
+  return where ? `${s.workflow}:${where}: ${rollingBack}` : `${s.workflow}: ${rollingBack}`;
 }
 
 function severityOf(s: DigestState): Severity {

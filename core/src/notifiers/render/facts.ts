@@ -62,16 +62,22 @@ export function outcomeLines(m: RunMessage, s: StageView): string[] {
     else if (s.rollback.state === 'complete') lines.push(`Rolled back: the previous version runs again${reason}`);
     else lines.push(`Rollback INCOMPLETE, left: ${s.rollback.remaining.join('; ')}`);
   }
-  if (m.manual && m.manual.stage === s.name) {
-    lines.push(`Manual intervention required. Left: ${m.manual.remaining.join('; ') || 'see the journal'}`);
-    for (const i of m.manual.instructions) lines.push(`  - ${i}`);
-    lines.push(`To finish: ${m.manual.how}`);
-  }
-  if (m.approval && m.approval.stage === s.name) {
+  if (s.note && s.status === 'skipped') lines.push(`Skipped: ${s.note}`);
+  return lines;
+}
+
+/** What a person must do now: decide at a gate, or finish a rollback by hand; empty when nothing. */
+export function actionLines(m: RunMessage): string[] {
+  const lines: string[] = [];
+  if (m.approval) {
     lines.push(`Waiting for approval at gate ${m.approval.gate} (${m.approval.approver})${m.approval.message ? `: ${m.approval.message}` : ''}`);
     lines.push(`To decide: ${m.approval.how}`);
   }
-  if (s.note && s.status === 'skipped') lines.push(`Skipped: ${s.note}`);
+  if (m.manual) {
+    lines.push(`Manual intervention required in ${m.manual.stage}. Left: ${m.manual.remaining.join('; ') || 'see the journal'}`);
+    for (const i of m.manual.instructions) lines.push(`  - ${i}`);
+    lines.push(`To finish: ${m.manual.how}`);
+  }
   return lines;
 }
 

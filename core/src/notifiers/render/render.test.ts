@@ -46,7 +46,7 @@ describe('Slack blocks', () => {
     expect(json).toContain('*Analysis*\\n✗ error-rate 12% [result &lt; 0.05] failed');
     expect(json).toContain('```HTTP 500 from /checkout```');
     expect(json).toContain('"url":"https://web.example.com"');
-    expect(json).toContain('Manual intervention required. Left: route/web');
+    expect(json).toContain('Manual intervention required in web. Left: route/web');
   });
 
   it('keeps within Slack’s limits by cutting with a marker, never by failing', () => {

@@ -1,6 +1,6 @@
 import type { RunEvent } from '../../model/events.js';
 import type { RunMessage } from '../../model/run-message.js';
-import { analysisLines, outcomeLines, runFacts, shownStages, stageFacts, type Fact } from './facts.js';
+import { actionLines, analysisLines, outcomeLines, runFacts, shownStages, stageFacts, type Fact } from './facts.js';
 import { renderText } from './text.js';
 import { cut, TRUNCATED } from './truncate.js';
 
@@ -37,6 +37,8 @@ export function renderSlack(m: RunMessage): SlackMessage {
     { type: 'section', text: mrkdwn(`${EMOJI[m.severity]} ${m.text}`) },
     fields(runFacts(m)),
   ];
+  const actions = actionLines(m);
+  if (actions.length > 0) blocks.push({ type: 'section', text: mrkdwn(`:raising_hand: ${actions.join('\n')}`) });
   for (const s of shownStages(m)) {
     blocks.push({ type: 'divider' }, { type: 'section', text: mrkdwn(`*${s.name}*`) }, fields(stageFacts(s)));
     const analyses = analysisLines(s);

@@ -1,5 +1,5 @@
 import type { RunMessage, StageView } from '../../model/run-message.js';
-import { analysisLines, outcomeLines, runFacts, shownStages, stageFacts, type Fact } from './facts.js';
+import { actionLines, analysisLines, outcomeLines, runFacts, shownStages, stageFacts, type Fact } from './facts.js';
 import { cut, jsonBytes, TRUNCATED } from './truncate.js';
 
 /** Workflows' "post card" takes about 28 KB in all (learn.microsoft.com/connectors/teams); a bot message 100 KB (aim for 80). */
@@ -38,6 +38,7 @@ function card(m: RunMessage, d: Detail): Element {
     textBlock(m.title, { weight: 'Bolder', size: 'Medium', color: COLOR[m.severity] }),
     textBlock(m.text),
     factSet(runFacts(m)),
+    ...(actionLines(m).length > 0 ? [textBlock(actionLines(m).join('\n\n'), { color: 'Warning', weight: 'Bolder' })] : []),
     ...(shown.length < stages.length ? [textBlock(`${TRUNCATED}: ${stages.length - shown.length} earlier stage(s) not shown`, { isSubtle: true })] : []),
     ...shown.flatMap((s) => stageElements(m, s, d)),
   ];

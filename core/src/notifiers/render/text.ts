@@ -1,5 +1,5 @@
 import type { RunMessage } from '../../model/run-message.js';
-import { analysisLines, outcomeLines, progressOf, runFacts, shownStages } from './facts.js';
+import { actionLines, analysisLines, outcomeLines, progressOf, runFacts, shownStages } from './facts.js';
 
 const SEVERITY_MARK = { info: 'ℹ', success: '✓', warning: '⚠', danger: '✗' } as const;
 
@@ -10,6 +10,7 @@ const SEVERITY_MARK = { info: 'ℹ', success: '✓', warning: '⚠', danger: '�
 export function renderText(m: RunMessage): string[] {
   const lines = [`${SEVERITY_MARK[m.severity]} ${m.title}`, `  ${m.text}`];
   lines.push(`  ${runFacts(m).map((f) => `${f.label.toLowerCase()}: ${f.value}`).join(' · ')}`);
+  for (const a of actionLines(m)) lines.push(`  ${a}`);
   for (const s of shownStages(m)) {
     const progress = progressOf(s);
     const version = s.from && s.from !== s.version ? `${s.from} → ${s.version}` : s.version;
