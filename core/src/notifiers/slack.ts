@@ -7,7 +7,10 @@ import type { Notifier } from '../ports/notifier.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import { DEFAULT_NOTIFY_KINDS, notifierFields } from './fields.js';
 import { renderSlack, renderSlackDetail } from './render/slack-blocks.js';
-import { createSlackApi, SLACK_API_URL, type SlackApi } from './slack/api.js';
+import type { SlackApi } from './slack/api.js';
+
+/** Slack's Web API; the client library is loaded only when a Slack notifier sends (start-up memory). */
+const SLACK_API_URL = 'https://slack.com/api/';
 
 /**
  * `slack`: one message per run in a channel, posted at the first event it wants and updated in
@@ -43,22 +46,22 @@ const gone = (err: unknown) => err instanceof DeliveryError && /message_not_foun
 
 export function create(config: SlackNotifierConfig, deps: ProviderDeps): Notifier {
   const token = deps.secret(config.tokenEnv);
-  let api: SlackApi | undefined;
-  const client = (): SlackApi => {
+  let api: Promise<SlackApi> | undefined;
+  const client = (): Promise<SlackApi> => {
     if (!token) throw new DeliveryError(`Slack: environment variable ${config.tokenEnv} is not set (tokenEnv)`, { fatal: true });
-    api ??= createSlackApi({ token, timeoutMs: config.timeout, ...(config.apiUrl ? { apiUrl: config.apiUrl } : {}) });
+    api ??= import('./slack/api.js').then(({ createSlackApi }) => createSlackApi({ token, timeoutMs: config.timeout, ...(config.apiUrl ? { apiUrl: config.apiUrl } : {}) }));
     return api;
   };
 
   /** Posts the run's message and keeps its reference; a journal that cannot keep it only costs the update in a later job. */
   async function postMain(message: RunMessage): Promise<void> {
-    const posted = await client().post({ channel: config.channel, ...renderSlack(message) });
+    const posted = await (await client()).post({ channel: config.channel, ...renderSlack(message) });
     await deps.state.put({ channel: posted.channel, ts: posted.ts } satisfies SlackState).catch(() => {});
   }
 
   async function updateMain(state: SlackState, message: RunMessage): Promise<boolean> {
     try {
-      await client().update({ channel: state.channel, ts: state.ts, ...renderSlack(message) });
+      await (await client()).update({ channel: state.channel, ts: state.ts, ...renderSlack(message) });
       return true;
     } catch (err) {
       if (!gone(err)) throw err;
@@ -74,7 +77,7 @@ export function create(config: SlackNotifierConfig, deps: ProviderDeps): Notifie
       const state = deps.state.get();
       if (!isState(state)) return postMain(message);
       const updated = await updateMain(state, message);
-      if (updated && config.threads) await client().post({ channel: state.channel, threadTs: state.ts, ...renderSlackDetail(event, message) });
+      if (updated && config.threads) await (await client()).post({ channel: state.channel, threadTs: state.ts, ...renderSlackDetail(event, message) });
     },
     async progress(message: RunMessage) {
       const state = deps.state.get();
