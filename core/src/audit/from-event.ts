@@ -81,7 +81,13 @@ function evidenceOf(e: RunEvent): Pick<UnsealedEntry, 'evidence'> {
   if (e.kind === 'rollback.finished' && !e.complete) return { evidence: { values: { remaining: e.remaining } } };
   if (e.kind === 'notifier.failed') return { evidence: { values: { notifier: e.notifier, destination: e.destination, error: e.error, undelivered: e.undelivered } } };
   if (e.kind === 'analysis.measured') {
-    return { evidence: { condition: e.condition, values: { metric: e.metric, value: e.value, ...(e.message ? { reason: e.message } : {}) }, verdict: e.verdict } };
+    return {
+      evidence: {
+        condition: e.condition,
+        values: { metric: e.metric, value: e.value, ...(e.unit ? { unit: e.unit } : {}), ...(e.message ? { reason: e.message } : {}) },
+        verdict: e.verdict,
+      },
+    };
   }
   return {};
 }

@@ -1,4 +1,5 @@
 import type { AuditEntry } from './entry.js';
+import { formatMeasured, type MetricUnit } from '../util/format-number.js';
 import { formatValue, shortTime } from './query-format.js';
 import type { BrokenEntry, VerifyResult } from './verify.js';
 
@@ -110,7 +111,9 @@ function decisions(entries: AuditEntry[]): string {
 function analysis(entries: AuditEntry[]): string {
   const rows = only(entries, 'analysis.measured').map((e) => {
     const v = e.evidence?.values ?? {};
-    return [time(e), e.stage, v.metric, v.value ?? 'no data', e.evidence?.condition, e.evidence?.verdict, v.reason];
+    // The trail keeps the exact value; the report shows it as people read it (`2.93%`), unit and all.
+    const value = typeof v.value === 'number' ? formatMeasured(v.value, v.unit as MetricUnit | undefined) : (v.value ?? 'no data');
+    return [time(e), e.stage, v.metric, value, e.evidence?.condition, e.evidence?.verdict, v.reason];
   });
   return section('Analysis', table(['Time (UTC)', 'Stage', 'Metric', 'Value', 'Condition', 'Verdict', 'Note'], rows, 'No analysis ran.'));
 }

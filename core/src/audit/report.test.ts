@@ -104,7 +104,7 @@ describe('reportRun on entries a run can carry', () => {
       message: 'probes: api=ok(200) db=FAIL',
       evidence: { probes: { api: { ok: true, value: 200, latencyMs: 3 }, db: { ok: false, value: null, latencyMs: 5, error: 'connection refused' }, q: { ok: false, value: 7, latencyMs: 1 } } },
     },
-    { kind: 'analysis.measured', outcome: 'succeeded', stage: 'web', message: 'm', evidence: { condition: 'result < 0.01', values: { metric: 'error-rate', value: 0.002 }, verdict: 'succeeded' } },
+    { kind: 'analysis.measured', outcome: 'succeeded', stage: 'web', message: 'm', evidence: { condition: 'result < 0.01', values: { metric: 'error-rate', value: 0.0029286442, unit: 'ratio' }, verdict: 'succeeded' } },
     { kind: 'analysis.measured', outcome: 'info', stage: 'web', message: 'm', evidence: { condition: 'result < 0.01', values: { metric: 'error-rate', value: null, reason: 'no data yet' }, verdict: 'inconclusive' } },
     { kind: 'analysis.measured', outcome: 'info', stage: 'web', message: 'an analysis entry from another writer, without evidence' },
     { kind: 'approval.decided', outcome: 'paused', stage: 'web', message: 'web: pending', approval: { status: 'pending', gate: 'g' } },
@@ -131,7 +131,7 @@ describe('reportRun on entries a run can carry', () => {
     expect(md).toContain('| 2026-01-01 00:00:01 | db | skip | stage db skipped: &lt;b>maintenance&lt;/b> | probes.db.ok | maintenance: true |');
     expect(md).not.toContain('stage cache skipped: not selected | —');
     expect(md).toContain('| probes measured | probes: api=ok(200) db=FAIL | — | api: 200 (ok); db: (none) (FAIL: connection refused); q: 7 (FAIL) |');
-    expect(md).toContain('| 2026-01-01 00:00:04 | web | error-rate | 0.002 | result &lt; 0.01 | succeeded | — |\n| 2026-01-01 00:00:05 | web | error-rate | no data | result &lt; 0.01 | inconclusive | no data yet |\n| 2026-01-01 00:00:06 | web | — | no data | — | — | — |');
+    expect(md).toContain('| 2026-01-01 00:00:04 | web | error-rate | 0.293% | result &lt; 0.01 | succeeded | — |\n| 2026-01-01 00:00:05 | web | error-rate | no data | result &lt; 0.01 | inconclusive | no data yet |\n| 2026-01-01 00:00:06 | web | — | no data | — | — | — |');
     expect(md).toContain('| 2026-01-01 00:00:07 | web | g | pending | unknown | — | — |');
     expect(md).toContain('| 2026-01-01 00:00:08 | web | traffic/web | weight | 0 → 10 |');
     expect(md).toContain('\nWhat to do by hand (stage web, 2026-01-01 00:00:10 UTC):\n\n1. put v1 back on web\n2. then run rollgate resume --resolved\n');
