@@ -50,6 +50,30 @@ describe('DeliveryQueue', () => {
     expect(reports).toEqual([]);
   });
 
+  it('counts rate-limit waits apart from failures: a storm of 429s is waited out, an endless one is given up', async () => {
+    const { q, timer, reports } = queue();
+    const limited = () => new DeliveryError('rate limited', { retryable: true, retryAfterMs: 1000 });
+    const log: string[] = [];
+    await q.send(flaky(Array.from({ length: 8 }, limited), log));
+    expect(log).toHaveLength(9);
+    expect(timer.waits).toEqual(Array.from({ length: 8 }, () => 1000));
+    expect(reports).toEqual([]);
+    await q.send(flaky(Array.from({ length: 20 }, limited)));
+    expect(reports).toEqual([{ error: 'rate limited (after 11 tries)', undelivered: 1 }]);
+  });
+
+  it('a message supersedes an update still pending: the update is dropped, not sent after it', async () => {
+    const { q } = queue();
+    const log: string[] = [];
+    let release!: () => void;
+    const first = q.send(() => new Promise<void>((resolve) => (release = () => (log.push('first'), resolve()))));
+    const dropped = q.update(flaky([], log, 'update'));
+    const message = q.send(flaky([], log, 'message'));
+    release();
+    await Promise.all([first, dropped, message]);
+    expect(log).toEqual(['first', 'message']);
+  });
+
   it('backs off on 5xx (500 ms, doubling), and gives a message up after its tries, said once', async () => {
     const { q, timer, reports } = queue();
     const e = () => new DeliveryError('HTTP 503', { retryable: true });
@@ -104,10 +128,10 @@ describe('DeliveryQueue', () => {
     const log: string[] = [];
     let release!: () => void;
     const first = q.send(() => new Promise<void>((resolve) => (release = () => (log.push('first'), resolve()))));
-    const updates = [q.update(flaky([], log, 'u1')), q.update(flaky([], log, 'u2')), q.send(flaky([], log, 'm')), q.update(flaky([], log, 'u3'))];
+    const updates = [q.update(flaky([], log, 'u1')), q.update(flaky([], log, 'u2')), q.update(flaky([], log, 'u3'))];
     release();
     await Promise.all([first, ...updates]);
-    expect(log).toEqual(['first', 'm', 'u3']);
+    expect(log).toEqual(['first', 'u3']);
   });
 
   it('drains within its bound: what is still queued or in flight then is counted undelivered', async () => {

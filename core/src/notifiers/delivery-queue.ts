@@ -45,6 +45,9 @@ export interface DrainReport {
   error?: string;
 }
 
+/** Rate-limit waits in a row before a message is given up. */
+const MAX_RATE_LIMITED = 10;
+
 interface Item {
   job: () => Promise<void>;
   coalesce: boolean;
@@ -72,8 +75,14 @@ export class DeliveryQueue {
 
   constructor(private readonly o: DeliveryOptions) {}
 
-  /** Queues a message: delivered in order, never dropped for a newer one. */
+  /**
+   * Queues a message: delivered in order, never dropped for a newer one. It supersedes an update
+   * still pending (a message also updates what the update would have): an update built later
+   * would otherwise show a newer state than this message, which then sets it back.
+   */
   send(job: () => Promise<void>): Promise<void> {
+    const i = this.items.findIndex((it) => it.coalesce);
+    if (i >= 0) this.items.splice(i, 1)[0]?.settle();
     return this.push(job, false);
   }
 
@@ -135,6 +144,8 @@ export class DeliveryQueue {
 
   private async deliver(item: Item): Promise<void> {
     const max = this.o.maxAttempts ?? 5;
+    // A 429 is the destination pacing us, not failing: waits it asks for count apart, up to 10 in a row.
+    let limited = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         await item.job();
@@ -144,7 +155,13 @@ export class DeliveryQueue {
         if (this.stop.signal.aborted) return;
         const e = err instanceof DeliveryError ? err : new DeliveryError(errorMessage(err));
         const wait = this.delayFor(e, attempt);
-        if (e.fatal || !e.retryable || attempt >= max || wait === undefined) return this.giveUp(item, e, attempt, wait === undefined && e.retryable);
+        if (e.retryAfterMs !== undefined) {
+          limited += 1;
+          attempt -= 1;
+        }
+        if (e.fatal || !e.retryable || attempt >= max || limited > MAX_RATE_LIMITED || wait === undefined) {
+          return this.giveUp(item, e, attempt + limited, wait === undefined && e.retryable);
+        }
         await (this.o.timer ?? realTimer).sleep(wait, this.stop.signal);
         if (this.stop.signal.aborted) return;
       }

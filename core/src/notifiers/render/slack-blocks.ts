@@ -1,5 +1,5 @@
 import type { RunEvent } from '../../model/events.js';
-import type { RunMessage } from '../../model/run-message.js';
+import type { RunMessage, Severity } from '../../model/run-message.js';
 import { actionLines, analysisLines, outcomeLines, runFacts, shownStages, stageFacts, type Fact } from './facts.js';
 import { renderText } from './text.js';
 import { cut, TRUNCATED } from './truncate.js';
@@ -68,8 +68,31 @@ export function renderSlack(m: RunMessage): SlackMessage {
  */
 export function renderSlackDetail(event: RunEvent, m: RunMessage): { text: string } {
   const stage = 'stage' in event && event.stage ? m.stages.find((s) => s.name === event.stage) : undefined;
-  const lines = [`${EMOJI[m.severity]} ${m.text}`];
+  const lines = [`${EMOJI[eventSeverity(event, m)]} ${m.text}`];
   if (event.kind === 'step.failed' && stage?.failure?.output.length) lines.push('```', ...stage.failure.output, '```');
   if ((event.kind === 'stage.finished' || event.kind === 'rollback.finished') && stage) lines.push(...analysisLines(stage));
   return { text: cut(escapeMrkdwn(lines.join('\n')), SLACK_LIMITS.text) };
+}
+
+/** How one event reads on its own: a stage that succeeded is good news while the run goes on. */
+function eventSeverity(e: RunEvent, m: RunMessage): Severity {
+  switch (e.kind) {
+    case 'run.finished':
+    case 'stage.finished':
+      return e.status === 'succeeded' ? 'success' : e.status === 'skipped' ? 'info' : e.status === 'paused' ? 'warning' : 'danger';
+    case 'rollback.started':
+    case 'run.paused':
+    case 'approval.requested':
+      return 'warning';
+    case 'rollback.finished':
+      return e.complete ? 'warning' : 'danger';
+    case 'manual-intervention.required':
+    case 'step.failed':
+    case 'notifier.failed':
+      return 'danger';
+    case 'approval.decided':
+      return e.decision.status === 'approved' ? 'success' : 'danger';
+    default:
+      return m.severity === 'success' ? 'success' : 'info';
+  }
 }
