@@ -17,6 +17,8 @@ export { MemoryRunStore } from './engine/memory-run-store.js';
 export { createRealClock } from './clocks/real.js';
 export { createVirtualClock } from './clocks/virtual.js';
 export { describeEvent } from './notifiers/describe.js';
+export { signWebhook, verifyWebhookSignature } from './notifiers/webhook.js';
+export type { WebhookPayload } from './notifiers/webhook.js';
 export { verifyTrail } from './audit/verify.js';
 export { queryTrail } from './audit/query.js';
 export { reportRun } from './audit/report.js';

@@ -7,3 +7,4 @@ export type * from './run-context.js';
 export { AUDIT_FORMAT } from './audit-entry.js';
 export { COMPENSATION_OPS, JOURNAL_FORMAT } from './journal.js';
 export { localContext } from './run-context.js';
+export type * from './run-message.js';
