@@ -65,7 +65,7 @@ describe('notification faults during a run', () => {
     const { outcome, events } = await runTestWorkflow(workflow(), { env: env(), notifications: { timer: t, drainMs: 4000 }, onWarning: (w) => warnings.push(w) });
     expect(outcome.status).toBe('succeeded');
     const failed = events.filter((e) => e.kind === 'notifier.failed');
-    expect(failed).toEqual([expect.objectContaining({ notifier: 'slack', destination: '#deploys', error: expect.stringMatching(/Slack chat\.postMessage: no answer within 300 ms.*\(after 5 tries\)$/) })]);
+    expect(failed).toEqual([expect.objectContaining({ notifier: 'slack', destination: '#deploys', error: expect.stringMatching(/^Slack chat\.postMessage: no answer within 300 ms/) })]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^notifier slack \(#deploys\): \d+ messages not delivered: /);
     expect(`${JSON.stringify(events)}${warnings.join('')}`).not.toContain(slack.token);

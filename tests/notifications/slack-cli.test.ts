@@ -65,7 +65,7 @@ describe('slack through the CLI', () => {
     expect(JSON.stringify(message?.blocks)).toMatch(/✓ error-rate \d+(\.\d+)?% \[success: result &lt; 0\.05\] succeeded/);
     const replies = message?.replies.map((r) => r.text.split('\n')[0]) ?? [];
     expect(replies).toEqual([
-      ':large_blue_circle: prod: approval needed (approval-prod, manual) for 1.4.2 to production: Ship it?',
+      ':warning: prod: approval needed (approval-prod, manual) for 1.4.2 to production: Ship it?',
       expect.stringMatching(/^:warning: run paused at prod\/approval-prod: approve prod \(1\.4\.2 to production\): Ship it\?: rollgate resume --state \S+\/\.rollgate\/run\.json --approve \(or --reject\)$/),
       expect.stringMatching(/^:large_blue_circle: run shop-\S+ of shop resumed by bob$/),
       expect.stringMatching(/^:white_check_mark: run shop-\S+ succeeded: prod: succeeded$/),

@@ -149,6 +149,27 @@ describe('DeliveryQueue', () => {
     expect((await q.drain(10)).undelivered).toBe(3);
   });
 
+  it('at the drain, a destination that is erroring gets no more backoff: what is queued gets one last try each', async () => {
+    const waits: number[] = [];
+    const timer: DeliveryTimer = {
+      // Waits end only when aborted: what ends them is the drain, not time.
+      sleep: (ms, signal) => new Promise<void>((resolve) => (waits.push(ms), signal.addEventListener('abort', () => resolve(), { once: true }))),
+    };
+    const reports: { error: string; undelivered: number }[] = [];
+    const q = new DeliveryQueue({ name: 't', timer, random: () => 0.5, onFailing: (r) => reports.push(r) });
+    const log: string[] = [];
+    void q.send(flaky([new DeliveryError('connection refused', { retryable: true }), new DeliveryError('connection refused', { retryable: true })], log));
+    void q.send(flaky([new DeliveryError('connection refused', { retryable: true })], log, 'second'));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(waits).toEqual([500]);
+    const drained = q.drain(5000);
+    expect(await drained).toEqual({ undelivered: 2, error: 'connection refused' });
+    expect(log).toEqual(['job', 'second']);
+    expect(waits).toEqual([500, 5000]);
+    expect(reports).toHaveLength(1);
+  });
+
   it('has a real timer that ends early when aborted', async () => {
     const stop = new AbortController();
     const slept = realTimer.sleep(60_000, stop.signal);

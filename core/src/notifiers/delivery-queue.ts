@@ -71,6 +71,10 @@ export class DeliveryQueue {
   private reported = false;
   private lastError: string | undefined;
   private readonly stop = new AbortController();
+  /** Waiting to retry after an error (not a 429): at the end of the run that wait is not worth holding the job for. */
+  private backingOff: AbortController | undefined;
+  /** Set once the end of the run waits: later errors are not retried with backoff either. */
+  private draining = false;
   private idle: (() => void)[] = [];
 
   constructor(private readonly o: DeliveryOptions) {}
@@ -102,6 +106,8 @@ export class DeliveryQueue {
    * still queued then is counted undelivered. Later sends are dropped.
    */
   async drain(deadlineMs: number): Promise<DrainReport> {
+    this.draining = true;
+    this.backingOff?.abort();
     if (this.current || this.items.length > 0) {
       const waiting = new AbortController();
       const done = new Promise<void>((resolve) => this.idle.push(resolve));
@@ -159,10 +165,21 @@ export class DeliveryQueue {
           limited += 1;
           attempt -= 1;
         }
-        if (e.fatal || !e.retryable || attempt >= max || limited > MAX_RATE_LIMITED || wait === undefined) {
+        const erroringAtEnd = this.draining && e.retryAfterMs === undefined;
+        if (e.fatal || !e.retryable || attempt >= max || limited > MAX_RATE_LIMITED || wait === undefined || erroringAtEnd) {
           return this.giveUp(item, e, attempt + limited, wait === undefined && e.retryable);
         }
-        await (this.o.timer ?? realTimer).sleep(wait, this.stop.signal);
+        if (e.retryAfterMs === undefined) {
+          // A backoff ends early when the queue drains: a destination that is erroring gets no more time.
+          this.backingOff = new AbortController();
+          const both = AbortSignal.any([this.stop.signal, this.backingOff.signal]);
+          await (this.o.timer ?? realTimer).sleep(wait, both);
+          const drained = this.backingOff.signal.aborted;
+          this.backingOff = undefined;
+          if (drained) return this.giveUp(item, e, attempt, false);
+        } else {
+          await (this.o.timer ?? realTimer).sleep(wait, this.stop.signal);
+        }
         if (this.stop.signal.aborted) return;
       }
     }
