@@ -13,6 +13,12 @@ import { createNotifier } from './wiring.js';
 
 /** Longest the end of a run waits for notifications still queued (a final message behind a 429). */
 export const NOTIFY_DRAIN_MS = 5000;
+/**
+ * Progress updates of a message in place, at most one per this interval per destination: enough
+ * to follow a rollout, within Slack's chat.update tier (about 50 a minute), and no CPU or sockets
+ * spent beside a fast rollout. Wanted events are never held back by it.
+ */
+export const PROGRESS_EVERY_MS = 1000;
 
 interface Destination {
   notifier: Notifier;
@@ -22,6 +28,9 @@ interface Destination {
   label: string;
   /** The sentence of the last event it wanted: progress updates keep it as the message's text. */
   text?: string;
+  /** When its last progress update was queued, and the one scheduled for later. */
+  progressAt?: number;
+  progressTimer?: NodeJS.Timeout;
 }
 
 export interface NotificationOptions {
@@ -80,20 +89,44 @@ export class Notifications {
         // A wanted event carries the message as it stood right after it.
         const message = applyTemplates(digest.message(event), event, d.templates);
         d.text = message.text;
-        void d.queue.send(() => d.notifier.notify(event, message));
+        // The message updates in place too: the next progress update can wait its interval.
+        d.progressAt = Date.now();
+        void d.queue.send((later) => d.notifier.notify(event, message, later));
       } else if (d.notifier.progress && !d.queue.isDown && event.kind !== 'notifier.failed') {
-        // Progress shows the newest state when its turn comes; older pending updates are dropped.
-        const progress = d.notifier.progress.bind(d.notifier);
-        void d.queue.update(() => {
-          const message = applyTemplates(digest.message(this.last as RunEvent), this.last as RunEvent, d.templates);
-          return progress(d.text !== undefined ? { ...message, text: d.text } : message);
-        });
+        this.scheduleProgress(d);
       }
     }
   }
 
+  /** Queues a progress update now, or once the interval since the last one has passed (one scheduled at a time). */
+  private scheduleProgress(d: Destination): void {
+    if (d.progressTimer) return;
+    const wait = (d.progressAt ?? -Infinity) + PROGRESS_EVERY_MS - Date.now();
+    if (wait <= 0) return this.queueProgress(d);
+    d.progressTimer = setTimeout(() => {
+      d.progressTimer = undefined;
+      this.queueProgress(d);
+    }, wait);
+    d.progressTimer.unref();
+  }
+
+  private queueProgress(d: Destination): void {
+    const progress = d.notifier.progress?.bind(d.notifier);
+    if (!progress || d.queue.isDown || !this.digest) return;
+    const digest = this.digest;
+    d.progressAt = Date.now();
+    // Progress shows the newest state when its turn comes; older pending updates are dropped.
+    void d.queue.update(() => {
+      const last = this.last as RunEvent;
+      const message = applyTemplates(digest.message(last), last, d.templates);
+      return progress(d.text !== undefined ? { ...message, text: d.text } : message);
+    });
+  }
+
   /** Waits for the queues, at most the drain bound; warns once per destination that missed messages. */
   async close(): Promise<void> {
+    // The last wanted event (run.finished) updates every message in place: no progress after it.
+    for (const d of this.destinations) clearTimeout(d.progressTimer);
     const reports = await Promise.all(this.destinations.map(async (d) => ({ d, r: await d.queue.drain(this.o.drainMs ?? NOTIFY_DRAIN_MS) })));
     for (const { d, r } of reports) {
       if (r.undelivered === 0) continue;

@@ -48,8 +48,11 @@ export interface DrainReport {
 /** Rate-limit waits in a row before a message is given up. */
 const MAX_RATE_LIMITED = 10;
 
+/** A delivery; `more` says whether later messages wait behind it (an update in place may then be left to them). */
+export type DeliveryJob = (more: boolean) => Promise<void>;
+
 interface Item {
-  job: () => Promise<void>;
+  job: DeliveryJob;
   coalesce: boolean;
   settle: () => void;
 }
@@ -84,14 +87,14 @@ export class DeliveryQueue {
    * still pending (a message also updates what the update would have): an update built later
    * would otherwise show a newer state than this message, which then sets it back.
    */
-  send(job: () => Promise<void>): Promise<void> {
+  send(job: DeliveryJob): Promise<void> {
     const i = this.items.findIndex((it) => it.coalesce);
     if (i >= 0) this.items.splice(i, 1)[0]?.settle();
     return this.push(job, false);
   }
 
   /** Queues an in-place update; a pending update not yet started is replaced (it settles then). */
-  update(job: () => Promise<void>): Promise<void> {
+  update(job: DeliveryJob): Promise<void> {
     const i = this.items.findIndex((it) => it.coalesce);
     if (i >= 0) this.items.splice(i, 1)[0]?.settle();
     return this.push(job, true);
@@ -126,7 +129,7 @@ export class DeliveryQueue {
     return { undelivered: this.undelivered, ...(this.lastError !== undefined ? { error: this.lastError } : {}) };
   }
 
-  private push(job: () => Promise<void>, coalesce: boolean): Promise<void> {
+  private push(job: DeliveryJob, coalesce: boolean): Promise<void> {
     if (this.down) {
       if (!coalesce) this.undelivered += 1;
       return Promise.resolve();
@@ -154,7 +157,7 @@ export class DeliveryQueue {
     let limited = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        await item.job();
+        await item.job(this.items.some((it) => !it.coalesce));
         this.givenUpInARow = 0;
         return;
       } catch (err) {

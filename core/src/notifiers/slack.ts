@@ -73,10 +73,11 @@ export function create(config: SlackNotifierConfig, deps: ProviderDeps): Notifie
   return {
     type,
     destination: config.channel,
-    async notify(event: RunEvent, message: RunMessage) {
+    async notify(event: RunEvent, message: RunMessage, later = false) {
       const state = deps.state.get();
       if (!isState(state)) return postMain(message);
-      const updated = await updateMain(state, message);
+      // With more messages queued behind this one, the last of them updates the message.
+      const updated = later ? true : await updateMain(state, message);
       if (updated && config.threads) await (await client()).post({ channel: state.channel, threadTs: state.ts, ...renderSlackDetail(event, message) });
     },
     async progress(message: RunMessage) {

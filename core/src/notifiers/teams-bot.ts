@@ -85,9 +85,11 @@ export function create(config: TeamsBotNotifierConfig, deps: ProviderDeps): Noti
   return {
     type,
     destination: `conversation ${config.conversation.id.slice(0, 24)}${config.conversation.id.length > 24 ? '…' : ''}`,
-    async notify(_event: RunEvent, message: RunMessage) {
+    async notify(_event: RunEvent, message: RunMessage, later = false) {
       const state = deps.state.get();
-      return isState(state) ? update(state, message) : send(message);
+      if (!isState(state)) return send(message);
+      // With more messages queued behind this one, the last of them updates the card.
+      if (!later) await update(state, message);
     },
     async progress(message: RunMessage) {
       const state = deps.state.get();

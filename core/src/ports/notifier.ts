@@ -18,9 +18,11 @@ export interface Notifier {
    * classified as retryable (429 with `retryAfterMs`, 5xx, timeouts), not retryable, or fatal (the
    * destination cannot work: a bad token, a channel that is gone); any other error counts as not
    * retryable. Called again with the same arguments on a retry, so it must not duplicate a message
-   * it already delivered in full (keep what it posted in `deps.state`).
+   * it already delivered in full (keep what it posted in `deps.state`). `later` is true when more
+   * messages for this notifier wait behind this one: an update in place may be left to the last
+   * of them (a burst of events then costs one update, not one each).
    */
-  notify(event: RunEvent, message: RunMessage): Promise<void>;
+  notify(event: RunEvent, message: RunMessage, later?: boolean): Promise<void>;
   /**
    * Optional: follows the rollout between wanted events by updating a message in place (a Slack
    * message, a Teams card). Never posts a new message. The engine calls it with the newest message
