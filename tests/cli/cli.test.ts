@@ -73,7 +73,8 @@ describe('rollgate run on the simulated infrastructure', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/stage web-staging started: v2 to staging \(direct\)/);
     expect(r.stdout).toMatch(/web-production\s+production\s+v2\s+succeeded/);
-    expect(r.stderr).toMatch(/notify: run .* succeeded/);
+    expect(r.stderr).toMatch(/── notification ──\n✓ web: v1 → v2 to production \(direct\): succeeded\n/);
+    expect(r.stderr).not.toContain("notify:");
     const journal = JSON.parse(await readFile(join(cwd, 'run.json'), 'utf8')) as { status: string };
     expect(journal.status).toBe('succeeded');
   });

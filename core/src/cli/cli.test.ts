@@ -189,15 +189,27 @@ describe('contextFromEnv', () => {
   it('reads GitHub Actions variables', () => {
     expect(
       contextFromEnv({ GITHUB_ACTIONS: 'true', GITHUB_ACTOR: 'octo', GITHUB_REPOSITORY: 'acme/web', GITHUB_RUN_ID: '42', GITHUB_SHA: 'abc', GITHUB_REF: 'refs/heads/main' }),
-    ).toEqual({ actor: 'octo', ci: 'github', repository: 'acme/web', commit: 'abc', ref: 'refs/heads/main', runUrl: 'https://github.com/acme/web/actions/runs/42' });
+    ).toEqual({
+      actor: 'octo',
+      ci: 'github',
+      repository: 'acme/web',
+      commit: 'abc',
+      ref: 'refs/heads/main',
+      runUrl: 'https://github.com/acme/web/actions/runs/42',
+      commitUrl: 'https://github.com/acme/web/commit/abc',
+    });
   });
 
   it('reads GitLab CI and Jenkins variables', () => {
-    expect(contextFromEnv({ GITLAB_CI: 'true', GITLAB_USER_LOGIN: 'gl', CI_PROJECT_PATH: 'g/p', CI_JOB_URL: 'https://gitlab/j/1' })).toEqual({
+    expect(
+      contextFromEnv({ GITLAB_CI: 'true', GITLAB_USER_LOGIN: 'gl', CI_PROJECT_PATH: 'g/p', CI_JOB_URL: 'https://gitlab/j/1', CI_PROJECT_URL: 'https://gitlab/g/p', CI_COMMIT_SHA: 'def' }),
+    ).toEqual({
       actor: 'gl',
       ci: 'gitlab',
       repository: 'g/p',
+      commit: 'def',
       runUrl: 'https://gitlab/j/1',
+      commitUrl: 'https://gitlab/g/p/-/commit/def',
     });
     expect(contextFromEnv({ JENKINS_URL: 'http://j', BUILD_USER_ID: 'jk', BUILD_URL: 'http://j/b/3' })).toEqual({ actor: 'jk', ci: 'jenkins', runUrl: 'http://j/b/3' });
     expect(contextFromEnv({ JENKINS_URL: 'http://j' }).actor).toBe('jenkins');

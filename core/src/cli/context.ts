@@ -20,13 +20,20 @@ export function contextFromEnv(env: NodeJS.ProcessEnv, actorOverride?: string): 
         commit: env.GITHUB_SHA,
         ref: env.GITHUB_REF,
         runUrl: env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
+        commitUrl: env.GITHUB_REPOSITORY && env.GITHUB_SHA ? `${server}/${env.GITHUB_REPOSITORY}/commit/${env.GITHUB_SHA}` : undefined,
       },
     );
   }
   if (env.GITLAB_CI === 'true') {
     return withOptional(
       { actor: actorOverride ?? env.GITLAB_USER_LOGIN ?? 'unknown', ci: 'gitlab' },
-      { repository: env.CI_PROJECT_PATH, commit: env.CI_COMMIT_SHA, ref: env.CI_COMMIT_REF_NAME, runUrl: env.CI_JOB_URL },
+      {
+        repository: env.CI_PROJECT_PATH,
+        commit: env.CI_COMMIT_SHA,
+        ref: env.CI_COMMIT_REF_NAME,
+        runUrl: env.CI_JOB_URL,
+        commitUrl: env.CI_PROJECT_URL && env.CI_COMMIT_SHA ? `${env.CI_PROJECT_URL}/-/commit/${env.CI_COMMIT_SHA}` : undefined,
+      },
     );
   }
   if (env.JENKINS_URL) {

@@ -85,6 +85,7 @@ export const journalSchema = z.object({
     commit: z.string().max(256).optional(),
     ref: z.string().max(1024).optional(),
     runUrl: z.string().max(4096).optional(),
+    commitUrl: z.string().max(4096).optional(),
   }),
   inputs: z.record(z.string(), z.string()),
   secretInputs: z.record(z.string(), z.array(secretPart)).optional(),

@@ -11,6 +11,8 @@ export interface RunContext {
   ref?: string;
   /** Link to the CI job, shown in notifications and the audit trail. */
   runUrl?: string;
+  /** Link to the commit on the forge (GitHub, GitLab), shown in notifications. */
+  commitUrl?: string;
 }
 
 export const localContext = (actor = 'local'): RunContext => ({ actor, ci: 'local' });

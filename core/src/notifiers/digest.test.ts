@@ -19,7 +19,7 @@ function digestOf(bodies: RunEventBody[]): { digest: MessageDigest; last: RunEve
 }
 
 const started: RunEventBody[] = [
-  { kind: 'run.started', workflow: 'shop', context: { actor: 'alice', ci: 'github', commit: '0123456789abcdef0123', ref: 'refs/heads/main', runUrl: 'https://ci.example/run/7' }, inputs: {}, resumed: false },
+  { kind: 'run.started', workflow: 'shop', context: { actor: 'alice', ci: 'github', commit: '0123456789abcdef0123', ref: 'refs/heads/main', runUrl: 'https://ci.example/run/7', commitUrl: 'https://forge.example/shop/commit/0123456789abcdef0123' }, inputs: {}, resumed: false },
   { kind: 'stage.started', stage: 'prod', environment: 'production', strategy: 'canary', version: '1.4.2', steps: 5, url: 'https://shop.example' },
 ];
 
@@ -38,6 +38,7 @@ describe('the run message built from events', () => {
     expect(m.final).toBe(false);
     expect(m.links).toEqual([
       { label: 'CI run', url: 'https://ci.example/run/7' },
+      { label: 'commit 0123456', url: 'https://forge.example/shop/commit/0123456789abcdef0123' },
       { label: 'production', url: 'https://shop.example' },
     ]);
     expect(progressOf(m.stages[0] as NonNullable<(typeof m.stages)[0]>)).toBe('step 2 of 5 (set-weight-20, attempt 2), 20% of traffic');
