@@ -1,5 +1,5 @@
 import type { ApprovalDecision, ProbeSnapshot } from './results.js';
-import type { MetricUnit } from '../util/format-number.js';
+import type { MetricUnit } from './units.js';
 import type { RunContext } from './run-context.js';
 
 /**

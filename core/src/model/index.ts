@@ -4,6 +4,7 @@ export type * from './events.js';
 export type * from './journal.js';
 export type * from './results.js';
 export type * from './run-context.js';
+export type * from './units.js';
 export { AUDIT_FORMAT } from './audit-entry.js';
 export { COMPENSATION_OPS, JOURNAL_FORMAT } from './journal.js';
 export { localContext } from './run-context.js';

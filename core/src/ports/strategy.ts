@@ -1,4 +1,4 @@
-import type { MetricUnit } from '../util/format-number.js';
+import type { MetricUnit } from '../model/units.js';
 
 /**
  * A strategy is a pure planner: from its config it returns the steps the executor runs. It does

@@ -1,3 +1,4 @@
+import type { MetricUnit } from '../model/units.js';
 import { formatDuration } from './duration.js';
 
 /**
@@ -6,8 +7,7 @@ import { formatDuration } from './duration.js';
  * `2.93%` (a ratio), `412ms`, `1.5 GB` or `12,345`. Three significant digits: enough to compare
  * with a threshold, few enough to read at a glance.
  */
-export const METRIC_UNITS = ['ratio', 'percent', 'ms', 'seconds', 'bytes', 'count'] as const;
-export type MetricUnit = (typeof METRIC_UNITS)[number];
+export { METRIC_UNITS, type MetricUnit } from '../model/units.js';
 
 /** `0.0293`, `12.3`, `12,345`, `1.23e-7`: three significant digits, grouped thousands, no trailing zeros. */
 export function formatNumber(value: number): string {
