@@ -20,6 +20,7 @@ export { describeEvent } from './notifiers/describe.js';
 export { signWebhook, verifyWebhookSignature } from './notifiers/webhook.js';
 export type { WebhookPayload } from './notifiers/webhook.js';
 export { verifyTrail } from './audit/verify.js';
+export { auditTrailHead } from './audit/head.js';
 export { queryTrail } from './audit/query.js';
 export { reportRun } from './audit/report.js';
 export type { AuditEntry } from './audit/entry.js';

@@ -42,6 +42,8 @@ export interface VerifyResult {
    * next entry continues the chain after (a crash, then a resumed run). Warnings, not tampering.
    */
   torn: TornLine[];
+  /** The last entry checked: where the chain ends (compare it with a head recorded at the run's end to catch a truncation). */
+  head?: { seq: number; hash: string };
 }
 
 export const TORN_MESSAGE = 'the last line is incomplete: the writer stopped mid-write';
@@ -100,6 +102,7 @@ export async function verifyTrail(files: string[], opts: { key?: string } = {}):
       if (typeof link === 'string') return broken(result, { ...where, reason: link });
       if (link) return broken(result, { ...where, reason: await explainGap(lines, link, entry.seq) });
       head = { seq: entry.seq, hash: entry.hash, line: line.number };
+      result.head = { seq: entry.seq, hash: entry.hash };
       firstOfFile = false;
     }
     // A fragment with nothing after it that continues the chain is not known to be a crash's.

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { entries, entry, lines, RUN, sealAll, tempDir, writeTrail } from '../../../tests/fixtures/audit/trails.js';
 import { runCli, type CliIO } from './cli.js';
 import { HELP } from './help.js';
+import { auditTrailHead } from '../audit/head.js';
 
 /* `rollgate audit verify|query|report`, driven in-process. */
 async function cli(args: string[], env: Record<string, string> = {}) {
@@ -66,6 +67,27 @@ describe('rollgate audit verify', () => {
       stdout: '',
       stderr: 'rollgate audit verify: --key-env MY_KEY: the environment variable MY_KEY is not set (or is empty); export the HMAC key the trail was written with\n',
     });
+  });
+
+  it('with --head, checks that the trail ends at the head recorded at the run’s end: a trail cut short is caught', async () => {
+    const dir = await tempDir();
+    const sealed = sealAll(entries(6));
+    const full = await writeTrail(dir, 'full.jsonl', lines(sealed));
+    const head = (await auditTrailHead(full)) as { seq: number; hash: string };
+    expect(head.seq).toBe(6);
+    expect(await cli(['verify', full, '--head', head.hash])).toEqual({
+      code: 0,
+      stdout: 'intact: 6 entries in 1 file(s); every hash matches its entry and links to the one before; it ends at the recorded head\n',
+      stderr: '',
+    });
+    const cut = await writeTrail(dir, 'cut.jsonl', lines(sealed).slice(0, 4));
+    expect(await cli(['verify', cut])).toMatchObject({ code: 0 });
+    expect(await cli(['verify', cut, '--head', head.hash])).toEqual({
+      code: 1,
+      stdout: `TRUNCATED OR DIFFERENT: the trail does not end at the head ${head.hash}; it ends at entry 4 (${sealed[3]?.hash}). The entries present verify, but the trail is not the one whose head was recorded.\n`,
+      stderr: '',
+    });
+    expect(await auditTrailHead(join(dir, 'none.jsonl'))).toEqual({ seq: 0, hash: null });
   });
 
   it('exits 1 at the first broken entry with its file:line and reason', async () => {

@@ -25,7 +25,7 @@ const common = {
 const filters = ['since', 'until', 'env', 'stage', 'actor', 'kind', 'outcome', 'run'] as const;
 
 const OPTIONS = {
-  verify: { ...common, 'key-env': { type: 'string' } },
+  verify: { ...common, 'key-env': { type: 'string' }, head: { type: 'string' } },
   query: { ...common, format: { type: 'string' }, ...Object.fromEntries(filters.map((f) => [f, { type: 'string' } as const])) },
   report: { ...common, run: { type: 'string' }, 'key-env': { type: 'string' } },
 } satisfies Record<string, ParseArgsConfig['options']>;
@@ -104,12 +104,22 @@ async function verify(values: Values, positionals: string[], io: IO): Promise<nu
     io.out.stdout(`BROKEN: ${broken.file}:${broken.line}: ${broken.reason}\nThe ${before} entries before it verify; from this line on, the trail cannot be trusted.\n`);
     return 1;
   }
+  const expected = values.head as string | undefined;
+  if (expected !== undefined && result.head?.hash !== expected) {
+    // A chain that verifies can still have lost its end: entries cut off after the recorded head.
+    const where = result.head ? `it ends at entry ${result.head.seq} (${result.head.hash})` : 'it holds no entry';
+    io.out.stdout(
+      `TRUNCATED OR DIFFERENT: the trail does not end at the head ${expected}; ${where}. The entries present verify, but the trail is not the one whose head was recorded.\n`,
+    );
+    return 1;
+  }
   const hmac = key
     ? `; every HMAC matches the key in $${key.name}`
     : result.signed > 0
       ? `; the entries carry HMACs, not checked: pass --key-env NAME (or set ${DEFAULT_KEY_ENV}) to check them`
       : '';
-  io.out.stdout(`intact: ${result.entries} entries in ${files.length} file(s); every hash matches its entry and links to the one before${hmac}\n`);
+  const ends = expected !== undefined ? `; it ends at the recorded head` : '';
+  io.out.stdout(`intact: ${result.entries} entries in ${files.length} file(s); every hash matches its entry and links to the one before${hmac}${ends}\n`);
   return 0;
 }
 

@@ -67,7 +67,7 @@ Continues the run in the journal:
   --actor NAME          who resumes (default: from the CI platform, or $USER)
   --json                print events as JSON Lines
 `,
-  audit: `Usage: rollgate audit verify FILE|DIR... [--key-env NAME]
+  audit: `Usage: rollgate audit verify FILE|DIR... [--key-env NAME] [--head HASH]
        rollgate audit query [PATH...] [filters] [--format table|json|csv]
        rollgate audit report --run ID [PATH...] [--key-env NAME]
 
@@ -80,6 +80,9 @@ verify   checks that no entry was changed, removed or moved. Exit code 0 when in
          are checked in the order given, a run's chain continuing from one to the next. A last
          line cut short by a crash is a warning, not a break.
   --key-env NAME        variable holding the HMAC key (default ROLLGATE_AUDIT_KEY, when set)
+  --head HASH           the hash of the last entry, as recorded at the run's end (the GitHub
+                        Action's audit-chain-head output): exit 1 when the trail ends elsewhere,
+                        so a trail cut short after the fact is caught
 query    prints the entries that match every filter, file by file; lines that are not
          entries (cut short by a crash) are skipped and counted.
   --since, --until T    a date or time (2026-01-31, 2026-01-31T12:00:00Z) or a duration back
