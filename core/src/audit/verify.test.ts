@@ -16,8 +16,10 @@ async function verifyLines(content: string[] | string, opts: { key?: string } = 
 
 describe('verifyTrail on intact trails', () => {
   it('accepts a sealed trail, and an empty file', async () => {
-    const { result } = await verifyLines(lines(ten()));
-    expect(result).toEqual({ ok: true, entries: 10, files: 1, signed: 0, hmacChecked: false, torn: [] });
+    const trail = ten();
+    const { result } = await verifyLines(lines(trail));
+    // The head is the last entry's hash: what `audit verify --head` compares against.
+    expect(result).toEqual({ ok: true, entries: 10, files: 1, signed: 0, hmacChecked: false, torn: [], head: { seq: 10, hash: trail[9]!.hash } });
     expect((await verifyLines('')).result).toMatchObject({ ok: true, entries: 0 });
   });
 
@@ -90,7 +92,10 @@ describe('verifyTrail after a crash and a resume', () => {
 
   it('reports a line cut short by a crash as a warning, not a break, when the entry after it continues the chain', async () => {
     const { file, result } = await verifyLines(recovered());
-    expect(result).toEqual({ ok: true, entries: 8, files: 1, signed: 0, hmacChecked: false, torn: [{ file, line: 6, message: CUT_SHORT_MESSAGE }] });
+    expect(result).toEqual({
+      ok: true, entries: 8, files: 1, signed: 0, hmacChecked: false,
+      torn: [{ file, line: 6, message: CUT_SHORT_MESSAGE }], head: { seq: 8, hash: ten()[7]!.hash },
+    });
     expect(CUT_SHORT_MESSAGE).toBe('cut short by a crash; the chain continues intact after it');
   });
 
