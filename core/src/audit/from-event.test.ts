@@ -67,8 +67,8 @@ const table: [string, RunEventBody, Expected][] = [
   ],
   [
     'analysis.measured failed',
-    { kind: 'analysis.measured', stage: 'canary', metric: 'errors', value: 0.3, condition: 'result < 0.02', verdict: 'failed' },
-    { outcome: 'failed', evidence: { condition: 'result < 0.02', values: { metric: 'errors', value: 0.3 }, verdict: 'failed' } },
+    { kind: 'analysis.measured', stage: 'canary', metric: 'errors', value: 0.3, unit: 'ratio', condition: 'result < 0.02', verdict: 'failed' },
+    { outcome: 'failed', evidence: { condition: 'result < 0.02', values: { metric: 'errors', value: 0.3, unit: 'ratio' }, verdict: 'failed' } },
   ],
   [
     'analysis.measured errored',
@@ -157,6 +157,13 @@ describe('toAuditEntry', () => {
     const bare = toAuditEntry(at({ kind: 'run.finished', status: 'succeeded', durationMs: 1 }), { ...ctx, context: { actor: 'bot', ci: 'local' } });
     expect(bare.ci).toEqual({ platform: 'local' });
     expect(bare.actor).toBe('bot');
+    // The CI job with its number and the pull request, when the platform names them.
+    const jenkins = { actor: 'alice', ci: 'jenkins' as const, job: 'web/PR-42 #7', change: 'PR-42' };
+    expect(toAuditEntry(at({ kind: 'run.finished', status: 'succeeded', durationMs: 1 }), { ...ctx, context: jenkins }).ci).toEqual({
+      platform: 'jenkins',
+      job: 'web/PR-42 #7',
+      change: 'PR-42',
+    });
   });
 
   it('names no environment for a stage the context does not know', () => {

@@ -28,6 +28,8 @@ export function toAuditEntry(event: RunEvent, ctx: AuditContext): UnsealedEntry 
       ...(context.runUrl ? { runUrl: context.runUrl } : {}),
       ...(context.commit ? { commit: context.commit } : {}),
       ...(context.ref ? { ref: context.ref } : {}),
+      ...(context.job ? { job: context.job } : {}),
+      ...(context.change ? { change: context.change } : {}),
     },
     kind: event.kind,
     outcome: outcomeOf(event),

@@ -49,7 +49,7 @@ function header(runId: string, entries: AuditEntry[], chain: VerifyResult): stri
     ['Workflow', first.workflow],
     ['Run', runId],
     ['Started by', starter.actor],
-    ['CI', [ci.platform, ci.repository, ci.commit && `commit ${ci.commit}`, ci.ref].filter(Boolean).join(' · ')],
+    ['CI', [ci.platform, ci.job, ci.repository, ci.commit && `commit ${ci.commit}`, ci.ref, ci.change && `change ${ci.change}`].filter(Boolean).join(' · ')],
     ['Run URL', ci.runUrl],
     ['Start', `${time(first)} UTC`],
     ...(simulated(entries) ? [['Clock', 'simulated: times are real (UTC); the Timeline also shows each event on the simulated clock']] : []),

@@ -61,6 +61,19 @@ describe('reportRun on a real run', () => {
     expect(await reportRun([file], runId)).toBe(md);
   });
 
+  it('names the CI job and the pull request of the run in its header, when the platform gave them', async () => {
+    const dir = await tempDir();
+    const loaded = loadTestWorkflow({
+      sim: { services: { web: { version: 'v1' } } },
+      audit: { sinks: [{ type: 'file', dir }] },
+      stages: [{ name: 'web', environment: 'staging', target: { type: 'sim', service: 'web' } }],
+    });
+    const context = { actor: 'alice', ci: 'jenkins' as const, job: 'web/PR-42 #7', commit: 'abc123', ref: 'PR-42', change: 'PR-42', runUrl: 'https://ci/job/web/7/' };
+    const { outcome } = await runTestWorkflow(loaded, { context });
+    const md = await reportRun([dir], outcome.journal.runId);
+    expect(md).toContain('- **CI:** jenkins · web/PR-42 #7 · commit abc123 · PR-42 · change PR-42\n- **Run URL:** https://ci/job/web/7/\n');
+  });
+
   it('checks the HMACs when given the key, and says so when they were not checked', async () => {
     const { dir, runId } = await gatedRunWithRollback('k3y');
     expect(await reportRun([dir], runId, { key: 'k3y' })).toContain('links to the one before. Every HMAC matches the key given.');

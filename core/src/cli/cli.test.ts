@@ -213,6 +213,29 @@ describe('contextFromEnv', () => {
     });
     expect(contextFromEnv({ JENKINS_URL: 'http://j', BUILD_USER_ID: 'jk', BUILD_URL: 'http://j/b/3' })).toEqual({ actor: 'jk', ci: 'jenkins', runUrl: 'http://j/b/3' });
     expect(contextFromEnv({ JENKINS_URL: 'http://j' }).actor).toBe('jenkins');
+    // No JENKINS_URL when the controller's URL is not configured; JENKINS_HOME is always set.
+    expect(contextFromEnv({ JENKINS_HOME: '/var/jenkins_home' }).ci).toBe('jenkins');
+    // A multibranch build's BRANCH_NAME before the git plugin's origin/-prefixed GIT_BRANCH.
+    expect(contextFromEnv({ JENKINS_URL: 'http://j', BRANCH_NAME: 'main', GIT_BRANCH: 'origin/main' }).ref).toBe('main');
+    expect(contextFromEnv({ JENKINS_URL: 'http://j', GIT_BRANCH: 'origin/main' }).ref).toBe('origin/main');
+  });
+
+  it('names the CI job with its number, and the pull or merge request, on each platform', () => {
+    expect(contextFromEnv({ GITHUB_ACTIONS: 'true', GITHUB_WORKFLOW: 'deploy', GITHUB_RUN_NUMBER: '56', GITHUB_REF: 'refs/pull/42/merge' })).toMatchObject({
+      job: 'deploy #56',
+      change: '#42',
+    });
+    expect(contextFromEnv({ GITHUB_ACTIONS: 'true', GITHUB_REF: 'refs/heads/main' })).not.toHaveProperty('change');
+    expect(contextFromEnv({ GITLAB_CI: 'true', CI_JOB_NAME: 'deploy', CI_JOB_ID: '1234', CI_MERGE_REQUEST_IID: '12' })).toMatchObject({ job: 'deploy #1234', change: '!12' });
+    expect(contextFromEnv({ JENKINS_URL: 'http://j', JOB_NAME: 'web/PR-42', BUILD_NUMBER: '7', CHANGE_ID: '42' })).toMatchObject({ job: 'web/PR-42 #7', change: 'PR-42' });
+    expect(contextFromEnv({ JENKINS_URL: 'http://j', JOB_NAME: 'web' })).toMatchObject({ job: 'web' });
+  });
+
+  it('never carries the credentials a Jenkins clone URL may hold into the journal', () => {
+    expect(contextFromEnv({ JENKINS_URL: 'http://j', GIT_URL: 'https://deploy:s3cr3t-token@git.example.com/acme/web.git' }).repository).toBe(
+      'https://git.example.com/acme/web.git',
+    );
+    expect(contextFromEnv({ JENKINS_URL: 'http://j', GIT_URL: 'git@github.com:acme/web.git' }).repository).toBe('git@github.com:acme/web.git');
   });
 
   it('falls back to the local user, and honours an explicit actor', () => {

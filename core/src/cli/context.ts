@@ -21,6 +21,8 @@ export function contextFromEnv(env: NodeJS.ProcessEnv, actorOverride?: string): 
         ref: env.GITHUB_REF,
         runUrl: env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
         commitUrl: env.GITHUB_REPOSITORY && env.GITHUB_SHA ? `${server}/${env.GITHUB_REPOSITORY}/commit/${env.GITHUB_SHA}` : undefined,
+        job: numbered(env.GITHUB_WORKFLOW, env.GITHUB_RUN_NUMBER),
+        change: pullRequest(env.GITHUB_REF),
       },
     );
   }
@@ -33,14 +35,46 @@ export function contextFromEnv(env: NodeJS.ProcessEnv, actorOverride?: string): 
         ref: env.CI_COMMIT_REF_NAME,
         runUrl: env.CI_JOB_URL,
         commitUrl: env.CI_PROJECT_URL && env.CI_COMMIT_SHA ? `${env.CI_PROJECT_URL}/-/commit/${env.CI_COMMIT_SHA}` : undefined,
+        job: numbered(env.CI_JOB_NAME, env.CI_JOB_ID),
+        change: env.CI_MERGE_REQUEST_IID ? `!${env.CI_MERGE_REQUEST_IID}` : undefined,
       },
     );
   }
-  if (env.JENKINS_URL) {
+  // JENKINS_URL is unset when the controller's URL is not configured; JENKINS_HOME is always there.
+  if (env.JENKINS_URL || env.JENKINS_HOME) {
     return withOptional(
       { actor: actorOverride ?? pick('BUILD_USER_ID', 'BUILD_USER') ?? 'jenkins', ci: 'jenkins' },
-      { repository: env.GIT_URL, commit: env.GIT_COMMIT, ref: env.GIT_BRANCH, runUrl: env.BUILD_URL },
+      {
+        repository: env.GIT_URL ? withoutCredentials(env.GIT_URL) : undefined,
+        commit: env.GIT_COMMIT,
+        // Multibranch jobs set BRANCH_NAME (main, PR-42); the git plugin's GIT_BRANCH is origin/main.
+        ref: pick('BRANCH_NAME', 'GIT_BRANCH'),
+        runUrl: env.BUILD_URL,
+        job: numbered(env.JOB_NAME, env.BUILD_NUMBER),
+        // Multibranch pull-request builds: CHANGE_ID is the PR number, BRANCH_NAME is PR-<id>.
+        change: env.CHANGE_ID ? `PR-${env.CHANGE_ID}` : undefined,
+      },
     );
   }
   return { actor: actorOverride ?? pick('ROLLGATE_ACTOR', 'USER', 'USERNAME') ?? 'local', ci: 'local' };
+}
+
+/**
+ * A clone URL without the user and password some jobs put in it (https://user:token@host/…): the
+ * repository goes into the journal, the audit trail and every notification.
+ */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1');
+}
+
+/** `name #number`, or the name alone, or nothing. */
+function numbered(name: string | undefined, number: string | undefined): string | undefined {
+  if (!name) return undefined;
+  return number ? `${name} #${number}` : name;
+}
+
+/** `#42` for a pull request's ref (`refs/pull/42/merge`). */
+function pullRequest(ref: string | undefined): string | undefined {
+  const number = /^refs\/pull\/(\d+)\//.exec(ref ?? '')?.[1];
+  return number ? `#${number}` : undefined;
 }

@@ -86,6 +86,8 @@ export const journalSchema = z.object({
     ref: z.string().max(1024).optional(),
     runUrl: z.string().max(4096).optional(),
     commitUrl: z.string().max(4096).optional(),
+    job: z.string().max(1024).optional(),
+    change: z.string().max(256).optional(),
   }),
   inputs: z.record(z.string(), z.string()),
   secretInputs: z.record(z.string(), z.array(secretPart)).optional(),

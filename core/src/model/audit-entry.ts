@@ -27,7 +27,7 @@ export interface AuditEntry {
   stage?: string;
   step?: string;
   actor: string;
-  ci: { platform: RunContext['ci']; repository?: string; runUrl?: string; commit?: string; ref?: string };
+  ci: { platform: RunContext['ci']; repository?: string; runUrl?: string; commit?: string; ref?: string; job?: string; change?: string };
   /**
    * The event kind (`stage.finished`, `decision.made`, `infra.changed`…), or `step.output.omitted`:
    * how many lines of a step's output the trail left out (the CI job log has them).

@@ -13,6 +13,10 @@ export interface RunContext {
   runUrl?: string;
   /** Link to the commit on the forge (GitHub, GitLab), shown in notifications. */
   commitUrl?: string;
+  /** The CI job and its number, as the platform names them: `web/PR-42 #7`, `deploy #1234`. */
+  job?: string;
+  /** The pull or merge request the run builds, when there is one: `PR-42`, `!12`, `#42`. */
+  change?: string;
 }
 
 export const localContext = (actor = 'local'): RunContext => ({ actor, ci: 'local' });

@@ -151,7 +151,7 @@ export class MessageDigest {
     const s = this.s;
     const stages = Object.values(s.stages);
     const links = [
-      ...(s.context.runUrl ? [{ label: 'CI run', url: s.context.runUrl }] : []),
+      ...(s.context.runUrl ? [{ label: s.context.job ?? 'CI run', url: s.context.runUrl }] : []),
       ...(s.context.commitUrl && s.context.commit ? [{ label: `commit ${s.context.commit.slice(0, 7)}`, url: s.context.commitUrl }] : []),
       ...stages.filter((st) => st.url).map((st) => ({ label: st.environment, url: st.url as string })),
     ];
