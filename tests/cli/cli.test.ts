@@ -75,8 +75,13 @@ describe('rollgate run on the simulated infrastructure', () => {
     expect(r.stdout).toMatch(/web-production\s+production\s+v2\s+succeeded/);
     expect(r.stderr).toMatch(/── notification ──\n✓ web: v1 → v2 to production \(direct\): succeeded\n/);
     expect(r.stderr).not.toContain("notify:");
-    const journal = JSON.parse(await readFile(join(cwd, 'run.json'), 'utf8')) as { status: string };
+    const journal = JSON.parse(await readFile(join(cwd, 'run.json'), 'utf8')) as { status: string; runId: string };
     expect(journal.status).toBe('succeeded');
+    // The last line names where the trail ends, for the CI log to keep; `audit verify --head` checks it.
+    const head = /^audit trail: (\S+) ends at entry (\d+), head ([0-9a-f]{64}) \(keep it: 'audit verify --head' checks it\)$/m.exec(r.stdout);
+    expect(head?.[1]).toBe(`.rollgate/audit/${journal.runId}.jsonl`);
+    const verified = await cli(['audit', 'verify', head?.[1] as string, '--head', head?.[3] as string], { cwd });
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
   });
 
   it('catches the bad version, rolls back and exits 1', async () => {

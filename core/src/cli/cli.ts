@@ -86,7 +86,14 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   });
 }
 
+/**
+ * Fixed at build time by the self-contained build (scripts/build-standalone.mjs), which has no
+ * package.json beside it; undefined in every other build, which reads package.json.
+ */
+declare const __ROLLGATE_VERSION__: string | undefined;
+
 function version(): string {
+  if (typeof __ROLLGATE_VERSION__ === 'string') return __ROLLGATE_VERSION__;
   const pkg = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { loadWorkflowFile, type LoadedWorkflow } from '../definition/load.js';
+import type { Workflow } from '../definition/schema.js';
 import { FileRunStore } from '../engine/file-run-store.js';
 import { EXIT_AUDIT_INCOMPLETE, type RunOutcome } from '../engine/run-options.js';
 import { planRun } from '../engine/plan.js';
@@ -14,6 +15,7 @@ import { createConsoleReporter, formatSummary } from './console-reporter.js';
 import { formatPlan } from './plan-format.js';
 import type { CommandIO } from './io.js';
 import { acquireRunLock } from './run-lock.js';
+import { trailHeadLines } from './trail-head.js';
 import { loadScenario, withScenario } from './scenario.js';
 
 export type { CommandIO, SignalHandler } from './io.js';
@@ -154,7 +156,7 @@ async function run(values: Values, positionals: string[], io: CommandIO): Promis
       inputs,
       selection: selection(values),
     });
-    return finish(outcome, values, io);
+    return await finish(outcome, loaded.workflow, values, io);
   } finally {
     await lock.release();
   }
@@ -199,7 +201,7 @@ async function resumeLocked(values: Values, io: CommandIO, journalStore: FileRun
         }
       : {}),
   });
-  return finish(outcome, values, io);
+  return await finish(outcome, loaded.workflow, values, io);
 }
 
 /**
@@ -228,9 +230,10 @@ function reporter(values: Values, io: CommandIO): (e: RunEvent) => void {
   return createConsoleReporter({ write: io.out.stdout, color: io.color });
 }
 
-function finish(outcome: RunOutcome, values: Values, io: CommandIO): number {
+async function finish(outcome: RunOutcome, workflow: Workflow, values: Values, io: CommandIO): Promise<number> {
   if (!values.json) {
     io.out.stdout(printable(`\n${formatSummary(outcome.journal)}`));
+    for (const line of await trailHeadLines(workflow, outcome.journal.runId)) io.out.stdout(printable(`${line}\n`));
     const next = nextStep(outcome, (values.state as string | undefined) ?? io.defaultState);
     if (next) io.out.stdout(printable(`${next}\n`));
   }

@@ -14,7 +14,8 @@ Commands:
 Options: --help (for each command), --version, --debug (stack traces)
 
 Exit codes: 0 succeeded · 1 failed and rolled back · 2 invalid input · 3 paused at a gate
-            4 manual intervention required · 130 cancelled
+            4 manual intervention required · 5 journal not recorded · 6 audit trail incomplete
+            130 cancelled
 `;
 
 export const HELP = {
@@ -48,7 +49,8 @@ is written after every transition so 'rollgate resume' can continue it.
   --debug               show stack traces
 
 Exit codes: 0 succeeded · 1 failed and rolled back · 2 invalid input · 3 paused at a gate
-            4 manual intervention required · 130 cancelled (Ctrl-C rolls back the step in flight)
+            4 manual intervention required · 5 journal not recorded · 6 audit trail incomplete
+            130 cancelled (Ctrl-C rolls back the step in flight)
 `,
   resume: `Usage: rollgate resume [--state PATH] [--approve | --reject] [--by NAME] [--comment TEXT]
 
