@@ -24,6 +24,14 @@ export { auditTrailHead } from './audit/head.js';
 export { queryTrail } from './audit/query.js';
 export { reportRun } from './audit/report.js';
 export type { AuditEntry } from './audit/entry.js';
+// The CLI's own edge pieces, for CI adapters that must lock, print and plan exactly as it does.
+export { acquireRunLock } from './cli/run-lock.js';
+export type { RunLock } from './cli/run-lock.js';
+export { createConsoleReporter, formatSummary } from './cli/console-reporter.js';
+export { formatPlan } from './cli/plan-format.js';
+export { resolveInputs } from './engine/inputs.js';
+export { secretVariableNames } from './engine/run-setup.js';
+export { printable, printableLine } from './util/printable.js';
 export * from './errors.js';
 export type * from './model/index.js';
 export type { Approver, ApprovalRequest } from './ports/approver.js';

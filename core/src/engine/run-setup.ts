@@ -59,6 +59,15 @@ export function withheldEnvVars(workflow: Workflow): Set<string> {
   return new Set([DEFAULT_AUDIT_KEY_VAR, ...referencedEnvVars(workflow).map((r) => r.name)]);
 }
 
+/**
+ * The names of every variable whose value is a secret to this workflow: the `*Env` fields, the
+ * `secrets` list and the default audit key variable. What a CI adapter registers with its
+ * platform's own masking before anything is printed.
+ */
+export function secretVariableNames(workflow: Workflow): string[] {
+  return [...new Set([...withheldEnvVars(workflow), ...workflow.secrets])];
+}
+
 /** The secret values the run knows, with the variable each came from (secrets and `*Env` fields). */
 export function secretSources(workflow: Workflow, env: Record<string, string>): { name: string; value: string }[] {
   const names = new Set([...referencedEnvVars(workflow).map((r) => r.name), ...workflow.secrets]);
