@@ -1,0 +1,2 @@
+import { createRequire as __rollgateRequire } from 'node:module'; const require = __rollgateRequire(import.meta.url);
+import{Headers,HttpClient,HttpClientError,HttpClientResponse,HttpCodes,MediaTypes,getProxyUrl,isHttps}from"./chunk-H5QDF7JY.js";import"./chunk-TLQWDQ5R.js";import"./chunk-GYWI2ROV.js";export{Headers,HttpClient,HttpClientError,HttpClientResponse,HttpCodes,MediaTypes,getProxyUrl,isHttps};
