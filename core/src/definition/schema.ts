@@ -89,6 +89,15 @@ const stage = z
     router: routerConfig
       .optional()
       .describe('How traffic is split between the stable and the new version; without one, weights are approximated by replica counts'),
+    waitFor: z
+      .strictObject({
+        check: z.string().describe('CEL condition over probes.NAME, inputs.NAME and vars.NAME; the stage waits until it holds'),
+        message: z.string().optional().describe('What the stage waits for (shown while it waits, and recorded)'),
+        timeout: duration('Give up after this long: the stage fails with nothing changed').prefault('10m'),
+        interval: duration('Time between two measurements of the probes it reads').prefault('15s'),
+      })
+      .optional()
+      .describe('A condition to wait for before anything changes (a schema migration applied, a dependency up); checked after the approval, before the pre-flight checks'),
     preflight: z
       .array(check)
       .default([])

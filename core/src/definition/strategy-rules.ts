@@ -112,6 +112,7 @@ const references: Rule = {
     };
     for (const [name, template] of Object.entries(workflow.analyses)) template.metrics.forEach((m, j) => metricChecks(m, ['analyses', name, 'metrics', j]));
     workflow.stages.forEach((stage, i) => {
+      if (stage.waitFor) found.push(...checkCondition(workflow, stage.waitFor.check, ['stages', i, 'waitFor', 'check']));
       stage.preflight.forEach((c, j) => found.push(...checkCondition(workflow, c.check, ['stages', i, 'preflight', j, 'check'])));
       stage.guards.forEach((c, j) => found.push(...checkCondition(workflow, c.check, ['stages', i, 'guards', j, 'check'])));
       for (const { path, declares } of declaredOf(stage)) {

@@ -23,6 +23,7 @@ import { rollbackStage } from './rollback.js';
 import type { RunSession } from './run-session.js';
 import { StageRun } from './stage-run.js';
 import { runStep } from './steps/index.js';
+import { waitForCondition } from './wait-for.js';
 import { retryPolicyOf } from './retry.js';
 
 /**
@@ -181,6 +182,7 @@ async function beforeChanges(session: RunSession, stage: Stage, runSignal: Abort
   if (record.approval?.status === 'rejected') {
     throw new ApprovalRejectedError(`rejected by ${record.approval.by ?? 'unknown'}${record.approval.comment ? ` (${record.approval.comment})` : ''}`);
   }
+  await waitForCondition(session, stage, runSignal);
   await preflight(session, stage, runSignal);
   return undefined;
 }

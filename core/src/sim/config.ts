@@ -79,6 +79,11 @@ export const failureSchema = z.discriminatedUnion('kind', [
     kind: z.literal('database-down'),
     at,
   }),
+  z.strictObject({
+    kind: z.literal('migration-applied'),
+    schemaVersion: z.number().int().describe('The schema version the database has from then on'),
+    at,
+  }),
 ]);
 export type FailureSpec = z.infer<typeof failureSchema>;
 

@@ -15,7 +15,7 @@ export interface FailureState {
 
 type FailureOf<K extends FailureSpec['kind']> = Extract<FailureSpec, { kind: K }>;
 /** A failure that happens once, at its time, rather than on a call. */
-export type TimedFailure = FailureOf<'node-crash' | 'database-down'>;
+export type TimedFailure = FailureOf<'node-crash' | 'database-down' | 'migration-applied'>;
 
 /** The failures of `config.failures` as they play out over one world's lifetime. */
 export interface Failures {
@@ -76,7 +76,7 @@ export function createFailures(failures: readonly FailureSpec[], elapsed: () => 
   const partitions = failures.filter((f): f is FailureOf<'partition'> => f.kind === 'partition');
   const slowProbes = failures.filter((f): f is FailureOf<'slow-probe'> => f.kind === 'slow-probe');
   const timed = indexed.filter(
-    (x): x is { f: TimedFailure; i: number } => x.f.kind === 'node-crash' || x.f.kind === 'database-down',
+    (x): x is { f: TimedFailure; i: number } => x.f.kind === 'node-crash' || x.f.kind === 'database-down' || x.f.kind === 'migration-applied',
   );
 
   // Timed failures are applied lazily by whoever calls `due`; remembering the next one keeps that O(1) when nothing is due.

@@ -175,6 +175,8 @@ export function createSimWorld(config: SimConfig, clock: Clock, saved?: unknown)
       if (f.kind === 'node-crash') {
         const first = f.node !== undefined ? (nodeIndex(f.node, nodes.count) as number) : nodes.count - f.count;
         for (let k = 0; k < f.count; k++) nodes.markDown((first + k) % nodes.count);
+      } else if (f.kind === 'migration-applied') {
+        database.schemaVersion = f.schemaVersion;
       } else {
         database.up = false;
       }
