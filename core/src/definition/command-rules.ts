@@ -16,16 +16,23 @@ interface LocatedCommand {
 
 function commands(workflow: Workflow): LocatedCommand[] {
   const found: LocatedCommand[] = [];
-  workflow.stages.forEach((stage, i) => {
-    if (stage.target.type !== 'command') return;
-    const target = stage.target;
-    for (const key of ['current', 'deploy', 'health', 'revert'] as const) {
-      const spec = target[key];
-      if (spec) found.push({ path: ['stages', i, 'target', key], spec });
+  // Every provider that runs the user's commands: the command and fleet targets, the command
+  // router, command probes and command metric providers.
+  const push = (config: object, keys: readonly string[], path: (string | number)[]) => {
+    for (const key of keys) {
+      const spec = (config as Record<string, unknown>)[key] as CommandSpec | undefined;
+      if (spec) found.push({ path: [...path, key], spec });
     }
+  };
+  workflow.stages.forEach((stage, i) => {
+    if (stage.target.type === 'command' || stage.target.type === 'fleet') push(stage.target, ['current', 'deploy', 'health', 'revert'], ['stages', i, 'target']);
+    if (stage.router?.type === 'command') push(stage.router, ['set', 'get', 'finalize'], ['stages', i, 'router']);
   });
   for (const [name, probe] of Object.entries(workflow.probes)) {
     if (probe.type === 'command') found.push({ path: ['probes', name, 'run'], spec: probe.run });
+  }
+  for (const [name, provider] of Object.entries(workflow.metricProviders)) {
+    if (provider.type === 'command') push(provider, ['run'], ['metricProviders', name]);
   }
   return found;
 }

@@ -239,6 +239,23 @@ describe('shell-commands and revertable-targets', () => {
     ]);
   });
 
+  it('checks the commands of the fleet target, the command router and command metric providers too', () => {
+    const input = base({
+      metricProviders: { mine: { type: 'command', run: { run: 'errors {{ stage }}' } } },
+      stages: [
+        stage('a', {
+          target: { type: 'fleet', hosts: ['h1'], deploy: ['./deploy.sh', '{{ inputs.version }}'], health: ['./health.sh'], revert: ['./revert.sh'] } as never,
+          router: { type: 'command', set: { run: 'lb set {{ environment }}', shell: true }, get: ['lb', 'get'] } as never,
+        }),
+      ],
+    });
+    expect(check('shell-commands', input)).toEqual([
+      `error stages.0.target.deploy.1: placeholders are not expanded in commands; read $ROLLGATE_INPUT_VERSION for {{ inputs.version }} from the environment (e.g. [sh, -c, 'deploy "$ROLLGATE_VERSION"'])`,
+      'error stages.0.router.set.run: placeholders are not expanded in shell scripts; use $ROLLGATE_ENVIRONMENT for {{ environment }}',
+      'error metricProviders.mine.run.run: script text needs `shell: true` (or sh, bash) to run; or give an argv list such as [kubectl, apply, -f, web.yaml], which runs without a shell',
+    ]);
+  });
+
   it('warns when a command target cannot be rolled back', () => {
     expect(check('revertable-targets', base({ stages: [command({})] }))).toEqual([
       'warning stages.0.target: failures in stage a cannot be rolled back automatically: the command target has no revert command (it would get $ROLLGATE_PREVIOUS_VERSION)',
