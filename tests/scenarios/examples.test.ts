@@ -157,3 +157,13 @@ describe('README: strategies and failure scenarios', () => {
     }
   });
 });
+
+/* The examples for your own hosts need real servers to run; they must at least be valid as shipped. */
+describe('examples/hosts', () => {
+  const HOSTS = ['canary-nginx-prometheus', 'blue-green-haproxy', 'progressive-hosts-file', 'migration-wait-postgres'];
+  it.each(HOSTS)('examples/hosts/%s.yml is a valid workflow', async (name) => {
+    const loaded = await loadWorkflowFile(join(EXAMPLES, 'hosts', `${name}.yml`));
+    expect(loaded.warnings).toEqual([]);
+    expect(loaded.workflow.stages.length).toBeGreaterThan(0);
+  });
+});

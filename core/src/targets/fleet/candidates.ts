@@ -110,9 +110,11 @@ export function fleetCandidates({ hosts, commands, state, width }: CandidateDeps
         ctx.log.info('fleet: no candidate to promote (already promoted)');
         return;
       }
-      const all = await hosts();
-      const { failures } = await eachHost(all, width, (h) => commands.deploy(h, candidate.version, ctx), { stopOnFailure: true });
-      throwFailures(`promoting ${candidate.version}`, failures, all.length);
+      // The candidate hosts already run it (deployed and checked): promoting redeploys only the
+      // others, so the hosts carrying the traffic now are not restarted under it.
+      const rest = (await hosts()).filter((h) => !candidate.hosts.includes(h));
+      const { failures } = await eachHost(rest, width, (h) => commands.deploy(h, candidate.version, ctx), { stopOnFailure: true });
+      throwFailures(`promoting ${candidate.version}`, failures, rest.length);
       // Kept until every host runs it, so a promotion cut short is finished by a retry.
       await state.put({} satisfies FleetState);
     },
