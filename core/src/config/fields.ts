@@ -52,3 +52,15 @@ export const identifier = z
 export const slug = z
   .string()
   .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected lowercase letters, digits and dashes (like a Kubernetes name)');
+
+/** Bytes of a command's output kept in memory: every provider that runs the user's commands. */
+export const commandOutputLimit = z.number().int().positive().default(1_048_576).describe('Bytes of output kept per command (all of it is still streamed)');
+
+/** Which failures of the user's commands are retried with the stage's retry policy. */
+export const commandRetryOn = z
+  .strictObject({
+    exitCodes: z.array(z.number().int().min(1).max(255)).default([]).describe('Exit codes that mean "try again" (e.g. 75, EX_TEMPFAIL)'),
+    timeout: z.boolean().default(false).describe('Retry a command that timed out'),
+  })
+  .prefault({})
+  .describe('Which command failures are retried with the stage’s retry policy (none by default: a failed command is not retried)');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandSpec, duration, type CommandSpec } from '../config/fields.js';
+import { commandOutputLimit, commandRetryOn, commandSpec, duration, type CommandSpec } from '../config/fields.js';
 import { CancelledError, ProviderError } from '../errors.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
@@ -19,14 +19,8 @@ export const configSchema = z
       .optional()
       .describe('Puts back the routing found before the first change: $ROLLGATE_CANARY_WEIGHT is the weight `get` printed then (default: runs `set` with it)'),
     timeout: duration('Default time limit for each command').prefault('2m'),
-    outputLimit: z.number().int().positive().default(1_048_576).describe('Bytes of output kept per command (all of it is still streamed)'),
-    retryOn: z
-      .strictObject({
-        exitCodes: z.array(z.number().int().min(1).max(255)).default([]).describe('Exit codes that mean "try again" (e.g. 75, EX_TEMPFAIL)'),
-        timeout: z.boolean().default(false).describe('Retry a command that timed out'),
-      })
-      .prefault({})
-      .describe('Which command failures are retried with the stage’s retry policy (none by default)'),
+    outputLimit: commandOutputLimit,
+    retryOn: commandRetryOn,
   })
   .describe('Splits traffic with your own commands: any proxy, load balancer or CLI');
 export type CommandRouterConfig = z.infer<typeof configSchema>;

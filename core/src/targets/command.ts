@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandSpec, duration, type CommandSpec } from '../config/fields.js';
+import { commandOutputLimit, commandRetryOn, commandSpec, duration, type CommandSpec } from '../config/fields.js';
 import { CancelledError, ProviderError } from '../errors.js';
 import type { DeployedState, HealthReport } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
@@ -24,14 +24,8 @@ export const configSchema = z
       .optional()
       .describe('Undoes the deploy of $ROLLGATE_VERSION: puts $ROLLGATE_PREVIOUS_VERSION back (empty on a first deploy, or when there is no `current`). Without it a failed stage needs a human.'),
     timeout: duration('Default time limit for each command').prefault('10m'),
-    outputLimit: z.number().int().positive().default(1_048_576).describe('Bytes of output kept per command (all of it is still streamed)'),
-    retryOn: z
-      .strictObject({
-        exitCodes: z.array(z.number().int().min(1).max(255)).default([]).describe('Exit codes that mean "try again" (e.g. 75, EX_TEMPFAIL)'),
-        timeout: z.boolean().default(false).describe('Retry a command that timed out'),
-      })
-      .prefault({})
-      .describe('Which command failures are retried with the stage’s retry policy (none by default: a failed command is not retried)'),
+    outputLimit: commandOutputLimit,
+    retryOn: commandRetryOn,
   })
   .describe('Runs your own commands to deploy, check health and revert: anything with a CLI');
 export type CommandTargetConfig = z.infer<typeof configSchema>;

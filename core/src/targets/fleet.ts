@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandSpec, duration } from '../config/fields.js';
+import { commandOutputLimit, commandRetryOn, commandSpec, duration } from '../config/fields.js';
 import type { DeployedState } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
@@ -37,14 +37,8 @@ export const configSchema = z
     concurrency: z.number().int().positive().default(10).describe('Commands running at once across all hosts (a wave’s maxParallel also applies)'),
     timeout: duration('Default time limit of a deploy or revert command on one host').prefault('10m'),
     checkTimeout: duration('Default time limit of a current or health command on one host').prefault('30s'),
-    outputLimit: z.number().int().positive().default(1_048_576).describe('Bytes of output kept per command (all of it is still streamed)'),
-    retryOn: z
-      .strictObject({
-        exitCodes: z.array(z.number().int().min(1).max(255)).default([]).describe('Exit codes that mean "try again" (e.g. 75, EX_TEMPFAIL)'),
-        timeout: z.boolean().default(false).describe('Retry a command that timed out'),
-      })
-      .prefault({})
-      .describe('Which command failures are retried with the stage’s retry policy (none by default)'),
+    outputLimit: commandOutputLimit,
+    retryOn: commandRetryOn,
   })
   .superRefine((config, ctx) => {
     if ((config.hosts === undefined) === (config.hostsFile === undefined)) {
