@@ -117,8 +117,9 @@ export class ProviderContexts {
     return env;
   }
 
-  stepContext(stage: Stage, step: string, signal: AbortSignal, version: string): StepContext {
+  stepContext(stage: Stage, step: string, signal: AbortSignal, version: string, observed = new Map<object, unknown>()): StepContext {
     return {
+      observed,
       runId: this.source.journal.runId,
       stage: stage.name,
       step,

@@ -33,6 +33,8 @@ export class StageRun {
   /** Set by background analysis that turned inconclusive: pause at the next step boundary. */
   pauseRequest: string | undefined;
   private readonly providers = new Map<string, MetricProvider>();
+  /** What providers read while the plan was decided, handed to the first step that runs next. */
+  private planObserved: Map<object, unknown> | undefined;
 
   constructor(
     readonly session: RunSession,
@@ -73,7 +75,9 @@ export class StageRun {
     if (this.record.facts) return;
     const strategy = createStrategy(this.strategyConfig());
     if (!strategy.shortcut || this.target.knowsCurrent === false) return;
-    const current = await this.target.current(this.ctx('plan', signal));
+    const ctx = this.ctx('plan', signal);
+    this.planObserved = ctx.observed;
+    const current = await this.target.current(ctx);
     const facts = { running: current?.version ?? null };
     this.record.facts = facts;
     const shortcut = strategy.shortcut(facts, this.version);
@@ -129,8 +133,19 @@ export class StageRun {
     return this.target.fleet;
   }
 
-  ctx(step: string, signal: AbortSignal): StepContext {
-    return this.session.providers.stepContext(this.stage, step, signal, this.version);
+  ctx(step: string, signal: AbortSignal, observed?: Map<object, unknown>): StepContext {
+    return this.session.providers.stepContext(this.stage, step, signal, this.version, observed);
+  }
+
+  /**
+   * What was read while the plan was decided, once: the first step reads the same things moments
+   * later (what runs, before it changes it), and the answer cannot be fresher. Later steps, and a
+   * retried attempt, read again.
+   */
+  takePlanObservations(): Map<object, unknown> | undefined {
+    const observed = this.planObserved;
+    this.planObserved = undefined;
+    return observed;
   }
 
   provider(name: string): MetricProvider {

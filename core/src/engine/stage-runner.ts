@@ -113,6 +113,12 @@ async function runOne(run: StageRun, step: StrategyStep, signal: AbortSignal): P
   if (!record.steps.includes(stepRecord)) record.steps.push(stepRecord);
   Object.assign(stepRecord, { status: 'running', startedAt: new Date(session.clock.now()).toISOString() });
   const started = session.clock.now();
+  let carried = run.takePlanObservations();
+  const ctxFor = (signal: AbortSignal) => {
+    const ctx = run.ctx(step.id, signal, carried);
+    carried = undefined;
+    return ctx;
+  };
   try {
     // A journal write failed earlier: nothing may change until the journal can record it.
     await session.writer.ensureRecorded();
@@ -125,9 +131,9 @@ async function runOne(run: StageRun, step: StrategyStep, signal: AbortSignal): P
         session.emit({ kind: 'step.started', stage: stage.name, step: step.id, action: step.action, attempt, index: run.plan().findIndex((s) => s.id === step.id) + 1 });
         // A wave over thousands of units may take longer than any one step: each unit has the step
         // deadline instead (see steps/wave.ts), and the stage deadline bounds the whole.
-        if (step.action === 'wave') return runStep(run, step, run.ctx(step.id, signal));
+        if (step.action === 'wave') return runStep(run, step, ctxFor(signal));
         return withDeadline(`${stage.name}/${step.id} (defaults.stepTimeout)`, session.workflow.defaults.stepTimeout, session.clock, signal, (s) =>
-          runStep(run, step, run.ctx(step.id, s)),
+          runStep(run, step, ctxFor(s)),
         );
       },
       (attempt, delayMs, err) => session.emit({ kind: 'step.retrying', stage: stage.name, step: step.id, attempt, delayMs, error: err.message }),

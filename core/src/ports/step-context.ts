@@ -27,4 +27,12 @@ export interface StepContext {
    * crash stops a command that outlived rollgate before it undoes anything.
    */
   trackProcess(pgid: number, command: string): () => void;
+  /**
+   * What providers read during this step, each under a key of its own (itself): a value read
+   * moments ago in the same step is used again instead of read again (a fleet's host versions:
+   * read once before a change, not once per call). The stage's first step also gets what was read
+   * while its plan was decided. A provider forgets an entry when it changes what the entry
+   * describes; a retried attempt, a rollback and a monitor tick start with nothing.
+   */
+  observed?: Map<object, unknown>;
 }

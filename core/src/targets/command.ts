@@ -51,6 +51,9 @@ type PreviousState = 'version' | 'none' | 'unknown';
 export function create(config: Config, deps: ProviderDeps): Target {
   /** The version this process last deployed or put back: the fallback when there is no `current`. */
   let lastKnown: string | undefined;
+  /** This target's key in a step's observations (StepContext.observed): what `current` printed. */
+  const self = {};
+  const observed = (ctx: StepContext) => ctx.observed as Map<object, string | undefined> | undefined;
 
   async function run(
     action: Action,
@@ -100,13 +103,23 @@ export function create(config: Config, deps: ProviderDeps): Target {
 
   async function readCurrent(ctx: StepContext): Promise<string | undefined> {
     if (!config.current) return undefined;
+    if (observed(ctx)?.has(self)) return observed(ctx)?.get(self);
     const known = lastKnown ?? '';
     const result = await run('current', config.current, ctx, { version: known, previous: known });
     if (result.exitCode !== 0) {
       throw failure('current', ctx, result, 'Fix the `current` command so it prints the running version (or nothing) and exits 0.');
     }
-    const version = result.stdout.trim();
-    return version === '' ? undefined : version;
+    const version = result.stdout.trim() || undefined;
+    observed(ctx)?.set(self, version);
+    return version;
+  }
+
+  /** Runs a deploy or revert: what the step read before no longer holds; a success leaves `to`. */
+  async function change(action: 'deploy' | 'revert', spec: CommandSpec, ctx: StepContext, to: string | undefined, versions: { version: string; previous: string }) {
+    observed(ctx)?.delete(self);
+    const result = await run(action, spec, ctx, versions);
+    if (result.exitCode === 0 && config.current) observed(ctx)?.set(self, to);
+    return result;
   }
 
   return {
@@ -120,7 +133,7 @@ export function create(config: Config, deps: ProviderDeps): Target {
 
     async deploy(version, ctx) {
       const before = config.current ? await readCurrent(ctx) : (lastKnown ?? nonEmpty(ctx.env.ROLLGATE_PREVIOUS_VERSION));
-      const result = await run('deploy', config.deploy, ctx, { version, previous: before ?? '' });
+      const result = await change('deploy', config.deploy, ctx, version, { version, previous: before ?? '' });
       if (result.exitCode !== 0) {
         throw failure('deploy', ctx, result, `Nothing was recorded as deployed; fix the cause and run again (the deploy command must be idempotent).`);
       }
@@ -158,7 +171,7 @@ export function create(config: Config, deps: ProviderDeps): Target {
       }
       const before = config.current ? await readCurrent(ctx) : lastKnown;
       // ROLLGATE_VERSION stays the version being removed; ROLLGATE_PREVIOUS_VERSION is what to put back.
-      const result = await run('revert', config.revert, ctx, {
+      const result = await change('revert', config.revert, ctx, previousVersion, {
         version: ctx.env.ROLLGATE_VERSION ?? before ?? '',
         previous: previousVersion ?? '',
       });

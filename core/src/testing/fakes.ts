@@ -70,5 +70,7 @@ export function fakeStepContext(options: FakeContextOptions = {}): StepContext {
       options.processes?.add(pgid);
       return () => options.processes?.delete(pgid);
     },
+    // As the engine gives every step: one context is one step.
+    observed: new Map(),
   };
 }

@@ -49,18 +49,23 @@ export class HostCommands {
   /** What runs on `host`: read with `current`, else what this process put there. Read-only. */
   async version(host: string, ctx: StepContext): Promise<HostVersion> {
     if (!this.config.current) return this.known.get(host);
+    const seen = this.observed(ctx);
+    if (seen?.has(host)) return seen.get(host);
     const result = await this.run('current', this.config.current, host, ctx, {});
     if (result.exitCode !== 0) {
       throw this.failure('current', host, ctx, result, 'Fix the `current` command so it prints the version the host runs (or nothing) and exits 0.');
     }
-    const version = result.stdout.trim();
-    return version === '' ? null : version;
+    const version = result.stdout.trim() || null;
+    seen?.set(host, version);
+    return version;
   }
 
   /** Deploys `version` on `host` unless it runs there already; returns whether it changed anything. */
   async deploy(host: string, version: string, ctx: StepContext): Promise<boolean> {
     const before = await this.version(host, ctx);
     if (before === version) return false;
+    // Whatever the command does, what this step read before no longer holds.
+    this.observed(ctx)?.delete(host);
     const result = await this.run('deploy', this.config.deploy, host, ctx, {
       ROLLGATE_VERSION: version,
       ROLLGATE_PREVIOUS_VERSION: before ?? '',
@@ -69,6 +74,7 @@ export class HostCommands {
     if (result.exitCode !== 0) {
       throw this.failure('deploy', host, ctx, result, `${host} was not recorded as deployed; the rollback reverts it (the deploy command must be idempotent).`);
     }
+    this.observed(ctx)?.set(host, version);
     this.known.set(host, version);
     ctx.recordChange({ object: `host/${host}`, field: 'version', before: before ?? null, after: version });
     return true;
@@ -81,6 +87,7 @@ export class HostCommands {
   async revert(host: string, to: HostVersion, ctx: StepContext): Promise<void> {
     const before = await this.version(host, ctx);
     if (before !== undefined && before === to) return;
+    this.observed(ctx)?.delete(host);
     const result = await this.run('revert', this.config.revert, host, ctx, {
       ROLLGATE_VERSION: before ?? ctx.env.ROLLGATE_VERSION ?? '',
       ROLLGATE_PREVIOUS_VERSION: to ?? '',
@@ -91,7 +98,10 @@ export class HostCommands {
       throw this.failure('revert', host, ctx, result, next);
     }
     if (to === undefined) this.known.delete(host);
-    else this.known.set(host, to);
+    else {
+      this.known.set(host, to);
+      if (this.config.current) this.observed(ctx)?.set(host, to);
+    }
     if (before !== to) ctx.recordChange({ object: `host/${host}`, field: 'version', before: before ?? null, after: to ?? null });
   }
 
@@ -112,6 +122,14 @@ export class HostCommands {
     if (known !== undefined) return known ?? '';
     if (this.config.current) return (await this.version(host, ctx)) ?? '';
     return ctx.env.ROLLGATE_VERSION ?? '';
+  }
+
+  /** The host versions this step has read (or set) already: see StepContext.observed. */
+  private observed(ctx: StepContext): Map<string, HostVersion> | undefined {
+    if (!ctx.observed) return undefined;
+    let seen = ctx.observed.get(this) as Map<string, HostVersion> | undefined;
+    if (!seen) ctx.observed.set(this, (seen = new Map()));
+    return seen;
   }
 
   private async run(action: Action, spec: CommandSpec, host: string, ctx: StepContext, values: Record<string, string>): Promise<CommandResult> {
