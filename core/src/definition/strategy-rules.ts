@@ -1,6 +1,6 @@
 import type { StrategyDeclaration } from '../ports/strategy.js';
 import type { MetricSpec } from '../ports/strategy.js';
-import { strategies, targets } from '../registries.js';
+import { routers, strategies, targets } from '../registries.js';
 import { moduleOf } from '../registry/module.js';
 import { checkConditionSyntax, referencedProbes } from '../util/expression.js';
 import { formatDuration } from '../util/duration.js';
@@ -94,7 +94,7 @@ function checkCondition(workflow: Workflow, text: string, path: PathSegment[]): 
   return missing.map((p) => error(path, `condition reads probes.${p}, which is not declared under probes (declared: ${Object.keys(workflow.probes).join(', ') || 'none'})`));
 }
 
-/** Every condition, probe, analysis template and metric provider a stage names must exist and parse. */
+/** Every condition, probe, analysis template and metric provider a stage (its strategy, target or router) names must exist and parse. */
 const references: Rule = {
   name: 'analysis-and-guard-references',
   input: 'workflow',
@@ -115,6 +115,18 @@ const references: Rule = {
       if (stage.waitFor) found.push(...checkCondition(workflow, stage.waitFor.check, ['stages', i, 'waitFor', 'check']));
       stage.preflight.forEach((c, j) => found.push(...checkCondition(workflow, c.check, ['stages', i, 'preflight', j, 'check'])));
       stage.guards.forEach((c, j) => found.push(...checkCondition(workflow, c.check, ['stages', i, 'guards', j, 'check'])));
+      // Probes a target or router reads itself (a fleet's hostsFrom).
+      const providers = [
+        { field: 'target', module: moduleOf('target', targets, stage.target.type), config: stage.target },
+        ...(stage.router ? [{ field: 'router', module: moduleOf('router', routers, stage.router.type), config: stage.router }] : []),
+      ];
+      for (const { field, module, config } of providers) {
+        for (const p of (module as { probesNamed?: (c: unknown) => Array<{ path: PathSegment[]; name: string }> }).probesNamed?.(config) ?? []) {
+          if (!Object.hasOwn(workflow.probes, p.name)) {
+            found.push(error(['stages', i, field, ...p.path], `probe '${p.name}' is not declared under probes (declared: ${Object.keys(workflow.probes).join(', ') || 'none'})`));
+          }
+        }
+      }
       for (const { path, declares } of declaredOf(stage)) {
         const at = (p: PathSegment[]) => ['stages', i, ...path, ...p];
         for (const c of declares.conditions) found.push(...checkCondition(workflow, c.text, at(c.path)));

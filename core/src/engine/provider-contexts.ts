@@ -14,7 +14,10 @@ import type { TrafficRouter } from '../ports/traffic-router.js';
 import { inputEnvVar, varEnvVar } from '../util/env-name.js';
 import { PROCESS_TOKEN_VAR } from '../util/process-scan.js';
 import type { ProcessLedger } from './process-ledger.js';
+import { ProviderError } from '../errors.js';
+import type { ProbeResult } from '../model/results.js';
 import { ProviderStates } from './provider-states.js';
+import { takeSnapshot } from './snapshot.js';
 import { withheldEnvVars, secretSources } from './run-setup.js';
 import { createApprover, createMetricProvider, createProbe, createRouter, createTarget } from './wiring.js';
 
@@ -71,7 +74,19 @@ export class ProviderContexts {
       state: this.states.handle(key),
       shared: (family) => this.states.handle(`${family}@${environment}`),
       settings: settingsOf,
+      probe: (name, ctx) => this.measure(environment, log, name, ctx),
     };
+  }
+
+  /** One probe of the workflow, read for a provider (`deps.probe`), recorded as evidence. */
+  private async measure(environment: string, log: Logger, name: string, ctx: StepContext): Promise<ProbeResult> {
+    const config = Object.hasOwn(this.workflow.probes, name) ? this.workflow.probes[name] : undefined;
+    // Validation refuses a provider config naming an undeclared probe (probesNamed).
+    if (!config) throw new ProviderError(`probe '${name}' is not declared under probes (declared: ${Object.keys(this.workflow.probes).join(', ') || 'none'})`);
+    const probe = createProbe(config, this.deps(environment, log, `probe/${name}@${environment}`));
+    const snapshot = await takeSnapshot([{ name, probe, timeoutMs: config.timeout }], ctx);
+    this.source.emit({ kind: 'probes.measured', stage: ctx.stage, snapshot });
+    return snapshot[name] as ProbeResult;
   }
 
   target(stage: Stage, log: Logger): Target {

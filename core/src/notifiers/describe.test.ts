@@ -65,6 +65,7 @@ describe('console notifier', () => {
     state: new MemoryProviderStates().handle('n'),
     shared: () => new MemoryProviderStates().handle('s'),
     settings: () => undefined,
+    probe: () => Promise.reject(new Error('notifiers read no probes')),
   });
 
   it('prints the notification as a block: what, where, who, the values and the why, not the event line again', async () => {

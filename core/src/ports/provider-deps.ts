@@ -1,6 +1,8 @@
+import type { ProbeResult } from '../model/results.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { ProviderState } from './provider-state.js';
+import type { StepContext } from './step-context.js';
 
 /** What `create(config, deps)` of any implementation receives: injected, never global. */
 export interface ProviderDeps {
@@ -38,4 +40,10 @@ export interface ProviderDeps {
    * set, else the top-level `<family>` block; `undefined` when neither is (see the families registry).
    */
   settings(family: string): unknown;
+  /**
+   * Measures one of the workflow's probes (declared under `probes`) in this environment, within
+   * the probe's timeout and the 5 s snapshot deadline, recorded as evidence like any snapshot.
+   * Only for probes the config names: the module's `probesNamed` lets validation check them.
+   */
+  probe(name: string, ctx: StepContext): Promise<ProbeResult>;
 }

@@ -30,6 +30,12 @@ export interface ProviderModule<Port> {
    * providers all say so may use a virtual clock, on which a 30-minute rollout costs no real time.
    */
   readonly virtualTime?: boolean;
+  /**
+   * The probes its config names (to read through `deps.probe`), each at its path in the config:
+   * validation refuses a name that is not declared under `probes`.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  probesNamed?(config: any): Array<{ path: Array<string | number>; name: string }>;
 }
 
 /** A target module also declares what it can do beyond deploy and revert. */

@@ -80,12 +80,14 @@ describe('config', () => {
     return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   };
 
-  it('takes hosts from a list or a file, not both and not neither', () => {
+  it('takes hosts from a list, a file or a probe: one of them', () => {
     expect(problems({ hosts: ['a'] })).toEqual([]);
     expect(problems({ hostsFile: 'hosts.txt' })).toEqual([]);
-    const either = 'hosts: give the hosts either as a list (`hosts`) or in a file (`hostsFile`), not both and not neither';
-    expect(problems({})).toEqual([either]);
-    expect(problems({ hosts: ['a'], hostsFile: 'hosts.txt' })).toEqual([either]);
+    expect(problems({ hostsFrom: 'inventory' })).toEqual([]);
+    const one = 'hosts: give the hosts one way: as a list (`hosts`), in a file (`hostsFile`) or from a probe (`hostsFrom`)';
+    expect(problems({})).toEqual([one]);
+    expect(problems({ hosts: ['a'], hostsFile: 'hosts.txt' })).toEqual([`${one}, not several`]);
+    expect(problems({ hostsFile: 'hosts.txt', hostsFrom: 'inventory' })).toEqual([`${one}, not several`]);
   });
 
   it('refuses an empty fleet, a duplicate host and a host with spaces', () => {

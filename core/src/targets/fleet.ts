@@ -20,12 +20,19 @@ const host = z.string().regex(HOST_PATTERN, 'expected one host name or address, 
 export const configSchema = z
   .strictObject({
     type: z.literal(type),
-    hosts: z.array(host).min(1).optional().describe('The hosts, in rollout order (give `hosts` or `hostsFile`)'),
+    hosts: z.array(host).min(1).optional().describe('The hosts, in rollout order (give one of `hosts`, `hostsFile`, `hostsFrom`)'),
     hostsFile: z
       .string()
       .min(1)
       .optional()
       .describe('A file with one host per line, in rollout order (`#` starts a comment), relative to the workflow file; read once per stage run, so the fleet does not change under a rollout'),
+    hostsFrom: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A probe (declared under `probes`) whose value lists the hosts in rollout order: a JSON array of strings (an http probe with `jsonPath`) or hosts separated by newlines, spaces or commas (a command probe). Read once per stage run, before the first change, and kept in the run journal: a resumed run acts on the same fleet',
+      ),
     current: commandSpec
       .optional()
       .describe('Prints the version $ROLLGATE_HOST runs on stdout (empty: nothing). Without it rollgate knows only what it deployed itself, and reverts get ROLLGATE_PREVIOUS_STATE=unknown'),
@@ -41,8 +48,13 @@ export const configSchema = z
     retryOn: commandRetryOn,
   })
   .superRefine((config, ctx) => {
-    if ((config.hosts === undefined) === (config.hostsFile === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['hosts'], message: 'give the hosts either as a list (`hosts`) or in a file (`hostsFile`), not both and not neither' });
+    const given = [config.hosts, config.hostsFile, config.hostsFrom].filter((g) => g !== undefined).length;
+    if (given !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hosts'],
+        message: `give the hosts one way: as a list (\`hosts\`), in a file (\`hostsFile\`) or from a probe (\`hostsFrom\`)${given === 0 ? '' : ', not several'}`,
+      });
     }
     const duplicate = firstDuplicate(config.hosts ?? []);
     if (duplicate) {
@@ -61,15 +73,20 @@ type Config = FleetTargetConfig;
  * is every host; `fleet` changes one host at a time (progressive waves); `candidates` moves the
  * first hosts to a new version beside the stable ones (canary, blue-green).
  */
+/** The probe `hostsFrom` names: validation checks it is declared. */
+export function probesNamed(config: Config): Array<{ path: string[]; name: string }> {
+  return config.hostsFrom ? [{ path: ['hostsFrom'], name: config.hostsFrom }] : [];
+}
+
 export function create(config: Config, deps: ProviderDeps): Target {
-  const hosts = hostSource(config, deps.workDir);
+  const hosts = hostSource(config, deps);
   const commands = new HostCommands(config, deps);
   const width = config.concurrency;
   const candidates = fleetCandidates({ hosts, commands, state: deps.state, width });
 
   /** What each host runs, read at once; a candidate host counts as what it ran before the candidate. */
   const stableVersions = async (ctx: StepContext): Promise<Map<string, HostVersion>> => {
-    const all = await hosts();
+    const all = await hosts(ctx);
     const candidate = candidateOf(deps.state);
     const { results, failures } = await eachHost(all, width, (h) => (candidate?.hosts.includes(h) ? Promise.resolve(previousOn(candidate, h)) : commands.version(h, ctx)), {
       stopOnFailure: true,
@@ -79,7 +96,7 @@ export function create(config: Config, deps: ProviderDeps): Target {
   };
 
   const fleet: FleetTarget = {
-    units: () => hosts(),
+    units: (ctx) => hosts(ctx),
     async unitVersion(unit, ctx) {
       return (await commands.version(unit, ctx)) ?? undefined;
     },
@@ -115,7 +132,7 @@ export function create(config: Config, deps: ProviderDeps): Target {
     },
 
     async deploy(version, ctx) {
-      const all = await hosts();
+      const all = await hosts(ctx);
       const { failures } = await eachHost(all, width, (h) => commands.deploy(h, version, ctx), { stopOnFailure: true });
       throwFailures(`deploying ${version}`, failures, all.length);
     },
@@ -123,12 +140,12 @@ export function create(config: Config, deps: ProviderDeps): Target {
     async health(ctx) {
       // While a candidate runs, this is the stable version's health; candidateHealth is the other half.
       const candidate = candidateOf(deps.state);
-      const stable = (await hosts()).filter((h) => !candidate?.hosts.includes(h));
+      const stable = (await hosts(ctx)).filter((h) => !candidate?.hosts.includes(h));
       return healthOf(stable, commands, width, (h) => commands.expected(h, ctx), ctx);
     },
 
     async revert(previous, ctx) {
-      const all = await hosts();
+      const all = await hosts(ctx);
       const byHost = (previous?.details?.['byHost'] ?? {}) as Record<string, string | null>;
       const to = (h: string): HostVersion =>
         previous ? (Object.hasOwn(byHost, h) ? byHost[h] : previous.version) : commands.readsVersions ? null : undefined;

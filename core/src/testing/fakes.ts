@@ -1,5 +1,6 @@
 import { createRealClock } from '../clocks/real.js';
 import type { Change } from '../model/events.js';
+import type { ProbeResult } from '../model/results.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
@@ -18,11 +19,12 @@ export const TEST_PATH = '/usr/local/bin:/usr/bin:/bin';
 /**
  * Deps for a provider under test. Its state and its family's shared state live in `states`
  * (a fresh one unless given: pass `states.reopen()` to play a later process of the same run), and
- * `settings` answers `deps.settings(family)`.
+ * `settings` answers `deps.settings(family)`; `probes` answers `deps.probe(name)` (a result, or a
+ * function called at each read), and a probe not in it is an error naming it.
  */
 export function fakeDeps(
   overrides: Partial<ProviderDeps> = {},
-  options: { states?: MemoryProviderStates; key?: string; settings?: Record<string, unknown> } = {},
+  options: { states?: MemoryProviderStates; key?: string; settings?: Record<string, unknown>; probes?: Record<string, ProbeResult | (() => ProbeResult)> } = {},
 ): ProviderDeps {
   const states = options.states ?? new MemoryProviderStates();
   const environment = overrides.environment ?? 'staging';
@@ -36,6 +38,11 @@ export function fakeDeps(
     state: states.handle(options.key ?? 'provider'),
     shared: (family) => states.handle(`${family}@${environment}`),
     settings: (family) => options.settings?.[family],
+    probe: (name) => {
+      const answer = options.probes?.[name];
+      if (!answer) return Promise.reject(new Error(`fakeDeps: no probe '${name}' in this test`));
+      return Promise.resolve(typeof answer === 'function' ? answer() : answer);
+    },
     ...overrides,
   };
 }

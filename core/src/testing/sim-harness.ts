@@ -50,6 +50,7 @@ export function createSimHarness(input: z.input<typeof simConfigSchema> = {}, sa
     state: states.handle('provider'),
     shared: (family) => states.handle(`${family}@sim`),
     settings: () => world.config,
+    probe: (name) => Promise.reject(new Error(`sim harness: no probe '${name}'`)),
   };
   return {
     clock,

@@ -22,11 +22,18 @@ export interface CandidateRecord {
 
 /** The provider state of a fleet target. */
 export interface FleetState {
-  candidate?: CandidateRecord;
+  candidate?: CandidateRecord | undefined;
+  /** The hosts a probe gave (`hostsFrom`), kept for the rest of the run. */
+  hosts?: string[];
+}
+
+/** Changes part of the fleet's state, keeping the rest (the hosts a probe gave). */
+function keep(state: ProviderState, change: FleetState): Promise<void> {
+  return state.put({ ...(state.get() as FleetState | null | undefined), ...change } satisfies FleetState);
 }
 
 export interface CandidateDeps {
-  hosts(): Promise<string[]>;
+  hosts(ctx: StepContext): Promise<string[]>;
   commands: HostCommands;
   state: ProviderState;
   width: number;
@@ -52,7 +59,7 @@ export function fleetCandidates({ hosts, commands, state, width }: CandidateDeps
 
   /** Makes the first `count` hosts run `version` as the candidate, and puts the others back. */
   const moveTo = async (version: string, count: number, ctx: StepContext) => {
-    const all = await hosts();
+    const all = await hosts(ctx);
     const want = all.slice(0, count);
     const kept = candidateOf(state);
     const candidate: CandidateRecord = { version, hosts: [...(kept?.hosts ?? [])], previous: { ...kept?.previous } };
@@ -66,23 +73,23 @@ export function fleetCandidates({ hosts, commands, state, width }: CandidateDeps
       candidate.hosts.push(h);
     }
     // Written before any host changes: a later process must know which hosts to put back.
-    if (joining.length > 0 || kept?.version !== version) await state.put({ candidate } satisfies FleetState);
+    if (joining.length > 0 || kept?.version !== version) await keep(state, { candidate });
     const deployed = await eachHost(want, width, (h) => commands.deploy(h, version, ctx), { stopOnFailure: true });
     throwFailures(`starting the candidate ${version}`, deployed.failures, want.length);
     if (leaving.length === 0) return;
     await putBack(candidate, leaving, ctx);
     const remaining = candidate.hosts.filter((h) => !leaving.includes(h));
     const previous = Object.fromEntries(Object.entries(candidate.previous).filter(([h]) => remaining.includes(h)));
-    await state.put({ candidate: { version, hosts: remaining, previous } } satisfies FleetState);
+    await keep(state, { candidate: { version, hosts: remaining, previous } });
   };
 
   return {
-    async fullScale() {
-      return (await hosts()).length;
+    async fullScale(ctx) {
+      return (await hosts(ctx)).length;
     },
 
     async deployCandidate(version, replicas, ctx) {
-      const total = (await hosts()).length;
+      const total = (await hosts(ctx)).length;
       // The stable version keeps at least one host until the promotion (a fleet of one has no room).
       const count = Math.max(0, Math.min(replicas, total > 1 ? total - 1 : total));
       if (count < replicas) ctx.log.info(`fleet: candidate ${version} on ${count} of ${total} hosts (asked for ${replicas}; one host keeps the stable version until the promotion)`);
@@ -95,7 +102,7 @@ export function fleetCandidates({ hosts, commands, state, width }: CandidateDeps
         if (split.candidate <= 0) return;
         throw new ProviderError(`fleet target of stage ${ctx.stage}: no candidate to scale to ${split.candidate} host(s); start one first (deployCandidate)`);
       }
-      await moveTo(kept.version, Math.max(0, Math.min(split.candidate, (await hosts()).length)), ctx);
+      await moveTo(kept.version, Math.max(0, Math.min(split.candidate, (await hosts(ctx)).length)), ctx);
     },
 
     async candidateHealth(ctx) {
@@ -112,18 +119,18 @@ export function fleetCandidates({ hosts, commands, state, width }: CandidateDeps
       }
       // The candidate hosts already run it (deployed and checked): promoting redeploys only the
       // others, so the hosts carrying the traffic now are not restarted under it.
-      const rest = (await hosts()).filter((h) => !candidate.hosts.includes(h));
+      const rest = (await hosts(ctx)).filter((h) => !candidate.hosts.includes(h));
       const { failures } = await eachHost(rest, width, (h) => commands.deploy(h, candidate.version, ctx), { stopOnFailure: true });
       throwFailures(`promoting ${candidate.version}`, failures, rest.length);
       // Kept until every host runs it, so a promotion cut short is finished by a retry.
-      await state.put({} satisfies FleetState);
+      await keep(state, { candidate: undefined });
     },
 
     async removeCandidate(ctx) {
       const candidate = candidateOf(state);
       if (!candidate) return;
       await putBack(candidate, candidate.hosts, ctx);
-      await state.put({} satisfies FleetState);
+      await keep(state, { candidate: undefined });
     },
   };
 }
