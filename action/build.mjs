@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { zodEnglishOnly } from '../scripts/esbuild-plugins.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'action', 'dist');
@@ -77,7 +78,7 @@ export function options(outdir) {
     banner: { js: "import { createRequire as __rollgateRequire } from 'node:module'; const require = __rollgateRequire(import.meta.url);" },
     // Optional tracing hooks of dependencies, loaded only when installed (never, in an action).
     external: ['@opentelemetry/api', '@opentelemetry/api-logs'],
-    plugins: [lazyOidcHttp],
+    plugins: [lazyOidcHttp, zodEnglishOnly()],
     metafile: true,
     logLevel: 'warning',
   };

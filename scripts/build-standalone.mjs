@@ -14,6 +14,7 @@ import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { zodEnglishOnly } from './esbuild-plugins.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'dist', 'rollgate.mjs');
@@ -106,7 +107,7 @@ const result = await build({
       'const __rollgateFile = __rollgateFileURLToPath(import.meta.url);',
     ].join(' '),
   },
-  plugins: [lazyPackages],
+  plugins: [lazyPackages, zodEnglishOnly()],
 });
 
 // What the file may still import: Node's builtins, and the optional peers inside the lazy text.
