@@ -51,7 +51,8 @@ export function parseWorkflow(text: string, file: string): LoadResult {
   } else if (!isRecord(raw)) {
     findings.push(problem([], `expected a map of workflow settings (version, name, environments, stages), got ${describe(raw)}`));
   } else {
-    const parsed = workflowSchema.safeParse(raw);
+    // Parsed once per process: zod's compiled fast path would cost more to build than it saves.
+    const parsed = workflowSchema.safeParse(raw, { jitless: true });
     if (parsed.success) workflow = normalize(parsed.data);
     else findings.push(...parsed.error.issues.flatMap((issue) => translate(issue, [], raw)));
   }

@@ -117,7 +117,8 @@ export const journalSchema = z.object({
 
 /** Checks parsed journal data; throws `JournalError` naming every wrong field, changes nothing. */
 export function checkJournal(data: unknown, location: string): RunJournal {
-  const result = journalSchema.safeParse(data);
+  // Read once or twice per process: zod's compiled fast path would cost more to build than it saves.
+  const result = journalSchema.safeParse(data, { jitless: true });
   if (result.success) return result.data as RunJournal;
   const problems = result.error.issues.slice(0, 10).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
   const more = result.error.issues.length > 10 ? `; and ${result.error.issues.length - 10} more` : '';
