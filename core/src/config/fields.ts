@@ -7,19 +7,17 @@ import { DURATION_PATTERN, parseDuration } from '../util/duration.js';
  * Durations are written as text (`30s`) and parsed to milliseconds; give defaults with
  * `.prefault('30s')` so the default is parsed too.
  */
-export const duration = (description: string) =>
-  z
-    .string()
-    .regex(new RegExp(DURATION_PATTERN), 'expected a duration such as 500ms, 30s, 5m or 1h')
-    .transform((text) => parseDuration(text) as number)
-    .describe(description);
+// Built once and described per field: every zod method makes a new schema, and the workflow
+// schema has some fifty durations, all built at every start.
+const durationSchema = z
+  .string()
+  .regex(new RegExp(DURATION_PATTERN), 'expected a duration such as 500ms, 30s, 5m or 1h')
+  .transform((text) => parseDuration(text) as number);
+export const duration = (description: string) => durationSchema.describe(description);
 
+const envVarNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as SLACK_BOT_TOKEN');
 /** An environment variable's name: how secrets are referenced, never their values. */
-export const envVarName = (description: string) =>
-  z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as SLACK_BOT_TOKEN')
-    .describe(description);
+export const envVarName = (description: string) => envVarNameSchema.describe(description);
 
 /**
  * A command: an argv array run without a shell (safe for any value), or `{ run, shell }` when a
