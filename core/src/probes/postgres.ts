@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -6,8 +7,9 @@ import { errorMessage } from '../errors.js';
 import type { ProbeResult } from '../model/results.js';
 import type { Probe } from '../ports/probe.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
-import { type ConnectOptions, PgConnection, type SslMode } from './postgres/connection.js';
+import { addressOf, type ConnectOptions, ConnectionError, PgConnection, type QueryResult, ServerError, type SslMode } from './postgres/connection.js';
 import { describeFailure, type FailureContext } from './postgres/messages.js';
+import { SessionPool } from './postgres/pool.js';
 import { parseConnectionUrl } from './postgres/url.js';
 import { probeValue } from './postgres/values.js';
 
@@ -44,7 +46,7 @@ export const configSchema = z
       .refine((q) => !q.includes('\0'), 'a query cannot hold a NUL character')
       .optional()
       .describe(
-        'One SQL statement whose first row\'s first column is `value` (e.g. SELECT max(version) FROM schema_migrations). It runs in a read-only transaction the server enforces, then rolled back',
+        'One SQL statement whose first row\'s first column is `value` (e.g. SELECT max(version) FROM schema_migrations). It runs in a read-only transaction the server enforces, then rolled back; the session is kept for the next check (at most 4 per server and role, reset between checks, closed after 10s idle)',
       ),
     timeout: duration('Give up on this probe after this long, connection and query together (the whole snapshot stops at 5s)').prefault('2s'),
     statementTimeout: duration("The query's statement_timeout on the server (default: what is left of timeout)").optional(),
@@ -76,10 +78,9 @@ export function create(config: PostgresProbeConfig, deps: ProviderDeps): Probe {
       } catch (err) {
         return fail(errorMessage(err));
       }
-      const connection = new PgConnection(options);
       const c: FailureContext = {
-        label: `${options.user}@${connection.where}/${options.database}`,
-        where: connection.where,
+        label: `${options.user}@${addressOf(options.host, options.port)}/${options.database}`,
+        where: addressOf(options.host, options.port),
         user: options.user,
         database: options.database,
         credentialFrom: config.urlEnv ?? config.passwordEnv,
@@ -90,15 +91,19 @@ export function create(config: PostgresProbeConfig, deps: ProviderDeps): Probe {
         query: config.query,
       };
       if (ctx.signal.aborted) return fail(`cancelled before connecting to ${c.label}`);
+      // A probe with a query reuses a session of an earlier check (see postgres/pool.ts); without
+      // one it measures exactly a login, so it always opens its own.
+      const key = config.query === undefined ? undefined : poolKey(options);
 
       // The probe's own deadline and the snapshot's signal both stop the work where it is: the
       // socket is dropped and a statement in flight is cancelled on the server.
+      let connection: PgConnection | undefined;
       let stop: (why: 'cancelled' | 'timeout') => void = () => {};
       const stopped = new Promise<never>((_, reject) => {
         stop = (why) => {
           c.stopped ??= why;
           const reason = new Error(why);
-          connection.destroy(reason);
+          connection?.destroy(reason);
           reject(reason);
         };
       });
@@ -106,14 +111,44 @@ export function create(config: PostgresProbeConfig, deps: ProviderDeps): Probe {
       const timer = setTimeout(() => stop('timeout'), config.timeout);
       const onAbort = () => stop('cancelled');
       ctx.signal.addEventListener('abort', onAbort, { once: true });
-      try {
+      let holding = false;
+      let kept = false;
+      const open = async () => {
+        connection = new PgConnection(options);
+        c.phase = 'connect';
         await Promise.race([connection.open(), stopped]);
-        const details = { serverVersion: connection.serverVersion ?? null };
+      };
+      try {
+        if (key) {
+          // A session handed out after this check gave up goes straight back.
+          const lease = await Promise.race([sessions.acquire(key).then((l) => (c.stopped ? void sessions.release(key, l, l !== undefined) : l)), stopped]);
+          holding = true;
+          connection = lease;
+        }
+        const reused = connection !== undefined;
+        if (!reused) await open();
+        const details = { serverVersion: (connection as PgConnection).serverVersion ?? null };
         if (config.query === undefined) return { ok: true, value: true, latencyMs: elapsed(), details };
-        c.phase = 'query';
-        const left = config.timeout - (performance.now() - started) - SERVER_FIRST_MS;
-        c.statementTimeoutMs = Math.max(1, Math.round(Math.min(config.statementTimeout ?? Infinity, left)));
-        const result = await Promise.race([connection.readOnlyQuery(config.query, c.statementTimeoutMs), stopped]);
+        const query = () => {
+          c.phase = 'query';
+          const left = config.timeout - (performance.now() - started) - SERVER_FIRST_MS;
+          c.statementTimeoutMs = Math.max(1, Math.round(Math.min(config.statementTimeout ?? Infinity, left)));
+          return Promise.race([(connection as PgConnection).readOnlyQuery(config.query as string, c.statementTimeoutMs), stopped]);
+        };
+        let result: QueryResult;
+        try {
+          result = await query();
+        } catch (err) {
+          // A kept session the server ended meanwhile (a restart, an idle timeout): one new session.
+          if (!reused || c.stopped || !endedSession(err)) throw err;
+          connection?.destroy(err as Error);
+          await open();
+          result = await query();
+        }
+        if (key) {
+          await Promise.race([(connection as PgConnection).reset(), stopped]);
+          kept = true;
+        }
         const column = result.columns[0];
         const value = column && result.row ? probeValue(result.row[0] ?? null, column.typeOid) : null;
         return { ok: true, value: typeof value === 'string' ? ctx.mask(value) : value, latencyMs: elapsed(), details };
@@ -122,10 +157,27 @@ export function create(config: PostgresProbeConfig, deps: ProviderDeps): Probe {
       } finally {
         clearTimeout(timer);
         ctx.signal.removeEventListener('abort', onAbort);
-        connection.close();
+        if (key && holding) sessions.release(key, connection, kept);
+        else connection?.close();
       }
     },
   };
+}
+
+/** The sessions of every postgres probe of this process; the idle ones are closed when it ends. */
+const sessions = new SessionPool();
+process.on('beforeExit', () => sessions.closeIdle());
+
+/** Sessions are shared only between checks of the same server, database, role, password and TLS settings. */
+function poolKey(o: ConnectOptions): string {
+  const digest = (text: string | undefined) => (text === undefined ? '' : createHash('sha256').update(text).digest('hex'));
+  return JSON.stringify([o.host, o.port, o.database, o.user, digest(o.password), o.sslmode, digest(o.ca)]);
+}
+
+/** A failure that says the session is gone, not that the query is wrong: the socket closed, or the server ended it (SQLSTATE class 08 or 57). */
+function endedSession(err: unknown): boolean {
+  if (err instanceof ConnectionError) return err.kind === 'closed' || err.kind === 'socket';
+  return err instanceof ServerError && /^(08|57)/.test(err.code);
 }
 
 /** Where to connect and as whom: from the fields, or from the URL in `urlEnv`. */

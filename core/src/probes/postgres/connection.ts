@@ -114,6 +114,31 @@ export class PgConnection {
     return result;
   }
 
+  /**
+   * Whether a session that waited in the pool can serve another check: open, and the server has
+   * said nothing since (a session it ends sends a FATAL error, then closes).
+   */
+  get reusable(): boolean {
+    return this.socket !== undefined && !this.destroyed && this.failure === undefined && this.queue.length === 0;
+  }
+
+  /**
+   * Ends the check's transaction and resets the session (settings, advisory locks, prepared
+   * statements, temporary state: DISCARD ALL), so the next check finds it as a new one would be.
+   */
+  async reset(): Promise<void> {
+    this.write(Buffer.concat([wire.simpleQuery('ROLLBACK'), wire.simpleQuery('DISCARD ALL')]));
+    await this.untilReady();
+    const status = await this.untilReady();
+    if (status !== 'I') throw new ConnectionError(`${this.where} did not end the transaction`, 'protocol');
+  }
+
+  /** Whether the open socket keeps the process running: not while the session waits in the pool. */
+  keepProcessAlive(on: boolean): void {
+    if (on) this.socket?.ref();
+    else this.socket?.unref();
+  }
+
   /** Rolls back and says goodbye without waiting for the answer; the socket closes itself. */
   close(): void {
     const socket = this.socket;

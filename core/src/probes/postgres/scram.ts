@@ -10,7 +10,29 @@ import { promisify } from 'node:util';
 
 export const SCRAM_SHA_256 = 'SCRAM-SHA-256';
 const GS2_HEADER = 'n,,';
-const derive = promisify(pbkdf2);
+const pbkdf2Async = promisify(pbkdf2);
+
+/**
+ * Salted passwords already derived in this process, by password digest, salt and iterations. The
+ * derivation (4,096 rounds of HMAC-SHA-256 by default) is the client's whole cost of a login, and
+ * a snapshot of 20 probes of one database, or a monitor sampling every few seconds, would pay it
+ * at every connection; a derivation in flight is shared. What is kept is as secret as the password
+ * the process already holds, and never leaves it.
+ */
+const derived = new Map<string, Promise<Buffer>>();
+const KEPT_DERIVATIONS = 32;
+
+function derive(password: string, salt: string, iterations: number): Promise<Buffer> {
+  const key = `${createHash('sha256').update(password).digest('hex')}:${salt}:${iterations}`;
+  let salted = derived.get(key);
+  if (!salted) {
+    if (derived.size >= KEPT_DERIVATIONS) derived.clear();
+    salted = pbkdf2Async(password, Buffer.from(salt, 'base64'), iterations, 32, 'sha256');
+    salted.catch(() => derived.delete(key));
+    derived.set(key, salted);
+  }
+  return salted;
+}
 
 const hmac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest();
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest();
@@ -54,7 +76,7 @@ export class ScramClient {
     if (!nonce || !salt || !Number.isInteger(iterations) || iterations < 1) throw new Error('the server sent a malformed SCRAM challenge');
     if (!nonce.startsWith(this.clientNonce) || nonce.length === this.clientNonce.length) throw new Error('the server sent a SCRAM nonce that is not based on ours');
     // SASLprep is approximated by NFKC, its normalisation step; plain ASCII passwords are unchanged.
-    const salted = await derive(this.password.normalize('NFKC'), Buffer.from(salt, 'base64'), iterations, 32, 'sha256');
+    const salted = await derive(this.password.normalize('NFKC'), salt, iterations);
     const clientKey = hmac(salted, 'Client Key');
     const withoutProof = `c=${Buffer.from(GS2_HEADER).toString('base64')},r=${nonce}`;
     const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
