@@ -62,7 +62,7 @@ const lazyOidcHttp = {
 export function options(outdir) {
   return {
     absWorkingDir: ROOT,
-    entryPoints: { main: 'action/src/main.ts', post: 'action/src/post.ts' },
+    entryPoints: { main: 'action/src/start-main.ts', post: 'action/src/start-post.ts' },
     outdir,
     bundle: true,
     platform: 'node',
