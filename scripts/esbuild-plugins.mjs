@@ -12,13 +12,16 @@ export function zodEnglishOnly() {
   return {
     name: 'zod-english-only',
     setup(build) {
+      // The virtual module's path is a fixed name, not the checkout's absolute path: esbuild hashes
+      // chunk names from their inputs, and the committed action bundle must not depend on where
+      // it was built.
       build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) => {
         if (!/[\\/]zod[\\/]v4[\\/](core|classic)[\\/]/.test(args.importer)) return undefined;
-        return { path: join(dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-english-only' };
+        return { path: 'zod-locales-en-only', namespace: 'zod-english-only', pluginData: { dir: join(dirname(args.importer), '..', 'locales') } };
       });
       build.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
-        contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};\n`,
-        resolveDir: dirname(args.path),
+        contents: "export { default as en } from './en.js';\n",
+        resolveDir: args.pluginData.dir,
       }));
     },
   };
