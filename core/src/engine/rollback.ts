@@ -85,7 +85,7 @@ async function undo(session: RunSession, stageName: string, comp: CompensationRe
       () => {
         comp.attempts += 1;
         return withDeadline(`undo ${comp.description}`, COMPENSATION_TIMEOUT_MS, session.clock, signal, (s) =>
-          op.run(stage, comp.params, { target: () => session.providers.target(stage, ctx.log), router: () => session.providers.router(stage, ctx.log) }, { ...ctx, signal: s }),
+          op.run(stage, comp.params, { target: () => session.providers.target(stage, ctx.log), router: () => session.providers.router(stage, ctx.log) }, { ...ctx, signal: s, observed: new Map() }),
         );
       },
       (attempt, delayMs, err) => session.emit({ kind: 'step.retrying', stage: stageName, step: ctx.step, attempt, delayMs, error: err.message }),

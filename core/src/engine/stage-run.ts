@@ -176,7 +176,16 @@ export class StageRun {
    */
   async registerUndo(stepId: string, op: CompensationOpName, description: string, params: Record<string, unknown>, key = ''): Promise<CompensationRecord | undefined> {
     const id = `${op}:${key}`;
-    if (this.record.compensations.some((c) => c.id === id)) return undefined;
+    const kept = this.record.compensations.find((c) => c.id === id);
+    // Closed unused because an earlier attempt never began its change: this attempt may change
+    // something, so the undo is open again (with what this attempt knows) before it starts.
+    if (kept?.status === 'done' && kept.error?.startsWith(NOT_NEEDED)) {
+      Object.assign(kept, { stepId, description, params, status: 'pending' });
+      delete kept.error;
+      await this.saveOrForget(1);
+      return kept;
+    }
+    if (kept) return undefined;
     const record = undo(id, stepId, op, description, params);
     this.record.compensations.push(record);
     await this.saveOrForget(1);
@@ -198,7 +207,7 @@ export class StageRun {
     } catch (err) {
       if (fresh && err instanceof ProviderError && err.nothingChanged) {
         fresh.status = 'done';
-        fresh.error = `not needed: the change never began (${err.message.split('\n')[0] ?? ''})`;
+        fresh.error = `${NOT_NEEDED} the change never began (${err.message.split('\n')[0] ?? ''})`;
         await this.session.writer.saveBestEffort();
       }
       throw err;
@@ -223,6 +232,9 @@ export class StageRun {
     }
   }
 }
+
+/** How an undo closed unused starts its `error`: see `withUndo`. */
+const NOT_NEEDED = 'not needed:';
 
 function undo(id: string, stepId: string, op: CompensationOpName, description: string, params: Record<string, unknown>): CompensationRecord {
   return { id, stepId, description, op, params, status: 'pending', attempts: 0 };

@@ -45,7 +45,8 @@ export function create(config: CommandProbeConfig, deps: ProviderDeps): Probe {
           ok,
           value,
           latencyMs: result.durationMs,
-          details: { exitCode: result.exitCode },
+          // Only the tail of a longer output is kept: a value built from it (a host list) must know.
+          details: { exitCode: result.exitCode, ...(result.stdoutDroppedBytes > 0 ? { outputTruncated: true } : {}) },
         };
         if (!ok) {
           const said = lastLine(result.stderr) || lastLine(result.stdout);

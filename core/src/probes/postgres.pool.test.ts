@@ -41,7 +41,13 @@ describe('postgres probe sessions', () => {
 
   it('opens at most four sessions for twenty probes at once, and every probe answers', async () => {
     const db = await freshDatabase();
-    const results = await Promise.all(Array.from({ length: 20 }, () => check(db)));
+    // A probe waits a quarter of its timeout for a kept session: long enough here for four logins.
+    const patient = () =>
+      create(
+        configSchema.parse({ type: 'postgres', host: server.host, port: server.port, user: scram.name, database: db, passwordEnv: 'PG_PASSWORD', query: 'SELECT pg_backend_pid()', timeout: '20s' }),
+        fakeDeps({ secret: (n) => secrets[n] }),
+      ).check(fakeStepContext());
+    const results = await Promise.all(Array.from({ length: 20 }, patient));
     expect(results.every((r) => r.ok)).toBe(true);
     expect(new Set(results.map((r) => r.value)).size).toBeLessThanOrEqual(4);
     expect(await sessionsOn(db)).toBeLessThanOrEqual(4);
@@ -73,6 +79,18 @@ describe('postgres probe sessions', () => {
     const after = await check(db);
     expect(after).toMatchObject({ ok: true });
     expect(after.value).not.toBe(before.value);
+  });
+
+  it('slow queries beyond the four kept sessions run side by side in sessions of their own, within their timeout', async () => {
+    const db = await freshDatabase();
+    const slow = () =>
+      create(
+        configSchema.parse({ type: 'postgres', host: server.host, port: server.port, user: scram.name, database: db, passwordEnv: 'PG_PASSWORD', query: 'SELECT pg_sleep(0.5) IS NULL', timeout: '2s' }),
+        fakeDeps({ secret: (n) => secrets[n] }),
+      ).check(fakeStepContext());
+    // Sixteen half-second queries through four sessions in turn would take 2 s: past the timeout.
+    const results = await Promise.all(Array.from({ length: 16 }, slow));
+    expect(results.map((r) => r.error ?? 'ok')).toEqual(Array(16).fill('ok'));
   });
 
   it('a probe without a query logs in anew each time and keeps no session', async () => {

@@ -7,8 +7,8 @@ import { errorMessage } from '../errors.js';
 import type { ProbeResult } from '../model/results.js';
 import type { Probe } from '../ports/probe.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
-import { addressOf, type ConnectOptions, ConnectionError, PgConnection, type QueryResult, ServerError, type SslMode } from './postgres/connection.js';
-import { describeFailure, type FailureContext } from './postgres/messages.js';
+import { addressOf, type ConnectOptions, PgConnection, type QueryResult, type SslMode } from './postgres/connection.js';
+import { describeFailure, endedSession, type FailureContext } from './postgres/messages.js';
 import { SessionPool } from './postgres/pool.js';
 import { parseConnectionUrl } from './postgres/url.js';
 import { probeValue } from './postgres/values.js';
@@ -93,7 +93,7 @@ export function create(config: PostgresProbeConfig, deps: ProviderDeps): Probe {
       if (ctx.signal.aborted) return fail(`cancelled before connecting to ${c.label}`);
       // A probe with a query reuses a session of an earlier check (see postgres/pool.ts); without
       // one it measures exactly a login, so it always opens its own.
-      const key = config.query === undefined ? undefined : poolKey(options);
+      let key = config.query === undefined ? undefined : poolKey(options);
 
       // The probe's own deadline and the snapshot's signal both stop the work where it is: the
       // socket is dropped and a statement in flight is cancelled on the server.
@@ -120,10 +120,18 @@ export function create(config: PostgresProbeConfig, deps: ProviderDeps): Probe {
       };
       try {
         if (key) {
+          const pooled = key;
           // A session handed out after this check gave up goes straight back.
-          const lease = await Promise.race([sessions.acquire(key).then((l) => (c.stopped ? void sessions.release(key, l, l !== undefined) : l)), stopped]);
-          holding = true;
-          connection = lease;
+          const lease = await Promise.race([
+            // Waiting for a kept session may take a quarter of the probe's time, no more.
+            sessions.acquire(pooled, config.timeout / 4).then((l) => (c.stopped && l !== 'own' ? void sessions.release(pooled, l, l !== undefined) : l)),
+            stopped,
+          ]);
+          if (lease === 'own') key = undefined;
+          else {
+            holding = true;
+            connection = lease;
+          }
         }
         const reused = connection !== undefined;
         if (!reused) await open();
@@ -145,7 +153,7 @@ export function create(config: PostgresProbeConfig, deps: ProviderDeps): Probe {
           await open();
           result = await query();
         }
-        if (key) {
+        if (key && holding) {
           await Promise.race([(connection as PgConnection).reset(), stopped]);
           kept = true;
         }
@@ -174,11 +182,6 @@ function poolKey(o: ConnectOptions): string {
   return JSON.stringify([o.host, o.port, o.database, o.user, digest(o.password), o.sslmode, digest(o.ca)]);
 }
 
-/** A failure that says the session is gone, not that the query is wrong: the socket closed, or the server ended it (SQLSTATE class 08 or 57). */
-function endedSession(err: unknown): boolean {
-  if (err instanceof ConnectionError) return err.kind === 'closed' || err.kind === 'socket';
-  return err instanceof ServerError && /^(08|57)/.test(err.code);
-}
 
 /** Where to connect and as whom: from the fields, or from the URL in `urlEnv`. */
 async function connectOptions(config: PostgresProbeConfig, deps: ProviderDeps): Promise<ConnectOptions> {

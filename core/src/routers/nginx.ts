@@ -9,7 +9,7 @@ import { describeCommand, formatLimit, runCommand, type CommandResult } from '..
 import { readsFile, readUpstream, writeUpstream, type FileNow } from './nginx/file.js';
 import { findUpstream, freshFile, isBackup, rewrite, weightOf } from './nginx/upstream.js';
 import { listOf, serverWeights, shareOf } from './nginx/weights.js';
-import { activeWorkers, masterPid, serving } from './nginx/workers.js';
+import { activeWorkers, masterPid, servesNow } from './nginx/workers.js';
 
 export const type = 'nginx';
 
@@ -143,7 +143,7 @@ export function create(config: Config, deps: ProviderDeps): TrafficRouter {
   /** Whether nginx serves the file as it is now; `true` without verification. */
   async function live(now: FileNow): Promise<boolean> {
     if (config.verify === 'none') return true;
-    return serving(await activeWorkers(await masterPid(pidFile)), now.mtimeMs);
+    return servesNow(await masterPid(pidFile), now.mtimeMs);
   }
 
   /** Waits until nginx serves the file as it is now, through none of the `before` workers. */
@@ -151,8 +151,8 @@ export function create(config: Config, deps: ProviderDeps): TrafficRouter {
     const { mtimeMs } = await readUpstream(file);
     const until = ctx.clock.now() + config.reloadTimeout;
     for (;;) {
-      const workers = await masterPid(pidFile).then(activeWorkers, () => []);
-      if (serving(workers, mtimeMs, before)) return;
+      const master = await masterPid(pidFile).catch(() => undefined);
+      if (master !== undefined && (await servesNow(master, mtimeMs, before))) return;
       if (ctx.clock.now() >= until) {
         throw new ProviderError(
           `nginx router: nginx did not start workers serving ${file} within ${formatLimit(config.reloadTimeout)} of the reload, so it still serves the previous configuration (applying the new one failed, or the reload is slow: see nginx's error log; reloadTimeout waits longer)`,

@@ -160,3 +160,47 @@ describe('hostsFrom', () => {
     expect(outcome.journal.providers?.['target/web']).toEqual({ hosts: ['web-2', 'web-1'] });
   });
 });
+
+describe('hostsFrom under faults', () => {
+  it('refuses a host list cut short: a probe keeps only the last 64 KiB of what it prints', async () => {
+    const long = ok('web-9999');
+    long.details = { exitCode: 0, outputTruncated: true };
+    const fleet = create(config(), fakeDeps({ workDir: dir }, { probes: { inventory: long } }));
+    const err = (await rejection(fleet.fleet?.units(ctx()) as Promise<string[]>)) as ProviderError;
+    expect(err.message).toBe("fleet target: probe 'inventory' (hostsFrom) printed more than a probe keeps (64 KiB), so its first hosts were cut off; print fewer (a file for hostsFile holds any number)");
+    expect(err.nothingChanged).toBe(true);
+  });
+
+  it('an inventory that fails once, then answers: the retried deploy has its undo, and a failed verify reverts the hosts', async () => {
+    const sh = (body: string) => ['sh', '-c', body];
+    const file = `${dir}/"$ROLLGATE_HOST".version`;
+    for (const h of ['a', 'b']) await writeFile(join(dir, `${h}.version`), 'v1');
+    const loaded = loadTestWorkflow({
+      environments: { prod: {} },
+      // The first read fails (the inventory API has a bad moment); the second lists a and b.
+      probes: { inventory: { type: 'command', run: sh(`if [ -e ${dir}/asked ]; then echo a b; else touch ${dir}/asked; echo 503 >&2; exit 1; fi`) } },
+      stages: [
+        {
+          name: 'web',
+          environment: 'prod',
+          target: {
+            type: 'fleet',
+            hostsFrom: 'inventory',
+            deploy: sh(`printf %s "$ROLLGATE_VERSION" > ${file}`),
+            health: sh('exit 1'),
+            revert: sh(`echo "$ROLLGATE_HOST:$ROLLGATE_PREVIOUS_STATE" >> ${dir}/reverts; rm -f ${file}`),
+          },
+          retry: { attempts: 2, initialDelay: '10ms' },
+          verify: { interval: '10ms', timeout: '200ms' },
+        },
+      ],
+    });
+    const events: RunEvent[] = [];
+    const outcome = await runWorkflow({ loaded, store: new MemoryRunStore(), context: { actor: 'alice', ci: 'local' }, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, subscribers: [(e) => events.push(e)] });
+    expect(events.filter((e) => e.kind === 'step.retrying').length).toBe(1);
+    expect(outcome.status).toBe('rolled-back');
+    // Without a `current` command rollgate cannot tell what ran before: the revert is told so.
+    expect((await readFile(join(dir, 'reverts'), 'utf8')).split('\n').filter(Boolean).sort()).toEqual(['a:unknown', 'b:unknown']);
+    expect(outcome.journal.stages.web?.compensations.map((c) => [c.op, c.status])).toEqual([['target.revert', 'done']]);
+  });
+});

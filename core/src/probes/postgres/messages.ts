@@ -73,3 +73,13 @@ function queryFailed(err: ServerError, c: FailureContext): string {
   const hint = err.fields.H ? `; hint: ${err.fields.H}` : '';
   return `${query} failed on ${c.label}: ${err.message}${sqlstate(err)}${hint}`;
 }
+
+/**
+ * A failure that says the session is gone, not that the query is wrong or slow: the socket closed,
+ * a connection exception (SQLSTATE class 08), or the server ending the session (57P01 to 57P05:
+ * shutdown, crash, restart, idle timeouts). 57014 is a statement cancelled: the session lives.
+ */
+export function endedSession(err: unknown): boolean {
+  if (err instanceof ConnectionError) return err.kind === 'closed' || err.kind === 'socket';
+  return err instanceof ServerError && /^(08...|57P0[1-5])$/.test(err.code);
+}

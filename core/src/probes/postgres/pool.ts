@@ -5,7 +5,9 @@ import type { PgConnection } from './connection.js';
  * A new session costs the server a process and the client a login (its backend fork and catalog
  * loading on the server, the SCRAM exchange on both sides); twenty probes of one database in a
  * snapshot paid it twenty times at once, and a guard or a `waitFor` paid it at every sample. At
- * most MAX_SESSIONS per key are open: a check beyond them waits for one to come back. A session
+ * most MAX_SESSIONS per key are kept: a check beyond them waits for one to come back (queries of
+ * a millisecond free one at once), but only for a part of its own timeout: then it opens a session
+ * of its own that is not kept, so slow queries still run side by side. A session
  * goes back only when its check ended cleanly (the transaction rolled back, the session reset);
  * an idle one is closed after IDLE_MS, and never keeps the process running.
  */
@@ -13,14 +15,17 @@ import type { PgConnection } from './connection.js';
 const MAX_SESSIONS = 4;
 const IDLE_MS = 10_000;
 
-/** What `acquire` hands out: an idle session, or the right to open one (`undefined`). */
-export type Lease = PgConnection | undefined;
+/**
+ * What `acquire` hands out: an idle session, the right to open one that goes back to the pool
+ * (`undefined`), or `'own'`: open one outside the pool and close it after the check.
+ */
+export type Lease = PgConnection | undefined | 'own';
 
 interface Entry {
   idle: Array<{ connection: PgConnection; timer: NodeJS.Timeout }>;
   /** Sessions counted against MAX_SESSIONS: idle, in use, or being opened. */
   open: number;
-  waiting: Array<(lease: Lease) => void>;
+  waiting: Array<{ take: (lease: PgConnection | undefined) => void }>;
 }
 
 export class SessionPool {
@@ -31,8 +36,11 @@ export class SessionPool {
     private readonly idleMs = IDLE_MS,
   ) {}
 
-  /** An idle session of `key` that is still usable, else the right to open one (waiting for it at the limit). */
-  acquire(key: string): Promise<Lease> {
+  /**
+   * An idle session of `key` that is still usable, else the right to open one: at the limit, the
+   * first session released within `waitMs`, else `'own'`.
+   */
+  acquire(key: string, waitMs: number): Promise<Lease> {
     const entry = this.entry(key);
     for (let kept = entry.idle.pop(); kept; kept = entry.idle.pop()) {
       clearTimeout(kept.timer);
@@ -47,7 +55,20 @@ export class SessionPool {
       entry.open += 1;
       return Promise.resolve(undefined);
     }
-    return new Promise((resolve) => entry.waiting.push(resolve));
+    return new Promise((resolve) => {
+      const waiter = {
+        take: (lease: PgConnection | undefined) => {
+          clearTimeout(timer);
+          resolve(lease);
+        },
+      };
+      const timer = setTimeout(() => {
+        entry.waiting = entry.waiting.filter((w) => w !== waiter);
+        resolve('own');
+      }, waitMs);
+      timer.unref();
+      entry.waiting.push(waiter);
+    });
   }
 
   /**
@@ -59,7 +80,7 @@ export class SessionPool {
     if (!reusable || !connection) connection?.close();
     const next = entry.waiting.shift();
     if (next) {
-      next(reusable ? connection : undefined);
+      next.take(reusable ? connection : undefined);
       return;
     }
     if (!reusable || !connection) {

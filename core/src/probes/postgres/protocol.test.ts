@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ConnectionError, ServerError } from './connection.js';
+import { endedSession } from './messages.js';
 import { ScramClient } from './scram.js';
 import { parseConnectionUrl } from './url.js';
 import { probeValue } from './values.js';
@@ -104,5 +106,17 @@ describe('connection URLs', () => {
     expect(error('postgres://:s3cret@h/d')).toBe('the URL in DB_URL names no user; write it as postgres://user:password@host:5432/database');
     expect(error('postgres://u:s3cret@h/d?port=0')).toBe('the URL in DB_URL has a port that is not one');
     expect(error('postgres://u:s3cret@h/d?sslmode=sometimes')).toBe('the URL in DB_URL has sslmode=sometimes; expected one of disable, allow, prefer, require, verify-ca, verify-full');
+  });
+});
+
+describe('endedSession', () => {
+  it('tells a session the server ended from a query that failed or was cancelled', () => {
+    const server = (code: string) => new ServerError({ C: code, M: 'x' });
+    for (const code of ['57P01', '57P02', '57P03', '57P05', '08006', '08003']) expect(endedSession(server(code)), code).toBe(true);
+    for (const code of ['57014', '42703', '25006', '']) expect(endedSession(server(code)), code).toBe(false);
+    expect(endedSession(new ConnectionError('gone', 'closed'))).toBe(true);
+    expect(endedSession(new ConnectionError('reset', 'socket'))).toBe(true);
+    expect(endedSession(new ConnectionError('bad', 'protocol'))).toBe(false);
+    expect(endedSession(new Error('other'))).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { activeWorkers } from './workers.js';
+import { activeWorkers, servesNow } from './workers.js';
 
 /*
  * Finding nginx's accepting workers in a /proc tree: from the master's children list where the
@@ -46,5 +46,20 @@ describe('activeWorkers', () => {
     // Started 50 s after boot (5000 ticks of 10 ms).
     const boot = Date.now() - 1_000_000;
     expect(Math.abs((workers[0]?.startMs ?? 0) - (boot + 50_000))).toBeLessThan(1000);
+  });
+});
+
+describe('servesNow', () => {
+  it('does not trust a children list that missed an old worker still accepting connections', async () => {
+    await mkdir(join(proc, '100', 'task', '100'), { recursive: true });
+    // The list misses 102, an old worker that has not yet started shutting down.
+    await writeFile(join(proc, '100', 'task', '100', 'children'), '101 ');
+    await writeFile(join(proc, '102', 'cmdline'), 'nginx:\0worker\0process\0');
+    const boot = Date.now() - 1_000_000;
+    // 101 started at 50 s after boot, 102 at 40 s: a file written at 45 s is served by 101 only.
+    const written = boot + 45_000;
+    expect(await servesNow(100, written, new Set(), proc)).toBe(false);
+    await writeFile(join(proc, '102', 'cmdline'), 'nginx:\0worker\0process\0is\0shutting\0down\0');
+    expect(await servesNow(100, written, new Set(), proc)).toBe(true);
   });
 });

@@ -43,8 +43,8 @@ export async function masterPid(pidFile: string, procRoot = '/proc'): Promise<nu
 }
 
 /** The workers of `master` that accept connections (not those finishing old requests after a reload). */
-export async function activeWorkers(master: number, procRoot = '/proc'): Promise<Worker[]> {
-  const entries = (await childrenOf(master, procRoot)) ?? (await everyProcess(procRoot));
+export async function activeWorkers(master: number, procRoot = '/proc', options: { everyProcess?: boolean } = {}): Promise<Worker[]> {
+  const entries = (options.everyProcess ? undefined : await childrenOf(master, procRoot)) ?? (await everyProcess(procRoot));
   const boot = await bootMs(procRoot);
   const found = await Promise.all(
     entries.map(async (e): Promise<Worker | undefined> => {
@@ -58,6 +58,17 @@ export async function activeWorkers(master: number, procRoot = '/proc'): Promise
     }),
   );
   return found.filter((w): w is Worker => w !== undefined).sort((a, b) => a.pid - b.pid);
+}
+
+/**
+ * Whether nginx serves a file written at `writtenMs` through none of the `before` workers. The
+ * kernel's children list may miss a process while others exit (as old workers do after a reload):
+ * a "yes" from it is confirmed by reading every process once, so a missed old worker that still
+ * accepts connections cannot pass for a finished reload.
+ */
+export async function servesNow(master: number, writtenMs: number, before: ReadonlySet<number> = new Set(), procRoot = '/proc'): Promise<boolean> {
+  if (!serving(await activeWorkers(master, procRoot), writtenMs, before)) return false;
+  return serving(await activeWorkers(master, procRoot, { everyProcess: true }), writtenMs, before);
 }
 
 /**

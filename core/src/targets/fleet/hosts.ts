@@ -98,6 +98,11 @@ async function fromProbe(name: string, deps: Pick<ProviderDeps, 'probe' | 'state
       nothingChanged: true,
     });
   }
+  if (result.details?.['outputTruncated'] === true) {
+    throw new ProviderError(`fleet target: probe '${name}' (hostsFrom) printed more than a probe keeps (64 KiB), so its first hosts were cut off; print fewer (a file for hostsFile holds any number)`, {
+      nothingChanged: true,
+    });
+  }
   const hosts = parseHostList(result.value, `probe '${name}' (hostsFrom)`);
   // Kept before any host changes: a later process of this run acts on this list.
   await deps.state.put({ ...(deps.state.get() as object | null | undefined), hosts });
