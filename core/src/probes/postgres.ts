@@ -153,13 +153,20 @@ export function create(config: PostgresProbeConfig, deps: ProviderDeps): Probe {
           await open();
           result = await query();
         }
-        if (key && holding) {
-          await Promise.race([(connection as PgConnection).reset(), stopped]);
-          kept = true;
-        }
         const column = result.columns[0];
         const value = column && result.row ? probeValue(result.row[0] ?? null, column.typeOid) : null;
-        return { ok: true, value: typeof value === 'string' ? ctx.mask(value) : value, latencyMs: elapsed(), details };
+        const measured: ProbeResult = { ok: true, value: typeof value === 'string' ? ctx.mask(value) : value, latencyMs: elapsed(), details };
+        if (key && holding) {
+          // Readying the session for the next check is not part of this one: a session that cannot
+          // be reset is dropped, and the answer stands.
+          try {
+            await Promise.race([(connection as PgConnection).reset(), stopped]);
+            kept = true;
+          } catch {
+            kept = false;
+          }
+        }
+        return measured;
       } catch (err) {
         return fail(describeFailure(err, c));
       } finally {
