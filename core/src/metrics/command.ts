@@ -3,7 +3,7 @@ import { commandSpec, duration } from '../config/fields.js';
 import { NoDataError, ProviderError } from '../errors.js';
 import type { MetricProvider } from '../ports/metric-provider.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
-import { parseValue } from '../probes/command.js';
+import { parseValue } from '../util/parse-value.js';
 import { describeCommand, runCommand } from '../util/command-runner.js';
 
 export const type = 'command';

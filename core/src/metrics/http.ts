@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { errorMessage, NoDataError, ProviderError } from '../errors.js';
 import type { MetricProvider } from '../ports/metric-provider.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
-import { parseValue } from '../probes/command.js';
+import { parseValue } from '../util/parse-value.js';
 import { describeJson, formatJsonPath, type JsonPathSegment, parseJsonPath, readJsonPath } from '../util/json-path.js';
 import { checkConnection, connectionFields, prepareRequest, retryableStatus, send, snippet } from './http-request.js';
 

@@ -5,6 +5,9 @@ import type { ProbeResult } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import { errorMessage } from '../errors.js';
 import { runCommand } from '../util/command-runner.js';
+import { parseValue } from '../util/parse-value.js';
+
+export { parseValue };
 
 export const type = 'command';
 
@@ -19,7 +22,6 @@ export type CommandProbeConfig = z.infer<typeof configSchema>;
 
 /** Probes keep little output: the value is one short line. */
 const PROBE_OUTPUT_LIMIT = 65_536;
-const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 export function create(config: CommandProbeConfig, deps: ProviderDeps): Probe {
   return {
@@ -58,17 +60,6 @@ export function create(config: CommandProbeConfig, deps: ProviderDeps): Probe {
       }
     },
   };
-}
-
-/** Trimmed stdout; a number when it reads as one; `null` when empty. */
-export function parseValue(stdout: string): number | string | null {
-  const text = stdout.trim();
-  if (text === '') return null;
-  if (NUMERIC.test(text)) {
-    const n = Number(text);
-    if (Number.isFinite(n)) return n;
-  }
-  return text;
 }
 
 function lastLine(text: string): string {

@@ -3,7 +3,6 @@ import { ProviderError } from '../../errors.js';
 import type { ProviderDeps } from '../../ports/provider-deps.js';
 import type { StepContext } from '../../ports/step-context.js';
 import { describeCommand, runCommand, type CommandResult } from '../../util/command-runner.js';
-import type { FleetTargetConfig } from '../fleet.js';
 import { Limiter, reasonOf } from './limiter.js';
 
 /*
@@ -26,6 +25,19 @@ export interface HostHealth {
   message: string;
 }
 
+/** What the host commands need of the fleet target's config (fleet.ts's schema gives it). */
+export interface HostCommandsConfig {
+  current?: CommandSpec | undefined;
+  deploy: CommandSpec;
+  health: CommandSpec;
+  revert: CommandSpec;
+  concurrency: number;
+  timeout: number;
+  checkTimeout: number;
+  outputLimit: number;
+  retryOn: { exitCodes: number[]; timeout: boolean };
+}
+
 export class HostCommands {
   /**
    * What this process last put on each host (`null`: removed). Without a `current` command it is
@@ -35,7 +47,7 @@ export class HostCommands {
   private readonly limiter: Limiter;
 
   constructor(
-    private readonly config: FleetTargetConfig,
+    private readonly config: HostCommandsConfig,
     private readonly deps: ProviderDeps,
   ) {
     this.limiter = new Limiter(config.concurrency);
