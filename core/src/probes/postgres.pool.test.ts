@@ -22,9 +22,9 @@ async function freshDatabase(): Promise<string> {
   return name;
 }
 /** A probe of `database`; `null`: no query. */
-const probe = (database: string, query: string | null = 'SELECT pg_backend_pid()') =>
+const probe = (database: string, query: string | null = 'SELECT pg_backend_pid()', extra: Record<string, unknown> = {}) =>
   create(
-    configSchema.parse({ type: 'postgres', host: server.host, port: server.port, user: scram.name, database, passwordEnv: 'PG_PASSWORD', ...(query ? { query } : {}) }),
+    configSchema.parse({ type: 'postgres', host: server.host, port: server.port, user: scram.name, database, passwordEnv: 'PG_PASSWORD', ...(query ? { query } : {}), ...extra }),
     fakeDeps({ secret: (n) => secrets[n] }),
   );
 const check = (database: string, query?: string | null) => probe(database, query).check(fakeStepContext());
@@ -42,11 +42,7 @@ describe('postgres probe sessions', () => {
   it('opens at most four sessions for twenty probes at once, and every probe answers', async () => {
     const db = await freshDatabase();
     // A probe waits a quarter of its timeout for a kept session: long enough here for four logins.
-    const patient = () =>
-      create(
-        configSchema.parse({ type: 'postgres', host: server.host, port: server.port, user: scram.name, database: db, passwordEnv: 'PG_PASSWORD', query: 'SELECT pg_backend_pid()', timeout: '20s' }),
-        fakeDeps({ secret: (n) => secrets[n] }),
-      ).check(fakeStepContext());
+    const patient = () => probe(db, 'SELECT pg_backend_pid()', { timeout: '20s' }).check(fakeStepContext());
     const results = await Promise.all(Array.from({ length: 20 }, patient));
     expect(results.every((r) => r.ok)).toBe(true);
     expect(new Set(results.map((r) => r.value)).size).toBeLessThanOrEqual(4);
@@ -83,11 +79,7 @@ describe('postgres probe sessions', () => {
 
   it('slow queries beyond the four kept sessions run side by side in sessions of their own, within their timeout', async () => {
     const db = await freshDatabase();
-    const slow = () =>
-      create(
-        configSchema.parse({ type: 'postgres', host: server.host, port: server.port, user: scram.name, database: db, passwordEnv: 'PG_PASSWORD', query: 'SELECT pg_sleep(0.5) IS NULL', timeout: '2s' }),
-        fakeDeps({ secret: (n) => secrets[n] }),
-      ).check(fakeStepContext());
+    const slow = () => probe(db, 'SELECT pg_sleep(0.5) IS NULL', { timeout: '2s' }).check(fakeStepContext());
     // Sixteen half-second queries through four sessions in turn would take 2 s: past the timeout.
     const results = await Promise.all(Array.from({ length: 16 }, slow));
     expect(results.map((r) => r.error ?? 'ok')).toEqual(Array(16).fill('ok'));
