@@ -2,8 +2,8 @@
 // plain sh script. Run: node bench/nginx-blue-green.mjs (after npm run build; needs /usr/sbin/nginx
 // from the Debian package `nginx`). BENCH_PAIRS sets the paired runs (default 6).
 //
-// The hosts are real processes (tests/real/e2e/app-host.mjs, started and replaced by
-// app-host-ctl.mjs, the fleet commands of the end-to-end tests); nginx is real, on a free port in
+// The hosts are real processes (tests/real/fleet/host-server.mjs, started and replaced by
+// host-ctl.mjs, the fleet commands of the end-to-end tests); nginx is real, on a free port in
 // a temp dir. Both sides do the same work: read each host's version, deploy v2 on the green hosts
 // (web-01..03) at once, check their health, write the upstream file (green up, blue down),
 // `nginx -t`, `nginx -s reload`, wait until nginx's workers serve it, deploy v2 on blue (web-04)
@@ -31,7 +31,7 @@ if (!NGINX) {
   process.exit(2);
 }
 const PAIRS = Math.max(2, Math.min(50, Number(process.env.BENCH_PAIRS ?? 6)));
-const CTL = join(ROOT, 'tests/real/e2e/app-host-ctl.mjs');
+const CTL = join(ROOT, 'tests/real/fleet/host-ctl.mjs');
 const HOSTS = ['web-01', 'web-02', 'web-03', 'web-04'];
 const GREEN = HOSTS.slice(0, 3);
 
@@ -46,7 +46,7 @@ async function freePort() {
   return port;
 }
 
-// The fleet, in the LocalFleet layout that app-host-ctl.mjs reads.
+// The fleet, in the LocalFleet layout that host-ctl.mjs reads.
 const ports = {};
 for (const h of HOSTS) {
   let port = await freePort();
@@ -84,7 +84,7 @@ try {
   await onAll('v1');
   await until(async () => (await request(url)).status === 200, 'nginx did not start');
 
-  // The commands both sides run on a host: deploy through app-host-ctl.mjs (a node process, as a
+  // The commands both sides run on a host: deploy through host-ctl.mjs (a node process, as a
   // real deploy is a process), current and health as curl one-liners, the way a script reads them.
   const hostScript = (name, body) => {
     writeFileSync(join(dir, name), `#!/bin/sh\nset -eu\nport=$(cat "$FLEET_DIR/hosts/$ROLLGATE_HOST/port")\n${body}\n`);

@@ -108,7 +108,7 @@ describe('blue-green through HAProxy on a host fleet, under load', () => {
   });
 
   it('switches back to blue when green turns unhealthy after the switch; no request fails', { timeout: 60_000 }, async () => {
-    await Promise.all(fleet.hosts.map((h) => fleet.appCtl('deploy', h, { ROLLGATE_VERSION: 'v1' })));
+    await Promise.all(fleet.hosts.map((h) => fleet.ctl('deploy', h, { ROLLGATE_VERSION: 'v1' })));
     // v3 passes its health checks for 3.5 s (verify-green, the switch), then fails them.
     await fleet.sickAfter('v3', 3500);
     const { outcome, of, counts } = await blueGreen('v3');

@@ -127,7 +127,7 @@ describe('a canary on a host fleet through nginx, analysed by Prometheus', () =>
   it('rolls back a version that fails 30% of its requests: every host on v1, traffic back to stable, the decision names metric, value and condition', { timeout: 60_000 }, async () => {
     await fleet.failRate('v3', 0.3);
     // The previous case left v2 everywhere: v1 is the stable version again.
-    await Promise.all(fleet.hosts.map((h) => fleet.appCtl('deploy', h, { ROLLGATE_VERSION: 'v1' })));
+    await Promise.all(fleet.hosts.map((h) => fleet.ctl('deploy', h, { ROLLGATE_VERSION: 'v1' })));
     const { outcome, of, counts } = await canary('v3');
     console.log(`canary v3 through nginx: ${JSON.stringify(counts)}`);
     expect(outcome.status).toBe('rolled-back');

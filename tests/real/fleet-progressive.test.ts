@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createRealClock, FileRunStore, loadWorkflowFile, runWorkflow, type RunEvent } from '../../core/src/index.js';
-import { HOST_CTL, type LocalFleet, startLocalFleet } from './fleet/local-fleet.js';
+import { ctlCommand, type LocalFleet, startLocalFleet } from './fleet/local-fleet.js';
 
 /*
  * A progressive rollout over a fleet of 20 real processes (one HTTP server per host, on its own
@@ -32,7 +32,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const command = (action: string) => [process.execPath, HOST_CTL, action];
+const command = ctlCommand;
 
 function workflowText(): string {
   return stringify({

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TEST_PATH } from '../testing/fakes.js';
 import { loadTestWorkflow } from '../testing/workflows.js';
 import { MemoryRunStore } from './memory-run-store.js';
 import { runWorkflow } from './executor.js';
@@ -13,7 +14,7 @@ import type { RunEvent } from '../model/events.js';
  * attempt and a rollback read again. Counted with `current` commands that log each call.
  */
 
-const PATH = process.env.PATH ?? '/usr/bin:/bin';
+const PATH = TEST_PATH;
 const sh = (body: string) => ['sh', '-c', body];
 
 async function run(stage: Record<string, unknown>, extra: Record<string, unknown> = {}) {

@@ -8,7 +8,7 @@ import { MemoryRunStore } from '../engine/memory-run-store.js';
 import { ProviderError } from '../errors.js';
 import type { RunEvent } from '../model/events.js';
 import type { ProbeResult } from '../model/results.js';
-import { fakeDeps, fakeStepContext } from '../testing/fakes.js';
+import { fakeDeps, fakeStepContext, TEST_PATH } from '../testing/fakes.js';
 import { MemoryProviderStates } from '../testing/state.js';
 import { loadTestWorkflow } from '../testing/workflows.js';
 import { configSchema, create } from './fleet.js';
@@ -152,7 +152,7 @@ describe('hostsFrom', () => {
       ],
     });
     const events: RunEvent[] = [];
-    const outcome = await runWorkflow({ loaded, store: new MemoryRunStore(), context: { actor: 'alice', ci: 'local' }, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, subscribers: [(e) => events.push(e)] });
+    const outcome = await runWorkflow({ loaded, store: new MemoryRunStore(), context: { actor: 'alice', ci: 'local' }, env: { PATH: TEST_PATH }, subscribers: [(e) => events.push(e)] });
     expect(outcome.status).toBe('succeeded');
     expect((await readFile(join(dir, 'deploys'), 'utf8')).split('\n').filter(Boolean)).toEqual(['web-2', 'web-1']);
     const measured = events.find((e) => e.kind === 'probes.measured');
@@ -196,7 +196,7 @@ describe('hostsFrom under faults', () => {
       ],
     });
     const events: RunEvent[] = [];
-    const outcome = await runWorkflow({ loaded, store: new MemoryRunStore(), context: { actor: 'alice', ci: 'local' }, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, subscribers: [(e) => events.push(e)] });
+    const outcome = await runWorkflow({ loaded, store: new MemoryRunStore(), context: { actor: 'alice', ci: 'local' }, env: { PATH: TEST_PATH }, subscribers: [(e) => events.push(e)] });
     expect(events.filter((e) => e.kind === 'step.retrying').length).toBe(1);
     expect(outcome.status).toBe('rolled-back');
     // Without a `current` command rollgate cannot tell what ran before: the revert is told so.

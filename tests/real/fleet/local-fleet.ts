@@ -7,11 +7,14 @@ import { freePort } from '../app-server.js';
 /*
  * A fleet of local hosts for the end-to-end tests: each host is a real HTTP server process
  * (host-server.mjs) on its own loopback port, started, replaced and stopped by host-ctl.mjs, the
- * same script the workflow's fleet target runs. Nothing here is a double: the target's commands
- * start and kill real processes.
+ * same script the workflow's fleet target runs (`ctlCommand`). Nothing here is a double: the
+ * target's commands start and kill real processes.
  */
 
 export const HOST_CTL = join(dirname(fileURLToPath(import.meta.url)), 'host-ctl.mjs');
+
+/** The fleet target's command for `action`, as a workflow writes it. */
+export const ctlCommand = (action: string) => [process.execPath, HOST_CTL, action];
 
 export interface HostAnswer {
   pid: number;
