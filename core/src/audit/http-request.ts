@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { errorMessage } from '../errors.js';
 
 /**
@@ -8,7 +9,7 @@ import { errorMessage } from '../errors.js';
  */
 export interface RequestParts {
   url: URL;
-  headers: Headers;
+  headers: Record<string, string>;
 }
 
 /** The fields of an http sink's config that requests are built from. */
@@ -22,12 +23,12 @@ export interface RequestSettings {
 export function requestParts(config: RequestSettings, token: string | undefined): RequestParts {
   if (config.bearerTokenEnv && !token) throw new Error(`environment variable ${config.bearerTokenEnv} is not set (bearerTokenEnv)`);
   const url = new URL(config.url);
-  const headers = new Headers({ 'content-type': 'application/json', 'user-agent': 'rollgate-audit' });
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'rollgate-audit' };
   for (const [name, value] of Object.entries(config.headers ?? {})) setHeader(headers, name, value, `header ${name}`);
   if (url.username || url.password) {
-    // fetch refuses credentials in URLs: send them as Basic auth, as curl does.
+    // Credentials in the URL are sent as Basic auth, as curl does, and never appear in messages.
     const basic = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    headers.set('authorization', `Basic ${Buffer.from(basic).toString('base64')}`);
+    headers.authorization = `Basic ${Buffer.from(basic).toString('base64')}`;
     url.username = '';
     url.password = '';
   }
@@ -35,10 +36,13 @@ export function requestParts(config: RequestSettings, token: string | undefined)
   return { url, headers };
 }
 
-/** `Headers.set` quotes a value it refuses in its error: this names only what it was. */
-function setHeader(headers: Headers, name: string, value: string, what: string): void {
+/** Node's check of a header; its error is replaced by one that names only what the value was. */
+function setHeader(headers: Record<string, string>, name: string, value: string, what: string): void {
+  const trimmed = value.trim();
   try {
-    headers.set(name, value);
+    validateHeaderName(name);
+    validateHeaderValue(name, trimmed);
+    headers[name.toLowerCase()] = trimmed;
   } catch {
     throw new Error(`${what} is not a valid HTTP header value (it holds a line break, or a character outside Latin-1)`);
   }

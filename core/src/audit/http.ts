@@ -13,6 +13,7 @@ import { type ChainHead, seal } from './chain.js';
 import type { AuditEntry } from './entry.js';
 import { UNDELIVERED_SUFFIX } from './read-lines.js';
 import { describeFetchError, parseRetryAfter, redactor, requestParts, type RequestParts, safeUrl } from './http-request.js';
+import { httpFetch } from '../util/http-fetch.js';
 
 export { describeFetchError, parseRetryAfter, safeUrl } from './http-request.js';
 
@@ -131,9 +132,9 @@ export function create(config: HttpAuditConfig, deps: HttpAuditDeps): AuditSink 
   const attempt = async ({ url, headers }: RequestParts, body: string): Promise<Attempt> => {
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(config.timeout), halt.signal]);
-      const response = await fetch(url, { method: 'POST', headers, body, signal });
+      const response = await httpFetch(url, { method: 'POST', headers, body, signal });
       // The answer's body is never read: it could echo a credential into an error message.
-      await response.body?.cancel().catch(ignore);
+      await response.body.cancel();
       if (response.ok) return { ok: true };
       const status = response.status;
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));

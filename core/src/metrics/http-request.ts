@@ -3,6 +3,7 @@ import { duration, envVarName } from '../config/fields.js';
 import { errorMessage, ProviderError } from '../errors.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import { formatLimit } from '../util/command-runner.js';
+import { type HttpFetchResponse, httpFetch } from '../util/http-fetch.js';
 
 /*
  * What the HTTP metric sources share (the `http` metric, the `prometheus` metric and probe): the
@@ -78,7 +79,7 @@ export function prepareRequest(provider: string, url: string, config: Connection
     headers[name.toLowerCase()] = typeof value === 'string' ? value : secret(value.valueEnv, `headers.${name}.valueEnv`);
   }
   if (target.username || target.password) {
-    // fetch refuses credentials in URLs: send them as Basic auth, as curl does.
+    // Credentials in the URL are sent as Basic auth, as curl does, and never appear in messages.
     headers.authorization = basic(decodeURIComponent(target.username), decodeURIComponent(target.password));
     target.username = '';
     target.password = '';
@@ -130,7 +131,7 @@ export async function send(
   const both = AbortSignal.any([signal, deadline]);
   const headers = { accept: 'application/json', ...request.headers, ...(init.contentType ? { 'content-type': init.contentType } : {}) };
   try {
-    const response = await fetch(request.url, { method: init.method, headers, signal: both, ...(init.body !== undefined ? { body: init.body } : {}) });
+    const response = await httpFetch(request.url, { method: init.method, headers, signal: both, ...(init.body !== undefined ? { body: init.body } : {}) });
     const text = await readBody(response, request.shown, provider);
     return { status: response.status, statusText: response.statusText, text };
   } catch (err) {
@@ -146,19 +147,22 @@ export async function send(
   }
 }
 
-async function readBody(response: Response, shown: string, provider: string): Promise<string> {
+async function readBody(response: HttpFetchResponse, shown: string, provider: string): Promise<string> {
   const length = Number(response.headers.get('content-length') ?? '0');
   const tooLarge = () => new ProviderError(`${provider}: ${shown} answered more than ${MAX_BODY_BYTES / 1024 / 1024} MiB; is url the right endpoint?`);
   if (length > MAX_BODY_BYTES) {
-    await response.body?.cancel().catch(() => undefined);
+    await response.body.cancel();
     throw tooLarge();
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of response.body ?? []) {
-    size += (chunk as Uint8Array).byteLength;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk as Uint8Array);
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await response.body.cancel();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
 }

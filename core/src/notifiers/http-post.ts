@@ -1,15 +1,16 @@
 import { DeliveryError, errorMessage } from '../errors.js';
 import { deliveryErrorForStatus } from './delivery-error.js';
+import { type HttpFetchResponse, httpFetch } from '../util/http-fetch.js';
 
 /**
  * One JSON POST to a notification destination, its failure classified for the delivery queue.
  * `what` names the destination in messages (`webhook hooks.example.com`): the URL is never quoted,
  * since a webhook URL is itself a credential (Slack's path, Teams' `sig`).
  */
-export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, what: string): Promise<Response> {
-  let res: Response;
+export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, what: string): Promise<HttpFetchResponse> {
+  let res: HttpFetchResponse;
   try {
-    res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal: AbortSignal.timeout(timeoutMs) });
+    res = await httpFetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     throw networkError(err, what, timeoutMs);
   }

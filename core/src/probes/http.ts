@@ -6,6 +6,7 @@ import type { ProbeResult } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import { formatLimit } from '../util/command-runner.js';
 import { inputEnvVar, varEnvVar } from '../util/env-name.js';
+import { httpFetch } from '../util/http-fetch.js';
 import { type PlaceholderLookup, renderTemplate } from '../util/template.js';
 
 export const type = 'http';
@@ -63,7 +64,7 @@ export function create(config: HttpProbeConfig, deps: ProviderDeps): Probe {
         return fail(`url '${safeUrl(url)}' is not a valid URL; write it as http(s)://host[:port]/path`);
       }
       if (target.username || target.password) {
-        // fetch refuses credentials in URLs: send them as Basic auth, as curl does.
+        // Credentials in the URL are sent as Basic auth, as curl does, and never appear in messages.
         const user = decodeURIComponent(target.username);
         const password = decodeURIComponent(target.password);
         headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -81,11 +82,11 @@ export function create(config: HttpProbeConfig, deps: ProviderDeps): Probe {
       const deadline = AbortSignal.timeout(config.timeout);
       const signal = AbortSignal.any([ctx.signal, deadline]);
       try {
-        const response = await fetch(target, { method: config.method, headers, signal });
+        const response = await httpFetch(target, { method: config.method, headers, signal });
         const status = response.status;
         const ok = expected ? expected.has(status) : status >= 200 && status < 300;
         if (!ok || path === undefined || config.method === 'HEAD') {
-          await response.body?.cancel().catch(() => undefined);
+          await response.body.cancel();
           if (!ok) return fail(`${safeUrl(url)} answered ${status} (expected ${expectedText})`, status, status);
           return { ok: true, value: status, latencyMs: elapsed(), details: { status } };
         }

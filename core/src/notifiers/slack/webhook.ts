@@ -1,5 +1,6 @@
 import { DeliveryError } from '../../errors.js';
 import { retryAfterMs } from '../delivery-error.js';
+import { type HttpFetchResponse, httpFetch } from '../../util/http-fetch.js';
 
 /**
  * A Slack incoming webhook: post only. A webhook cannot update a message or answer its `ts`, so a
@@ -45,12 +46,12 @@ export function createSlackWebhook(url: string, options: SlackWebhookOptions = {
   return {
     async post(msg) {
       if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
-        // `fetch` would echo the URL in its error: refuse it here, without it.
+        // A request error could echo the URL: refuse it here, without it.
         throw new DeliveryError(`${WHAT}: the URL is not an http(s) URL; fix the webhook secret`, { fatal: true });
       }
-      let response: Response;
+      let response: HttpFetchResponse;
       try {
-        response = await fetch(url, {
+        response = await httpFetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json; charset=utf-8' },
           body: JSON.stringify({ text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) }),

@@ -1,4 +1,5 @@
 import { DeliveryError, deliveryErrorForStatus, retryAfterMs } from '../delivery-error.js';
+import { type HttpFetchResponse, httpFetch } from '../../util/http-fetch.js';
 
 /**
  * Posting an Adaptive Card to a Teams channel through a Workflows (Power Automate) webhook: the
@@ -76,9 +77,9 @@ export function createTeamsWorkflowWebhook(url: string, options: TeamsWorkflowWe
     const unusable = unusableUrl(url);
     if (unusable) throw new DeliveryError(`${what}: ${unusable}`, { fatal: true });
     const body = JSON.stringify({ type: 'message', attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, contentUrl: null, content: card }] });
-    let response: Response;
+    let response: HttpFetchResponse;
     try {
-      response = await fetch(url, {
+      response = await httpFetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body,
