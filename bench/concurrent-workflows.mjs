@@ -1,23 +1,29 @@
-// 1,000 simulated workflows running at once in one process, through the library API.
-// Run: node bench/concurrent-workflows.mjs   (BENCH_WORKFLOWS=N to change the count)
+// Workflows at once in one process, through the library API, with the run journal on disk
+// (FileRunStore, fsynced) and the audit trail's file sink on, as the CLI runs them.
+// Run: node bench/concurrent-workflows.mjs   (BENCH_WORKFLOWS=N to change the 1,000)
 //
-// Each workflow has two `sim` stages (direct strategy with a bake pause), its own MemoryRunStore
-// and its own virtual clock, so a step never waits on real time: the wall time between a step's
-// `step.started` and `step.succeeded` events is what the engine and the event loop cost. The
-// baseline, in the same process, is 1,000 plain async tasks that take the same steps, each step
-// awaiting setImmediate as many times as the workflow's step waited on its clock.
+// (A) 20 `command` workflows at once on the real clock: 5 stages each, with `current`, `deploy`
+//     (a 200 ms sleep), `health` and `revert` as the README writes them. Each workflow's own wall
+//     time (start to outcome), median, against the same workflow run alone (median of 5). Target
+//     (issue 14): ≤ 1.10x. Peak RSS of the process so far (kernel maxRSS): requirement < 100 MB.
+// (B) 1,000 simulated workflows at once: two `sim` stages each (direct strategy with a bake pause),
+//     each with its own virtual clock, so a step never waits on real time: the wall time between a
+//     step's `step.started` and `step.succeeded` events is what the engine, the journal and the
+//     event loop cost. Reported against the same workflow run alone, and against 1,000 plain async
+//     tasks that take the same steps (each awaiting setImmediate as often as the step waited on
+//     its clock), in the same process and round.
 import { pathToFileURL } from 'node:url';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { DIST, header, mb, median, ms, percentile, ratio, requireBuild, table, tempDir } from './lib.mjs';
+import { DIST, header, mb, median, ms, percentile, ratio, requireBuild, table, tempDir, verdict } from './lib.mjs';
 
 requireBuild();
 
 const N = Math.max(1, Number(process.env.BENCH_WORKFLOWS ?? 1000));
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
-const { parseWorkflow, runWorkflow, MemoryRunStore, createVirtualClock } = await import(pathToFileURL(join(DIST, 'index.js')).href);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const { parseWorkflow, runWorkflow, FileRunStore, createVirtualClock } = await import(pathToFileURL(join(DIST, 'index.js')).href);
 
 const TEXT = `version: 1
 name: bench
@@ -95,7 +101,7 @@ function startWorkflow(loaded, index, stepTimes, calibration) {
   };
   return runWorkflow({
     loaded,
-    store: new MemoryRunStore(),
+    store: new FileRunStore(join(process.cwd(), 'journals', `${index}.json`)),
     context,
     clock,
     runId: `bench-${index}`,
@@ -126,11 +132,64 @@ function rssSampler() {
   };
 }
 
+// (A) command workflows on the real clock.
+const COMMAND_STAGES = 5;
+const WORKFLOWS_A = 20;
+const COMMAND_TEXT = (() => {
+  const argv = (a) => `[${a.map((x) => JSON.stringify(x)).join(', ')}]`;
+  const lines = ['version: 1', 'name: commands', 'inputs:', '  version: { default: "1" }', 'environments:', '  local: {}', 'defaults:', '  maxParallelStages: 1', 'stages:'];
+  for (let i = 0; i < COMMAND_STAGES; i++) {
+    lines.push(`  - name: s${i}`, '    environment: local', ...(i > 0 ? [`    needs: [s${i - 1}]`] : []), '    target:', '      type: command');
+    lines.push(`      current: ${argv(['sh', '-c', 'cat "$BENCH_STATE/$ROLLGATE_STAGE" 2>/dev/null || true'])}`);
+    lines.push(`      deploy: ${argv(['sh', '-c', 'sleep 0.2; printf "%s\\n" "$ROLLGATE_VERSION" > "$BENCH_STATE/$ROLLGATE_STAGE"'])}`);
+    lines.push(`      health: ${argv(['sh', '-c', 'test -s "$BENCH_STATE/$ROLLGATE_STAGE"'])}`);
+    lines.push(`      revert: ${argv(['sh', '-c', 'rm -f "$BENCH_STATE/$ROLLGATE_STAGE"'])}`);
+    lines.push('    verify: { timeout: 30s, interval: 1s }');
+  }
+  return `${lines.join('\n')}\n`;
+})();
+let commandRuns = 0;
+async function commandWorkflow(loaded) {
+  const id = commandRuns++;
+  const dir = join(process.cwd(), `cmd-${id}`);
+  mkdirSync(join(dir, 'state'), { recursive: true });
+  const t0 = process.hrtime.bigint();
+  const outcome = await runWorkflow({
+    loaded,
+    store: new FileRunStore(join(dir, 'journal.json')),
+    context,
+    inputs: { version: `v${id}` },
+    env: { ...process.env, BENCH_STATE: join(dir, 'state') },
+    runId: `cmd-${id}`,
+  });
+  if (outcome.status !== 'succeeded') throw new Error(`command workflow ${id} ended ${outcome.status}`);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
 header(`concurrent-workflows: ${N} simulated workflows at once in one process vs ${N} plain async tasks (${ROUNDS} rounds, medians of per-round figures)`);
 const tmp = tempDir('concurrent');
 const originalCwd = process.cwd();
+mkdirSync(join(tmp.dir, 'journals'));
 process.chdir(tmp.dir); // the default file audit sink writes .rollgate/audit/<run>.jsonl here
 try {
+  const commandText = parseWorkflow(COMMAND_TEXT, 'commands.yml');
+  if (!commandText.ok) throw new Error(`command workflow is invalid: ${JSON.stringify(commandText.errors)}`);
+  const commandLoaded = { workflow: commandText.workflow, path: join(tmp.dir, 'commands.yml'), dir: tmp.dir, text: COMMAND_TEXT, sha256: 'bench', warnings: [] };
+  await commandWorkflow(commandLoaded); // warm-up
+  const aloneA = [];
+  for (let i = 0; i < 5; i++) aloneA.push(await commandWorkflow(commandLoaded));
+  const atOnce = [];
+  for (let round = 0; round < 3; round++) atOnce.push(...(await Promise.all(Array.from({ length: WORKFLOWS_A }, () => commandWorkflow(commandLoaded)))));
+  const peakA = process.resourceUsage().maxRSS * 1024;
+  const perA = median(atOnce) / median(aloneA);
+  console.log(`\n## (A) ${WORKFLOWS_A} command workflows at once (${COMMAND_STAGES} stages, 200 ms deploys, real clock), each workflow's wall time`);
+  table([
+    ['one alone (median of 5)', ms(median(aloneA))],
+    [`${WORKFLOWS_A} at once (median of ${atOnce.length}, 3 rounds)`, `${ms(median(atOnce))}  ratio ${ratio(perA)} one alone  ${verdict(perA <= 1.1, 'target ≤ 1.10×')}  (slowest ${ms(Math.max(...atOnce))})`],
+    ['peak RSS of this process so far (kernel maxRSS)', `${mb(peakA)}  ${verdict(peakA < 100e6, 'requirement < 100 MB')}`],
+  ]);
+  console.log(`\n## (B) ${N} simulated workflows at once`);
+
   const rssStart = process.memoryUsage().rss;
   const heapStart = heapAfterGc();
 
@@ -191,6 +250,7 @@ try {
   console.log(`baseline task: ${baselineHops.length} steps of ${baselineHops.join('/')} setImmediate hops\n`);
   table([
     ['step wall time, one workflow alone', `p50 ${ms(percentile(aloneTimes, 50), 3)}, p99 ${ms(percentile(aloneTimes, 99), 3)}  (50 runs one after the other)`],
+    [`step wall time p99, ${N} at once vs one alone`, `${ms(m('p99'), 2)}  vs ${ms(percentile(aloneTimes, 99), 3)}  ratio ${ratio(m('p99') / percentile(aloneTimes, 99))}`],
     ['step wall time p50', `${ms(m('p50'), 2)}  vs baseline ${ms(m('baseP50'), 2)}  ratio ${ratio(m('p50') / m('baseP50'))}`],
     ['step wall time p99', `${ms(m('p99'), 2)}  vs baseline ${ms(m('baseP99'), 2)}  ratio ${ratio(m('p99') / m('baseP99'))}`],
     ['total wall time', `${ms(m('wall'), 0)}  vs baseline ${ms(m('baseWall'), 0)}  ratio ${ratio(m('wall') / m('baseWall'))}`],

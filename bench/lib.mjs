@@ -33,7 +33,11 @@ export function percentile(values, p) {
 }
 
 export const ms = (x, digits = 1) => `${x.toFixed(digits)} ms`;
-export const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+/** Bytes as MiB (2^20). Requirements written in MB (10^6) are compared in bytes, never in these units. */
+export const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+export const mb = mib;
+/** `MET (what)` or `MISSED (what)`: every figure with a requirement or goal says which. */
+export const verdict = (met, what) => `${met ? 'MET' : 'MISSED'} (${what})`;
 export const ratio = (x, digits = 2) => `${x.toFixed(digits)}x`;
 export const pct = (x, digits = 1) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(digits)}%`;
 
