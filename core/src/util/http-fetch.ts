@@ -1,7 +1,5 @@
-import { type IncomingMessage, request as plainRequest } from 'node:http';
-import { request as tlsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 /*
  * The subset of `fetch` that probes, metric sources, the audit HTTP sink and notification webhooks
@@ -15,6 +13,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
  * point, rejecting with the signal's reason (a `TimeoutError` for `AbortSignal.timeout`); a network
  * failure rejects with a TypeError whose `cause` is the socket error (its `code`: ECONNREFUSED…);
  * idle connections are kept alive by Node's global agent and never keep the process running.
+ * node:http, node:https and node:zlib are loaded at the first request, not at start-up.
  */
 
 export interface HttpFetchInit {
@@ -47,10 +46,11 @@ export async function httpFetch(input: string | URL, init: HttpFetchInit = {}): 
   if (init.body instanceof URLSearchParams && headers['content-type'] === undefined) {
     headers['content-type'] = 'application/x-www-form-urlencoded;charset=UTF-8';
   }
+  const modules = await clientModules();
   for (let hop = 0; ; hop++) {
-    const response = await once(url, method, headers, body, init.signal);
+    const response = await once(modules, url, method, headers, body, init.signal);
     const location = response.headers.location;
-    if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) return wrap(response, init.signal);
+    if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) return wrap(modules, response, init.signal);
     response.resume();
     if (init.redirect === 'error') throw new TypeError('request failed', { cause: new Error(`redirected (${response.statusCode}), and redirects are refused`) });
     if (hop >= MAX_REDIRECTS) throw new TypeError('request failed', { cause: new Error(`more than ${MAX_REDIRECTS} redirects`) });
@@ -69,7 +69,16 @@ export async function httpFetch(input: string | URL, init: HttpFetchInit = {}): 
   }
 }
 
-function once(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+type ClientModules = Awaited<ReturnType<typeof loadClientModules>>;
+let loaded: Promise<ClientModules> | undefined;
+const clientModules = () => (loaded ??= loadClientModules());
+
+async function loadClientModules() {
+  const [http, https, zlib] = await Promise.all([import('node:http'), import('node:https'), import('node:zlib')]);
+  return { plainRequest: http.request, tlsRequest: https.request, zlib };
+}
+
+function once({ plainRequest, tlsRequest }: ClientModules, url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -83,9 +92,10 @@ function once(url: URL, method: string, headers: Record<string, string>, body: s
   });
 }
 
-function wrap(response: IncomingMessage, signal: AbortSignal | undefined): HttpFetchResponse {
+function wrap({ zlib }: ClientModules, response: IncomingMessage, signal: AbortSignal | undefined): HttpFetchResponse {
   const encoding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
-  const decoder = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
+  const decoder =
+    encoding === 'gzip' || encoding === 'x-gzip' ? zlib.createGunzip() : encoding === 'deflate' ? zlib.createInflate() : encoding === 'br' ? zlib.createBrotliDecompress() : undefined;
   const stream: Readable = decoder ? response.pipe(decoder) : response;
   if (decoder) response.on('error', (err) => decoder.destroy(err));
   // Errors reach whoever reads the body; an unread body that fails must not crash the process.

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { describeSocketError } from '../tcp.js';
 import { SCRAM_SHA_256, ScramClient } from './scram.js';
 import * as wire from './wire.js';
@@ -173,8 +172,10 @@ export class PgConnection {
     });
   }
 
-  private negotiateTls(socket: Socket): Promise<Socket> {
+  private async negotiateTls(socket: Socket): Promise<Socket> {
     const { sslmode, host, ca } = this.options;
+    // Loaded here, not at start-up: most runs have no TLS connection to PostgreSQL.
+    const { checkServerIdentity, connect: tlsConnect } = await import('node:tls');
     return new Promise<Socket>((resolve, reject) => {
       socket.once('error', (err: NodeJS.ErrnoException) => reject(new ConnectionError(this.describeSocketError(err), 'socket')));
       socket.once('close', () => reject(this.failure ?? new ConnectionError(`${this.where} closed the connection during TLS negotiation`, 'closed')));
