@@ -7,14 +7,18 @@ import { type HttpFetchResponse, httpFetch } from '../util/http-fetch.js';
  * `what` names the destination in messages (`webhook hooks.example.com`): the URL is never quoted,
  * since a webhook URL is itself a credential (Slack's path, Teams' `sig`).
  */
-export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, what: string): Promise<HttpFetchResponse> {
+export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, what: string): Promise<void> {
   let res: HttpFetchResponse;
   try {
     res = await httpFetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     throw networkError(err, what, timeoutMs);
   }
-  if (res.ok) return res;
+  if (res.ok) {
+    // Read to its end: an answer left unread holds its connection, and the process open with it.
+    await res.text().catch(() => '');
+    return;
+  }
   // The body may say why (Slack's `channel_not_found`); read a little of it, never the request.
   const detail = (await res.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
   const base = deliveryErrorForStatus(res.status, what, res.headers.get('retry-after'));
