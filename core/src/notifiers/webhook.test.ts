@@ -41,6 +41,14 @@ describe('webhook notifier', () => {
     expect(verifyWebhookSignature(SECRET, 'soon', req?.body ?? '', signature)).toBe(false);
   });
 
+  it('reads each answer to its end, so the next notification reuses the connection (and none holds the process open)', async () => {
+    const n = notifier({ url: receiver.url });
+    const { event, message } = last();
+    await n.notify(event, message);
+    await n.notify(event, message);
+    expect(receiver.requests.map((r) => r.connection)).toEqual([1, 1]);
+  });
+
   it('sends no signature without a secret, and names only the host as its destination', async () => {
     const n = notifier({ urlEnv: 'HOOK_URL', headers: { 'x-team': 'payments' } }, { HOOK_URL: receiver.url });
     expect(n.destination).toMatch(/^127\.0\.0\.1:\d+$/);

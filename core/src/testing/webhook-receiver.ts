@@ -6,6 +6,8 @@ export interface ReceivedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** Which connection it came on (1, 2…): a client that reads each answer to its end reuses one. */
+  connection: number;
 }
 
 /** How the receiver answers the next requests: a status (and `Retry-After`), or no answer at all. */
@@ -25,11 +27,14 @@ export async function startWebhookReceiver(): Promise<{
   const requests: ReceivedRequest[] = [];
   const answers: ReceiverAnswer[] = [];
   const hanging = new Set<() => void>();
+  const connections = new WeakMap<object, number>();
+  let opened = 0;
   const server: Server = createServer((req, res) => {
+    if (!connections.has(req.socket)) connections.set(req.socket, ++opened);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      requests.push({ path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      requests.push({ path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), connection: connections.get(req.socket) ?? 0 });
       const answer = answers.shift() ?? { status: 200 };
       if (answer === 'hang') {
         hanging.add(() => res.destroy());
