@@ -15,7 +15,7 @@ export const configSchema = z
   .strictObject({
     type: z.literal(type),
     run: commandSpec.describe('Command to run; ok when it exits 0, and its trimmed stdout (a number when numeric) is `value`'),
-    timeout: duration('Give up on this probe after this long (the whole snapshot stops at 5s)').prefault('2s'),
+    timeout: duration('Give up on this probe after this long (the whole snapshot stops at 4.9s, so a state check ends within 5s)').prefault('2s'),
   })
   .describe('Runs a command; ok when it exits 0');
 export type CommandProbeConfig = z.infer<typeof configSchema>;

@@ -23,7 +23,7 @@ export const configSchema = z
     headers: z.record(z.string(), z.string()).optional().describe('Plain request headers'),
     bearerTokenEnv: envVarName('Environment variable holding a bearer token sent as Authorization').optional(),
     jsonPath: z.string().optional().describe('Dot path into a JSON body whose value becomes `value` (e.g. status.ready)'),
-    timeout: duration('Give up on this probe after this long (the whole snapshot stops at 5s)').prefault('2s'),
+    timeout: duration('Give up on this probe after this long (the whole snapshot stops at 4.9s, so a state check ends within 5s)').prefault('2s'),
   })
   .describe('Requests a URL; ok when the status is expected');
 export type HttpProbeConfig = z.infer<typeof configSchema>;

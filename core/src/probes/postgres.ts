@@ -48,7 +48,7 @@ export const configSchema = z
       .describe(
         'One SQL statement whose first row\'s first column is `value` (e.g. SELECT max(version) FROM schema_migrations). It runs in a read-only transaction the server enforces, then rolled back; the session is kept for the next check (at most 4 per server and role, reset between checks, closed after 10s idle)',
       ),
-    timeout: duration('Give up on this probe after this long, connection and query together (the whole snapshot stops at 5s)').prefault('2s'),
+    timeout: duration('Give up on this probe after this long, connection and query together (the whole snapshot stops at 4.9s, so a state check ends within 5s)').prefault('2s'),
     statementTimeout: duration("The query's statement_timeout on the server (default: what is left of timeout)").optional(),
   })
   .refine((c) => c.urlEnv !== undefined || c.user !== undefined, {

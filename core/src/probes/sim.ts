@@ -19,7 +19,7 @@ export const configSchema = z
       .enum(['free-capacity', 'nodes-ready', 'error-rate', 'latency-p99', 'version', 'candidate-version', 'database', 'schema-version'])
       .describe('What to read from the simulated infrastructure'),
     service: z.string().optional().describe('Service for error-rate, latency-p99, version and candidate-version (default: the stage name)'),
-    timeout: duration('Give up on this probe after this long (the whole snapshot stops at 5s)').prefault('2s'),
+    timeout: duration('Give up on this probe after this long (the whole snapshot stops at 4.9s, so a state check ends within 5s)').prefault('2s'),
   })
   .describe('Reads the simulated infrastructure');
 export type SimProbeConfig = z.infer<typeof configSchema>;

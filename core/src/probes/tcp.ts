@@ -13,7 +13,7 @@ export const configSchema = z
     type: z.literal(type),
     host: z.string().min(1),
     port: z.number().int().min(1).max(65535),
-    timeout: duration('Give up on this probe after this long (the whole snapshot stops at 5s)').prefault('2s'),
+    timeout: duration('Give up on this probe after this long (the whole snapshot stops at 4.9s, so a state check ends within 5s)').prefault('2s'),
   })
   .describe('Opens a TCP connection; ok when it connects');
 export type TcpProbeConfig = z.infer<typeof configSchema>;
