@@ -10,7 +10,10 @@ export const metricSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected lowercase letters, digits and dashes').describe('Names the metric in events and the audit trail'),
     provider: z.string().default('sim').describe('Name of an entry in `metricProviders`'),
-    query: z.string().min(1).describe("The provider's query (sim: error-rate, candidate-error-rate, latency-p99, …)"),
+    query: z
+      .string()
+      .min(1)
+      .describe("The provider's query (sim: error-rate, candidate-error-rate, latency-p99, …); {{ inputs.NAME }}, {{ vars.NAME }}, {{ stage }} and {{ environment }} are filled in for each stage"),
     successCondition: z.string().optional().describe('CEL over `result`: true means this measurement is good'),
     failureCondition: z.string().optional().describe('CEL over `result`: true means this measurement is bad (checked first)'),
     interval: duration('Time between measurements').prefault('30s'),

@@ -155,6 +155,47 @@ describe('placeholders', () => {
   });
 });
 
+describe('placeholders in metric queries', () => {
+  const analysis = (query: string) => ({ metrics: [{ name: 'errors', query, successCondition: 'result < 0.05' }] });
+  const canary = (name: string, environment: string, step: Record<string, unknown>) =>
+    stage(name, { environment, router: { type: 'sim' }, strategy: { type: 'canary', steps: [{ setWeight: 10 }, { analysis: step }] } } as Partial<StageInput>);
+
+  it('accepts inputs, vars, stage and environment in an inline query and in a template every user of which sets the variable', () => {
+    const input = base({
+      environments: { staging: { variables: { JOB: 'web' } }, prod: { variables: { JOB: 'web' } } },
+      analyses: { errors: analysis('rate(errors{job="{{ vars.JOB }}",version="{{ inputs.version }}"}[1m])') },
+      stages: [
+        canary('a', 'staging', analysis('sum(x{stage="{{ stage }}",env="{{ environment }}"})')),
+        canary('b', 'prod', { templates: ['errors'] }),
+      ],
+    });
+    expect(check('placeholders', input)).toEqual([]);
+  });
+
+  it('says which placeholder, where, and which stages lack a variable a template needs', () => {
+    const input = base({
+      inputs: { version: { default: 'v1' }, tag: {} },
+      environments: { staging: { variables: { JOB: 'web' } }, prod: {}, dev: {} },
+      analyses: {
+        errors: analysis('rate(errors{job="{{ vars.JOB }}"}[1m])'),
+        unused: analysis('up{job="{{ vars.NOWHERE }}"}'),
+      },
+      stages: [
+        canary('a', 'staging', analysis('x{v="{{ inputs.tga }}",t="{{ inputs.tag }}",s="{{ stage.name }}"}')),
+        canary('b', 'prod', { templates: ['errors'] }),
+        canary('c', 'dev', { templates: ['errors'] }),
+      ],
+    });
+    expect(check('placeholders', input)).toEqual([
+      "error stages.0.strategy.steps.1.analysis.metrics.0.query: '{{ inputs.tga }}': input 'tga' is not declared; declare it under inputs (declared inputs: version, tag); did you mean 'tag'?",
+      "warning stages.0.strategy.steps.1.analysis.metrics.0.query: '{{ inputs.tag }}' has no value unless the run gives one; give the input a default or set required: true",
+      "error stages.0.strategy.steps.1.analysis.metrics.0.query: '{{ stage.name }}': not a known placeholder; use {{ inputs.NAME }}, {{ vars.NAME }}, {{ stage }}, {{ environment }}",
+      "error analyses.errors.metrics.0.query: '{{ vars.JOB }}': variable 'JOB' is not set in the environment of stages b, c, which use this template",
+      "error analyses.unused.metrics.0.query: '{{ vars.NOWHERE }}': no environment sets variable 'NOWHERE'",
+    ]);
+  });
+});
+
 describe('input-defaults', () => {
   it('requires a default to be one of the allowed values', () => {
     const input = base({ inputs: { version: { default: 'v1' }, region: { default: 'asia', allowed: ['eu', 'us'] }, ok: { default: 'eu', allowed: ['eu'] } } });

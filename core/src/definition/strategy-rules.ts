@@ -22,7 +22,7 @@ interface Declared {
 }
 
 /** A stage's strategy and every strategy it may run instead (auto's choices), each with what it declares. */
-function declaredOf(stage: Stage): Declared[] {
+export function declaredOf(stage: Stage): Declared[] {
   const out: Declared[] = [];
   const visit = (config: { type: string }, path: PathSegment[]) => {
     const declares = moduleOf('strategy', strategies, config.type).create().declares(config as never);

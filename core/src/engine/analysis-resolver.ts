@@ -1,9 +1,24 @@
 import type { Workflow } from '../definition/schema.js';
-import { UsageError } from '../errors.js';
+import { errorMessage, UsageError } from '../errors.js';
 import type { AnalysisRef, AnalysisResolver, MetricSpec } from '../ports/strategy.js';
+import { hasPlaceholder, renderTemplate, type TemplateScope } from '../util/template.js';
 
-/** Resolves `analysis: { templates, metrics }` against the workflow's named `analyses`. */
-export function analysisResolver(workflow: Workflow): AnalysisResolver {
+/**
+ * Resolves `analysis: { templates, metrics }` against the workflow's named `analyses`. With the
+ * stage's scope, each query's placeholders (`{{ inputs.version }}`, `{{ vars.NAME }}`, `{{ stage }}`,
+ * `{{ environment }}`) are filled, so one template serves every stage and version: the plan, the
+ * journal and the evidence show the query as it was sent. Validation refuses a placeholder that
+ * could have no value; this error is for a library caller that skipped it.
+ */
+export function analysisResolver(workflow: Workflow, scope?: TemplateScope): AnalysisResolver {
+  const fill = (metric: MetricSpec): MetricSpec => {
+    if (!scope || !hasPlaceholder(metric.query)) return metric;
+    try {
+      return { ...metric, query: renderTemplate(metric.query, scope) };
+    } catch (err) {
+      throw new UsageError(`metric '${metric.name}': query: ${errorMessage(err)}`, { cause: err });
+    }
+  };
   return (ref: AnalysisRef) => {
     const fromTemplates = (ref.templates ?? []).flatMap((name) => {
       const template = workflow.analyses[name];
@@ -12,6 +27,6 @@ export function analysisResolver(workflow: Workflow): AnalysisResolver {
       }
       return template.metrics;
     });
-    return [...fromTemplates, ...((ref.metrics ?? []) as MetricSpec[])];
+    return [...fromTemplates, ...((ref.metrics ?? []) as MetricSpec[])].map(fill);
   };
 }

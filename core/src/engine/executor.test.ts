@@ -251,6 +251,18 @@ describe('verification, probes, secrets and sinks', () => {
     expect(outcome.journal.stages.web?.message).toMatch(/web: target not healthy after 20s: .*\(1\/2 ready\)/);
   });
 
+  it("fills a metric query's placeholders from the stage before the provider reads it", async () => {
+    const loaded = load({
+      sim,
+      environments: { staging: { variables: { QUERY: 'candidate-error-rate' } } },
+      analyses: { errors: { metrics: [{ name: 'errors', query: '{{ vars.QUERY }}', successCondition: 'result < 0.05', count: 1 }] } },
+      stages: [simStage('web', { router: { type: 'sim', service: 'web' }, strategy: { type: 'canary', steps: [{ setWeight: 20 }, { analysis: { templates: ['errors'] } }] } })],
+    });
+    const { outcome, events } = await run(loaded);
+    expect(outcome.status).toBe('succeeded');
+    expect(events.find((e) => e.kind === 'analysis.measured')).toMatchObject({ metric: 'errors', verdict: 'succeeded' });
+  });
+
   it('records a hanging probe as timed out within the snapshot deadline', async () => {
     const loaded = load({
       sim: { ...sim, failures: [{ kind: 'slow-probe', probe: 'db', delay: '1h' }] },

@@ -37,6 +37,35 @@ describe('planRun', () => {
     ]);
   });
 
+  it("fills the placeholders of an analysis's queries for each stage, so the plan shows the query as it is sent", () => {
+    const plan = planRun(
+      wf({
+        analyses: { errors: { metrics: [{ name: 'errors', query: 'rate(e{v="{{ inputs.version }}",r="{{ vars.region }}",s="{{ stage }}",e="{{ environment }}"}[1m])', successCondition: 'result < 0.05' }] } },
+        stages: [{ name: 'web', environment: 'staging', target: { type: 'sim' }, router: { type: 'sim' }, strategy: { type: 'canary', steps: [{ setWeight: 10 }, { analysis: { templates: ['errors'] } }] } }],
+      }),
+      { version: 'v7' },
+    );
+    const text = JSON.stringify(plan.stages[0]?.steps);
+    expect(text).toContain('rate(e{v=\\"v7\\",r=\\"eu\\",s=\\"web\\",e=\\"staging\\"}[1m])');
+    expect(text).not.toContain('{{');
+  });
+
+  it('says which metric and placeholder has no value when a run leaves an optional input out', () => {
+    const workflow = wf({
+      stages: [
+        {
+          name: 'web',
+          environment: 'staging',
+          target: { type: 'sim' },
+          router: { type: 'sim' },
+          strategy: { type: 'canary', steps: [{ setWeight: 10 }, { analysis: { metrics: [{ name: 'errors', query: 'e{tier="{{ inputs.tier }}"}', successCondition: 'result < 1' }] } }] },
+        },
+      ],
+    });
+    expect(() => planRun(workflow, { version: 'v7' })).toThrow(UsageError);
+    expect(() => planRun(workflow, { version: 'v7' })).toThrow("metric 'errors': query: '{{ inputs.tier }}' has no value: the run gave no input 'tier' and it has no default");
+  });
+
   it('selects stages by name; needs outside the selection count as met', () => {
     const plan = planRun(wf(), { version: 'v7' }, { stages: ['canary-eu'] });
     expect(plan.stages).toHaveLength(1);

@@ -59,7 +59,7 @@ export function planRun(workflow: Workflow, inputs: Record<string, string>, sele
     ...(stage.approval && 'message' in stage.approval && stage.approval.message ? { approvalMessage: stage.approval.message } : {}),
     target: stage.target.type,
     strategy: stage.strategy.type,
-    steps: createStrategy(stage.strategy).plan(stage.strategy, analysisResolver(workflow)),
+    steps: createStrategy(stage.strategy).plan(stage.strategy, analysisResolver(workflow, stageScope(workflow, stage, inputs))),
   }));
   stages.sort((a, b) => a.level - b.level);
   return { workflow: workflow.name, stages };

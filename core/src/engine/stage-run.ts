@@ -7,6 +7,7 @@ import type { StrategyRuntime, StrategyStep } from '../ports/strategy.js';
 import type { CandidateTarget, FleetTarget, Target } from '../ports/target.js';
 import type { TrafficRouter } from '../ports/traffic-router.js';
 import { analysisResolver } from './analysis-resolver.js';
+import { stageScope } from './plan.js';
 import type { AnalysisEnv } from './analysis.js';
 import type { RunSession } from './run-session.js';
 import { createStrategy } from './wiring.js';
@@ -63,7 +64,7 @@ export class StageRun {
     const config = this.strategyConfig();
     const strategy = createStrategy(config);
     const shortcut = this.record.facts ? strategy.shortcut?.(this.record.facts, this.version) : undefined;
-    return shortcut ? shortcut.steps : strategy.plan(config, analysisResolver(this.session.workflow));
+    return shortcut ? shortcut.steps : strategy.plan(config, this.analyses());
   }
 
   /**
@@ -92,8 +93,13 @@ export class StageRun {
     }
   }
 
+  /** The stage's analyses, their queries' placeholders filled for this stage and run. */
+  private analyses() {
+    return analysisResolver(this.session.workflow, stageScope(this.session.workflow, this.stage, this.session.journal.inputs));
+  }
+
   runtimeFor(config: StrategyConfig): StrategyRuntime {
-    return createStrategy(config).runtime?.(config, analysisResolver(this.session.workflow)) ?? {};
+    return createStrategy(config).runtime?.(config, this.analyses()) ?? {};
   }
 
   /**

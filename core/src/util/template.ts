@@ -1,7 +1,7 @@
 /**
  * `{{ inputs.version }}`-style placeholders, filled by lookup only: no expressions, no code. Used
- * for `version` and probe URLs and headers; never in commands, which read ROLLGATE_* environment
- * variables instead (validation rejects placeholders there).
+ * for `version`, probe URLs and headers, and metric queries; never in commands, which read
+ * ROLLGATE_* environment variables instead (validation rejects placeholders there).
  */
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*\}\}/g;
 
