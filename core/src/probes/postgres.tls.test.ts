@@ -48,3 +48,13 @@ describe('postgres probe over TLS', () => {
     expect(await viaUrl({ sslmode: 'require' })).toMatchObject({ ok: true, value: true });
   });
 });
+
+describe('a kept TLS session', () => {
+  it('does not keep the process running while it waits idle for the next check', async () => {
+    // TCP and TLS handles that keep the event loop alive; the only ones in this file are the probe's.
+    const referenced = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap');
+    expect(await check({ sslmode: 'require' })).toMatchObject({ ok: true, value: true });
+    // The session stays open in the pool for the next check, but holds nothing the process waits on.
+    expect(referenced()).toEqual([]);
+  });
+});
