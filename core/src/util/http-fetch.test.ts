@@ -21,7 +21,7 @@ async function serve(handler: Handler): Promise<{ server: Server; url: string }>
 describe('httpFetch', () => {
   let main: { server: Server; url: string };
   let other: { server: Server; url: string };
-  const seen: Array<{ path: string; method: string; auth: string | undefined; type: string | undefined; body: string }> = [];
+  const seen: Array<{ path: string; method: string; auth: string | undefined; type: string | undefined; body: string; agent?: string | undefined; accept?: string | undefined }> = [];
 
   beforeAll(async () => {
     other = await serve((req, res) => {
@@ -29,7 +29,7 @@ describe('httpFetch', () => {
       res.end('elsewhere');
     });
     main = await serve((req, res, body) => {
-      seen.push({ path: req.url ?? '', method: req.method ?? '', auth: req.headers.authorization, type: req.headers['content-type'], body });
+      seen.push({ path: req.url ?? '', method: req.method ?? '', auth: req.headers.authorization, type: req.headers['content-type'], body, agent: req.headers['user-agent'], accept: req.headers.accept });
       const [path] = (req.url ?? '').split('?');
       if (path === '/json') return res.writeHead(201, { 'content-type': 'application/json' }).end('{"a":1}');
       if (path === '/moved') return res.writeHead(307, { location: '/json' }).end();
@@ -60,6 +60,16 @@ describe('httpFetch', () => {
     expect([json.status, json.ok, json.headers.get('Content-Type'), await json.text()]).toEqual([201, true, 'application/json', '{"a":1}']);
     const missing = await httpFetch(`${main.url}/nothing`);
     expect([missing.status, missing.statusText, missing.ok, missing.headers.get('x-absent'), await missing.text()]).toEqual([404, 'Nope', false, null, 'missing']);
+  });
+
+  it('sends an Accept and a User-Agent unless the caller gives its own', async () => {
+    seen.length = 0;
+    await (await httpFetch(`${main.url}/json`)).text();
+    await (await httpFetch(`${main.url}/json`, { headers: { 'User-Agent': 'rollgate-audit', Accept: 'application/json' } })).text();
+    expect(seen.map((s) => [s.agent, s.accept])).toEqual([
+      ['rollgate', '*/*'],
+      ['rollgate-audit', 'application/json'],
+    ]);
   });
 
   it('sends a string or form body with its length and a content type', async () => {

@@ -36,6 +36,8 @@ export interface HttpFetchResponse {
 }
 
 const MAX_REDIRECTS = 20;
+/** What fetch would send unless told otherwise (some servers and proxies refuse a request without a User-Agent). */
+const DEFAULT_HEADERS = { accept: '*/*', 'user-agent': 'rollgate', 'accept-encoding': 'gzip, deflate, br' };
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export async function httpFetch(input: string | URL, init: HttpFetchInit = {}): Promise<HttpFetchResponse> {
@@ -86,7 +88,7 @@ function once({ plainRequest, tlsRequest }: ClientModules, url: URL, method: str
     }
     const send = url.protocol === 'https:' ? tlsRequest : plainRequest;
     const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-    const request = send(url, { method, headers: { 'accept-encoding': 'gzip, deflate, br', ...headers, ...length }, ...(signal ? { signal } : {}) }, resolve);
+    const request = send(url, { method, headers: { ...DEFAULT_HEADERS, ...headers, ...length }, ...(signal ? { signal } : {}) }, resolve);
     request.on('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('request failed', { cause: err })));
     request.end(body);
   });
