@@ -71,6 +71,11 @@ const table: [string, RunEventBody, Expected][] = [
     { outcome: 'failed', evidence: { condition: 'result < 0.02', values: { metric: 'errors', value: 0.3, unit: 'ratio' }, verdict: 'failed' } },
   ],
   [
+    'a measurement with the query it sent',
+    { kind: 'analysis.measured', stage: 'canary', metric: 'errors', value: 0.3, query: 'rate(e{v="v2"}[1m])', condition: 'result < 0.02', verdict: 'failed' },
+    { outcome: 'failed', evidence: { condition: 'result < 0.02', values: { metric: 'errors', value: 0.3, query: 'rate(e{v="v2"}[1m])' }, verdict: 'failed' } },
+  ],
+  [
     'analysis.measured errored',
     { kind: 'analysis.measured', stage: 'canary', metric: 'errors', value: null, condition: 'c', verdict: 'errored', message: 'no data' },
     { outcome: 'failed', evidence: { condition: 'c', values: { metric: 'errors', value: null, reason: 'no data' }, verdict: 'errored' } },

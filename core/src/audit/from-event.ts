@@ -86,7 +86,13 @@ function evidenceOf(e: RunEvent): Pick<UnsealedEntry, 'evidence'> {
     return {
       evidence: {
         condition: e.condition,
-        values: { metric: e.metric, value: e.value, ...(e.unit ? { unit: e.unit } : {}), ...(e.message ? { reason: e.message } : {}) },
+        values: {
+          metric: e.metric,
+          value: e.value,
+          ...(e.query !== undefined ? { query: e.query } : {}),
+          ...(e.unit ? { unit: e.unit } : {}),
+          ...(e.message ? { reason: e.message } : {}),
+        },
         verdict: e.verdict,
       },
     };

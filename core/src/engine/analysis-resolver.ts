@@ -5,10 +5,11 @@ import { hasPlaceholder, renderTemplate, type TemplateScope } from '../util/temp
 
 /**
  * Resolves `analysis: { templates, metrics }` against the workflow's named `analyses`. With the
- * stage's scope, each query's placeholders (`{{ inputs.version }}`, `{{ vars.NAME }}`, `{{ stage }}`,
- * `{{ environment }}`) are filled, so one template serves every stage and version, and the plan
- * (`rollgate plan --json`) shows each query as it will be sent. Validation refuses a placeholder
- * that could have no value; this error is for a run that leaves an optional input out.
+ * stage's scope, each query's placeholders (`{{ inputs.version }}`, `{{ vars.NAME }}`,
+ * `{{ stage }}`, `{{ environment }}`) are filled, so one template serves every stage and version;
+ * the plan (`rollgate plan --json`) and each measurement's evidence show the query as sent.
+ * Validation refuses a placeholder that could have no value; this error is for a run that leaves
+ * an optional input out.
  */
 export function analysisResolver(workflow: Workflow, scope?: TemplateScope): AnalysisResolver {
   const fill = (metric: MetricSpec): MetricSpec => {

@@ -105,6 +105,7 @@ export async function runMetric(metric: MetricSpec, env: AnalysisEnv, signal: Ab
       metric: metric.name,
       value: m.value,
       condition: describeCondition(metric),
+      query: metric.query,
       verdict: m.verdict,
       message: m.message,
       ...(metric.unit ? { unit: metric.unit } : {}),

@@ -260,7 +260,8 @@ describe('verification, probes, secrets and sinks', () => {
     });
     const { outcome, events } = await run(loaded);
     expect(outcome.status).toBe('succeeded');
-    expect(events.find((e) => e.kind === 'analysis.measured')).toMatchObject({ metric: 'errors', verdict: 'succeeded' });
+    // The evidence keeps the query as it was sent.
+    expect(events.find((e) => e.kind === 'analysis.measured')).toMatchObject({ metric: 'errors', query: 'candidate-error-rate', verdict: 'succeeded' });
   });
 
   it('records a hanging probe as timed out within the snapshot deadline', async () => {

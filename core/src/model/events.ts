@@ -94,6 +94,8 @@ export type RunEventBody =
       metric: string;
       value: number | null;
       condition: string;
+      /** The query as it was sent, its placeholders filled (absent in entries written before it was kept). */
+      query?: string;
       verdict: 'succeeded' | 'failed' | 'inconclusive' | 'errored';
       message?: string;
       /** The metric's `unit`, so every renderer shows `2.93%` rather than 0.029286…. */
