@@ -1,5 +1,3 @@
-import { errorMessage } from '../errors.js';
-
 /**
  * The parts of an http audit sink's requests that can hold a credential (user info in the URL,
  * the bearer token, header values), built once, and the rule that keeps them out of every
@@ -89,10 +87,5 @@ export function safeUrl(url: string): string {
   return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 }
 
-/** A fetch failure in words: its cause's code (connection refused, DNS), never the request. */
-export function describeFetchError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
-  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  return cause?.message ?? errorMessage(err);
-}
+/** A rejected request in words, as every HTTP client of rollgate says it. */
+export { describeRequestError as describeFetchError } from '../util/http-fetch.js';

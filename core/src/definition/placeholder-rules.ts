@@ -38,25 +38,31 @@ export const placeholderRefs: Rule = {
       for (const [header, value] of Object.entries(probe.headers ?? {})) fields.push([['probes', probeName, 'headers', header], value]);
       const environments = usedIn.get(probeName) ?? Object.keys(workflow.environments);
       for (const [path, text] of fields) {
-        for (const name of placeholders(text)) {
-          const problem = placeholderProblem(workflow, name, (v) => {
-            const sets = (env: string) => Object.hasOwn(workflow.environments[env]?.variables ?? {}, v);
-            if (!Object.keys(workflow.environments).some(sets)) return `no environment sets variable '${v}'`;
-            const missing = environments.filter((env) => !sets(env));
-            if (missing.length > 0) {
-              findings.push(warning(path, `'{{ ${name} }}' is not set in ${plural('environment', missing)}, so probe '${probeName}' fails there`));
-            }
-            return undefined;
-          });
-          if (problem) findings.push(error(path, `'{{ ${name} }}': ${problem}`));
-          else if (name.startsWith('inputs.')) findings.push(...optionalInput(workflow, name, path));
-        }
+        const found = textFindings(workflow, text, path, (v) => {
+          const sets = (env: string) => Object.hasOwn(workflow.environments[env]?.variables ?? {}, v);
+          if (!Object.keys(workflow.environments).some(sets)) return `no environment sets variable '${v}'`;
+          const missing = environments.filter((env) => !sets(env));
+          if (missing.length > 0) {
+            findings.push(warning(path, `'{{ vars.${v} }}' is not set in ${plural('environment', missing)}, so probe '${probeName}' fails there`));
+          }
+          return undefined;
+        });
+        findings.push(...found);
       }
     }
     findings.push(...queryPlaceholders(workflow));
     return findings;
   },
 };
+
+/** One text's placeholders: an error for each that could have no value, a warning for an input that may be left out. */
+function textFindings(workflow: Workflow, text: string, path: PathSegment[], variable: (name: string) => string | undefined): Finding[] {
+  return placeholders(text).flatMap((name) => {
+    const problem = placeholderProblem(workflow, name, variable);
+    if (problem) return [error(path, `'{{ ${name} }}': ${problem}`)];
+    return name.startsWith('inputs.') ? optionalInput(workflow, name, path) : [];
+  });
+}
 
 function placeholderProblem(workflow: Workflow, name: string, variable: (name: string) => string | undefined): string | undefined {
   const [root, key, ...rest] = name.split('.');
@@ -111,20 +117,17 @@ function environmentsUsingProbes(workflow: Workflow): Map<string, string[]> {
 function queryPlaceholders(workflow: Workflow): Finding[] {
   const findings: Finding[] = [];
   const usedBy = new Map<string, Stage[]>();
-  const check = (metric: MetricSpec, path: PathSegment[], stages: readonly Stage[]) => {
-    for (const name of placeholders(metric.query)) {
-      const problem = placeholderProblem(workflow, name, (v) => {
+  const check = (metric: MetricSpec, path: PathSegment[], stages: readonly Stage[]) =>
+    findings.push(
+      ...textFindings(workflow, metric.query, path, (v) => {
         if (stages.length === 1) return variableProblem(workflow, stages[0] as Stage, v);
-        const sets = (env: string | undefined) => env !== undefined && Object.hasOwn(workflow.environments[env]?.variables ?? {}, v);
+        const sets = (env: string) => Object.hasOwn(workflow.environments[env]?.variables ?? {}, v);
         if (stages.length === 0) return Object.keys(workflow.environments).some(sets) ? undefined : `no environment sets variable '${v}'`;
         const missing = stages.filter((s) => Object.hasOwn(workflow.environments, s.environment) && !sets(s.environment));
         if (missing.length === 0) return undefined;
         return `variable '${v}' is not set in the environment of ${plural('stage', missing.map((s) => s.name))}, which use this template`;
-      });
-      if (problem) findings.push(error(path, `'{{ ${name} }}': ${problem}`));
-      else if (name.startsWith('inputs.')) findings.push(...optionalInput(workflow, name, path));
-    }
-  };
+      }),
+    );
   workflow.stages.forEach((stage, i) => {
     for (const { path, declares } of declaredOf(stage)) {
       for (const a of declares.analyses) {

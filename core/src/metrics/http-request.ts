@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { duration, envVarName } from '../config/fields.js';
-import { errorMessage, ProviderError } from '../errors.js';
+import { ProviderError } from '../errors.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import { formatLimit } from '../util/command-runner.js';
-import { type HttpFetchResponse, httpFetch } from '../util/http-fetch.js';
+import { describeRequestError, type HttpFetchResponse, httpFetch } from '../util/http-fetch.js';
 
 /*
  * What the HTTP metric sources share (the `http` metric, the `prometheus` metric and probe): the
@@ -168,12 +168,10 @@ async function readBody(response: HttpFetchResponse, shown: string, provider: st
 }
 
 function describeFetchError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused (nothing listens there: is it running, and is the port right?)';
-  if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') return `${cause.code}: the host name does not resolve`;
-  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  if (cause?.message) return cause.message;
-  return errorMessage(err);
+  const code = (err as { cause?: { code?: string } } | undefined)?.cause?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused (nothing listens there: is it running, and is the port right?)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `${code}: the host name does not resolve`;
+  return describeRequestError(err);
 }
 
 /** 408, 429 and 5xx: the source may answer next time. */

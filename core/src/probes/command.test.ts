@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeDeps, fakeStepContext } from '../testing/fakes.js';
-import { configSchema, create, parseValue, type } from './command.js';
+import { parseValue } from '../util/parse-value.js';
+import { configSchema, create, type } from './command.js';
 
 const NODE = process.execPath;
 

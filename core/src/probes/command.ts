@@ -7,8 +7,6 @@ import { errorMessage } from '../errors.js';
 import { runCommand } from '../util/command-runner.js';
 import { parseValue } from '../util/parse-value.js';
 
-export { parseValue };
-
 export const type = 'command';
 
 export const configSchema = z

@@ -6,7 +6,7 @@ import type { ProbeResult } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import { formatLimit } from '../util/command-runner.js';
 import { inputEnvVar, varEnvVar } from '../util/env-name.js';
-import { httpFetch } from '../util/http-fetch.js';
+import { describeRequestError, httpFetch } from '../util/http-fetch.js';
 import { type PlaceholderLookup, renderTemplate } from '../util/template.js';
 
 export const type = 'http';
@@ -107,7 +107,7 @@ export function create(config: HttpProbeConfig, deps: ProviderDeps): Probe {
           return fail(`no answer from ${safeUrl(url)} within ${formatLimit(config.timeout)}`);
         }
         if (ctx.signal.aborted) return fail(`cancelled while requesting ${safeUrl(url)}`);
-        return fail(`request to ${safeUrl(url)} failed: ${describeFetchError(err)}`);
+        return fail(`request to ${safeUrl(url)} failed: ${describeRequestError(err)}`);
       }
     },
   };
@@ -143,14 +143,6 @@ function safeUrl(url: string): string {
   } catch {
     return url;
   }
-}
-
-function describeFetchError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
-  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  if (cause?.message) return cause.message;
-  return errorMessage(err);
 }
 
 /** Splits `a.b.0.c`, `$.a.b`, `a[0].b` into keys; numbers index arrays. */

@@ -189,10 +189,9 @@ function poolKey(o: ConnectOptions): string {
   return JSON.stringify([o.host, o.port, o.database, o.user, digest(o.password), o.sslmode, digest(o.ca)]);
 }
 
-
 /** Where to connect and as whom: from the fields, or from the URL in `urlEnv`. */
 async function connectOptions(config: PostgresProbeConfig, deps: ProviderDeps): Promise<ConnectOptions> {
-  // Read through deps, never process.env: the values are masked in every output.
+  // Read through deps, never the process's own environment: the values are masked in every output.
   const secret = (name: string, field: string) => {
     const value = deps.secret(name);
     if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set (${field} of the postgres probe)`);

@@ -31,6 +31,23 @@ afterEach(async () => {
 const ok = (value: ProbeResult['value']): ProbeResult => ({ ok: true, value, latencyMs: 3 });
 const config = () => configSchema.parse({ type: 'fleet', hostsFrom: 'inventory', deploy: ['d'], health: ['h'], revert: ['r'] });
 const ctx = () => fakeStepContext({ stage: 'prod' });
+const sh = (body: string) => ['sh', '-c', body];
+
+/** A one-stage workflow on a fleet whose hosts the `inventory` probe lists; `dir` holds each host's version file. */
+function inventoryWorkflow(inventory: string[], commands: Record<'deploy' | 'health' | 'revert', string[]>, stage: Record<string, unknown>) {
+  return loadTestWorkflow({
+    environments: { prod: {} },
+    probes: { inventory: { type: 'command', run: inventory } },
+    stages: [{ name: 'web', environment: 'prod', target: { type: 'fleet', hostsFrom: 'inventory', ...commands }, ...stage }],
+  });
+}
+
+/** Runs it with the test PATH, keeping its events. */
+async function runRecorded(loaded: ReturnType<typeof loadTestWorkflow>) {
+  const events: RunEvent[] = [];
+  const outcome = await runWorkflow({ loaded, store: new MemoryRunStore(), context: { actor: 'alice', ci: 'local' }, env: { PATH: TEST_PATH }, subscribers: [(e) => events.push(e)] });
+  return { outcome, events };
+}
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   return promise.then(
@@ -129,30 +146,18 @@ describe('hostsFrom', () => {
   });
 
   it('runs a rollout on the hosts an inventory command lists, and records the probe as evidence', async () => {
-    const sh = (body: string) => ['sh', '-c', body];
     const file = `${dir}/"$ROLLGATE_HOST".version`;
     await writeFile(join(dir, 'inventory.txt'), 'web-2\nweb-1\n');
-    const loaded = loadTestWorkflow({
-      environments: { prod: {} },
-      probes: { inventory: { type: 'command', run: ['cat', join(dir, 'inventory.txt')] } },
-      stages: [
-        {
-          name: 'web',
-          environment: 'prod',
-          target: {
-            type: 'fleet',
-            hostsFrom: 'inventory',
-            deploy: sh(`echo "$ROLLGATE_HOST" >> ${dir}/deploys; printf %s "$ROLLGATE_VERSION" > ${file}`),
-            health: sh(`test "$(cat ${file})" = "$ROLLGATE_VERSION"`),
-            revert: sh(`rm -f ${file}`),
-          },
-          strategy: { type: 'progressive', waves: [1, 2], maxParallel: 1 },
-          verify: { interval: '10ms', timeout: '5s' },
-        },
-      ],
-    });
-    const events: RunEvent[] = [];
-    const outcome = await runWorkflow({ loaded, store: new MemoryRunStore(), context: { actor: 'alice', ci: 'local' }, env: { PATH: TEST_PATH }, subscribers: [(e) => events.push(e)] });
+    const loaded = inventoryWorkflow(
+      ['cat', join(dir, 'inventory.txt')],
+      {
+        deploy: sh(`echo "$ROLLGATE_HOST" >> ${dir}/deploys; printf %s "$ROLLGATE_VERSION" > ${file}`),
+        health: sh(`test "$(cat ${file})" = "$ROLLGATE_VERSION"`),
+        revert: sh(`rm -f ${file}`),
+      },
+      { strategy: { type: 'progressive', waves: [1, 2], maxParallel: 1 }, verify: { interval: '10ms', timeout: '5s' } },
+    );
+    const { outcome, events } = await runRecorded(loaded);
     expect(outcome.status).toBe('succeeded');
     expect((await readFile(join(dir, 'deploys'), 'utf8')).split('\n').filter(Boolean)).toEqual(['web-2', 'web-1']);
     const measured = events.find((e) => e.kind === 'probes.measured');
@@ -172,31 +177,19 @@ describe('hostsFrom under faults', () => {
   });
 
   it('an inventory that fails once, then answers: the retried deploy has its undo, and a failed verify reverts the hosts', async () => {
-    const sh = (body: string) => ['sh', '-c', body];
     const file = `${dir}/"$ROLLGATE_HOST".version`;
     for (const h of ['a', 'b']) await writeFile(join(dir, `${h}.version`), 'v1');
-    const loaded = loadTestWorkflow({
-      environments: { prod: {} },
+    const loaded = inventoryWorkflow(
       // The first read fails (the inventory API has a bad moment); the second lists a and b.
-      probes: { inventory: { type: 'command', run: sh(`if [ -e ${dir}/asked ]; then echo a b; else touch ${dir}/asked; echo 503 >&2; exit 1; fi`) } },
-      stages: [
-        {
-          name: 'web',
-          environment: 'prod',
-          target: {
-            type: 'fleet',
-            hostsFrom: 'inventory',
-            deploy: sh(`printf %s "$ROLLGATE_VERSION" > ${file}`),
-            health: sh('exit 1'),
-            revert: sh(`echo "$ROLLGATE_HOST:$ROLLGATE_PREVIOUS_STATE" >> ${dir}/reverts; rm -f ${file}`),
-          },
-          retry: { attempts: 2, initialDelay: '10ms' },
-          verify: { interval: '10ms', timeout: '200ms' },
-        },
-      ],
-    });
-    const events: RunEvent[] = [];
-    const outcome = await runWorkflow({ loaded, store: new MemoryRunStore(), context: { actor: 'alice', ci: 'local' }, env: { PATH: TEST_PATH }, subscribers: [(e) => events.push(e)] });
+      sh(`if [ -e ${dir}/asked ]; then echo a b; else touch ${dir}/asked; echo 503 >&2; exit 1; fi`),
+      {
+        deploy: sh(`printf %s "$ROLLGATE_VERSION" > ${file}`),
+        health: sh('exit 1'),
+        revert: sh(`echo "$ROLLGATE_HOST:$ROLLGATE_PREVIOUS_STATE" >> ${dir}/reverts; rm -f ${file}`),
+      },
+      { retry: { attempts: 2, initialDelay: '10ms' }, verify: { interval: '10ms', timeout: '200ms' } },
+    );
+    const { outcome, events } = await runRecorded(loaded);
     expect(events.filter((e) => e.kind === 'step.retrying').length).toBe(1);
     expect(outcome.status).toBe('rolled-back');
     // Without a `current` command rollgate cannot tell what ran before: the revert is told so.

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { errorMessage } from '../errors.js';
 
 /*
  * The subset of `fetch` that probes, metric sources, the audit HTTP sink and notification webhooks
@@ -142,4 +143,13 @@ function lowerCase(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
   return out;
+}
+
+/** A rejected request in words: the socket error's code (and its message), or the error's own message. */
+export function describeRequestError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
+  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  if (cause?.message) return cause.message;
+  return errorMessage(err);
 }

@@ -25,7 +25,7 @@ interface Entry {
   idle: Array<{ connection: PgConnection; timer: NodeJS.Timeout }>;
   /** Sessions counted against MAX_SESSIONS: idle, in use, or being opened. */
   open: number;
-  waiting: Array<{ take: (lease: PgConnection | undefined) => void }>;
+  waiting: Array<(lease: PgConnection | undefined) => void>;
 }
 
 export class SessionPool {
@@ -56,11 +56,9 @@ export class SessionPool {
       return Promise.resolve(undefined);
     }
     return new Promise((resolve) => {
-      const waiter = {
-        take: (lease: PgConnection | undefined) => {
-          clearTimeout(timer);
-          resolve(lease);
-        },
+      const waiter = (lease: PgConnection | undefined) => {
+        clearTimeout(timer);
+        resolve(lease);
       };
       const timer = setTimeout(() => {
         entry.waiting = entry.waiting.filter((w) => w !== waiter);
@@ -80,7 +78,7 @@ export class SessionPool {
     if (!reusable || !connection) connection?.close();
     const next = entry.waiting.shift();
     if (next) {
-      next.take(reusable ? connection : undefined);
+      next(reusable ? connection : undefined);
       return;
     }
     if (!reusable || !connection) {
