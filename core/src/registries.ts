@@ -1,6 +1,7 @@
 import { approvers } from './approvals/index.js';
 import { auditSinks } from './audit/index.js';
 import { defaultMetricProviders, metricProviders } from './metrics/index.js';
+import * as kubernetes from './kubernetes/family.js';
 import { notifiers } from './notifiers/index.js';
 import { probes } from './probes/index.js';
 import type { FamilyModule } from './registry/module.js';
@@ -16,5 +17,5 @@ import { targets } from './targets/index.js';
 export { approvers, auditSinks, defaultMetricProviders, metricProviders, notifiers, probes, routers, strategies, targets };
 
 /** Provider families with settings of their own, by the key of their block. */
-export const families = { sim } satisfies Record<string, FamilyModule>;
+export const families = { kubernetes, sim } satisfies Record<string, FamilyModule>;
 export type FamilyName = keyof typeof families;

@@ -23,7 +23,7 @@ export function createRunClock(workflow: Workflow, resumeAtMs?: number): Clock {
   ];
   const allVirtual = modules.every((m) => 'virtualTime' in m && m.virtualTime === true);
   const askReal = Object.values(families).some((family) =>
-    settingsBlocks(workflow, family.name).some((settings) => family.clock?.(settings) === 'real'),
+    settingsBlocks(workflow, family.name).some((settings) => 'clock' in family && family.clock(settings) === 'real'),
   );
   if (!allVirtual || askReal) return createRealClock();
   return createVirtualClock(resumeAtMs ?? Date.now());
