@@ -25,14 +25,22 @@ const TARGET = 'node20.19';
  * Optional peers of the Teams SDK's telemetry: required inside a try (absent: telemetry off, one
  * debug line), so they stay out of the file and are looked up beside it only if the SDK loads.
  */
-const OPTIONAL = ['@opentelemetry/api', '@opentelemetry/api-logs'];
+const OPTIONAL = [
+  '@opentelemetry/api',
+  '@opentelemetry/api-logs',
+  // Optional peers of the Kubernetes client's HTTP and WebSocket packages (node-fetch, ws), each
+  // required inside a try: absent, they fall back to Node's own code.
+  'encoding',
+  'bufferutil',
+  'utf-8-validate',
+];
 /**
  * Packages carried as text (see above): heavy, and imported only inside what core loads with
  * import() (the Teams bot SDK, by the teams-bot notifier; GitLab's client, by the gitlab
- * approver). Only third-party packages: a copy of a core module inside the text would be a
+ * approver; the Kubernetes client, by the kubernetes providers' first call). Only third-party packages: a copy of a core module inside the text would be a
  * second instance of it (its classes failing instanceof, its state split in two).
  */
-const LAZY = ['@microsoft/agents-hosting', '@gitbeaker/rest'];
+const LAZY = ['@microsoft/agents-hosting', '@gitbeaker/rest', '@kubernetes/client-node'];
 
 const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const common = {

@@ -55,6 +55,18 @@ const capabilities: Rule = {
           ),
         );
         if (declares.router && !stage.router) found.push(error(at, declares.router));
+        const router = stage.router ? (moduleOf('router', routers, stage.router.type) as { weights?: string }) : undefined;
+        if (router?.weights === 'switch') {
+          const share = declares.weights.find((w) => w.weight > 0 && w.weight < 100);
+          if (share) {
+            found.push(
+              error(
+                ['stages', i, ...path, ...share.path],
+                `the ${stage.router?.type} router switches all traffic at once, so it cannot send ${share.weight} % to the new version: use weights 0 and 100 (or blue-green), a router that splits by weight, or no router (a canary's share then follows its replicas)`,
+              ),
+            );
+          }
+        }
         for (const p of declares.problems) found.push(error(['stages', i, ...path, ...p.path], p.message));
         return found;
       }),

@@ -22,7 +22,7 @@ export const settingsSchema = z
       .describe("Use the service account of the pod rollgate runs in (a self-hosted runner in the cluster) instead of a kubeconfig"),
     namespace: z.string().min(1).optional().describe("Namespace of the objects providers name without one (default: the context's namespace, else `default`)"),
   })
-  .describe('How rollgate reaches the Kubernetes cluster of an environment');
+  .describe('How rollgate reaches a Kubernetes cluster (kubeconfig, context, namespace),');
 export type KubernetesSettings = z.output<typeof settingsSchema>;
 
 /** The settings of an environment, defaults applied when the workflow has no `kubernetes` block. */

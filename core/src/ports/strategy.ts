@@ -109,6 +109,8 @@ export interface StrategyDeclaration {
   conditions: { path: ConfigPath; text: string }[];
   /** Strategy configs it may run instead (auto's choices): each is checked as a strategy of the stage. */
   choices: { path: ConfigPath; config: { type: string } }[];
+  /** The traffic shares (percent to the new version) it sets: a router that only switches refuses those between 0 and 100. */
+  weights: { path: ConfigPath; weight: number }[];
   /** What is wrong with the config that only the strategy can tell (canary weights going down). */
   problems: { path: ConfigPath; message: string }[];
 }

@@ -100,14 +100,16 @@ function declares(config: CanaryConfig): StrategyDeclaration {
     ...(config.stepAnalysis ? [{ path: ['stepAnalysis'], ref: config.stepAnalysis }] : []),
   ];
   const problems: StrategyDeclaration['problems'] = [];
+  const weights: StrategyDeclaration['weights'] = config.stepWeight === undefined ? [] : expandShorthand(config).flatMap((s) => ('setWeight' in s ? [{ path: ['stepWeight'], weight: s.setWeight }] : []));
   let last = 0;
   config.steps?.forEach((step, j) => {
     if ('pause' in step && step.pause.duration) waits.push({ path: ['steps', j, 'pause', 'duration'], ms: step.pause.duration });
     if ('analysis' in step) analyses.push({ path: ['steps', j, 'analysis'], ref: step.analysis });
     if ('setWeight' in step) {
+      weights.push({ path: ['steps', j, 'setWeight'], weight: step.setWeight });
       if (step.setWeight < last) problems.push({ path: ['steps', j, 'setWeight'], message: `weights only go up: ${step.setWeight} comes after ${last} (a rollback is what lowers them)` });
       last = Math.max(last, step.setWeight);
     }
   });
-  return declaration({ needs: ['candidates'], waits, analyses, problems });
+  return declaration({ needs: ['candidates'], waits, analyses, problems, weights });
 }

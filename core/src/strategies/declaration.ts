@@ -2,7 +2,7 @@ import type { PlanFacts, Shortcut, StrategyDeclaration } from '../ports/strategy
 
 /** A declaration that asks for nothing; a strategy adds what it needs. */
 export function declaration(parts: Partial<StrategyDeclaration> = {}): StrategyDeclaration {
-  return { needs: [], waits: [], analyses: [], probes: [], conditions: [], choices: [], problems: [], ...parts };
+  return { needs: [], waits: [], analyses: [], probes: [], conditions: [], choices: [], problems: [], weights: [], ...parts };
 }
 
 /**

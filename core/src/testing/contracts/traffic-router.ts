@@ -47,6 +47,15 @@ export interface TrafficRouterFixture extends Factory<TrafficRouter> {
   cleanup?(): void | Promise<void>;
 }
 
+/** What the router's module declares: `weights: 'switch'` for a router that moves all traffic at once. */
+export interface RouterTraits {
+  /**
+   * The router switches all traffic at once (a Service selector): the checks set 100 where others
+   * set a share, and check that a share between 0 and 100 is refused, changing nothing.
+   */
+  readonly weights?: 'switch';
+}
+
 /**
  * Registers the shared contract suite of the `TrafficRouter` port: `getWeights` reports what was
  * set and changes nothing, `setWeights` and `finalize` are idempotent, the routing found on first
@@ -55,7 +64,7 @@ export interface TrafficRouterFixture extends Factory<TrafficRouter> {
  * retryable `ProviderError`s, and an aborted call returns promptly. Call it at the top level of a
  * `<impl>.contract.test.ts` file; `setup` runs before every check.
  */
-export function describeTrafficRouterContract(name: string, setup: () => Promise<TrafficRouterFixture> | TrafficRouterFixture): void {
+export function describeTrafficRouterContract(name: string, setup: () => Promise<TrafficRouterFixture> | TrafficRouterFixture, traits: RouterTraits = {}): void {
   describe(`TrafficRouter contract: ${name}`, () => {
     let f: TrafficRouterFixture | undefined;
     beforeEach(async () => {
@@ -71,6 +80,8 @@ export function describeTrafficRouterContract(name: string, setup: () => Promise
     const start = () => startProcess(fixture());
     const next = (p: ContractProcess<TrafficRouter>) => nextProcess(fixture(), p);
     const observe = (p: ContractProcess<TrafficRouter>) => fixture().observe(p.states);
+    /** A share of `canary` %, or all of it for a router that switches. */
+    const share = (canary: number): { canary: number } => ({ canary: traits.weights === 'switch' && canary > 0 ? 100 : canary });
 
     /** Polls `getWeights` until it reports `canary`, for at most the fixture's `settleMs`. */
     const expectSplit = async (router: TrafficRouter, canary: number) => {
@@ -95,8 +106,8 @@ export function describeTrafficRouterContract(name: string, setup: () => Promise
       const { provider: router, states } = start();
       expect(typeof router.type).toBe('string');
       for (const canary of [30, 60, 0, 100]) {
-        await router.setWeights({ canary }, ctx());
-        await expectSplit(router, canary);
+        await router.setWeights(share(canary), ctx());
+        await expectSplit(router, share(canary).canary);
       }
       const weights = await expectReadOnly({ states }, fixture().observe.bind(fixture()), (c) => router.getWeights(c.ctx), { clock: fixture().clock });
       expect(weights.canary).toBe(100);
@@ -104,10 +115,10 @@ export function describeTrafficRouterContract(name: string, setup: () => Promise
 
     it('setting the same weight twice changes nothing the second time', async () => {
       const p = start();
-      await p.provider.setWeights({ canary: 25 }, ctx());
+      await p.provider.setWeights(share(25), ctx());
       const infra = await observe(p);
       const again = call();
-      await p.provider.setWeights({ canary: 25 }, again.ctx);
+      await p.provider.setWeights(share(25), again.ctx);
       expect(again.changes).toEqual([]);
       expect(await observe(p)).toEqual(infra);
     });
@@ -120,15 +131,15 @@ export function describeTrafficRouterContract(name: string, setup: () => Promise
         putsAtFirstChange ??= p.states.puts;
         first.changes.push(change);
       };
-      await p.provider.setWeights({ canary: 20 }, first.ctx);
+      await p.provider.setWeights(share(20), first.ctx);
       expect(first.changes.length, 'opening a split is a reported change').toBeGreaterThan(0);
       expect(putsAtFirstChange, 'the state was written before the change was made').toBeGreaterThan(0);
     });
 
     it('finalize restores what it found, and finalizing twice changes nothing more', async () => {
       const { p, infra, weights } = await found();
-      await p.provider.setWeights({ canary: 20 }, ctx());
-      await p.provider.setWeights({ canary: 50 }, ctx());
+      await p.provider.setWeights(share(20), ctx());
+      await p.provider.setWeights(share(50), ctx());
       await p.provider.finalize(ctx());
       expect(await observe(p)).toEqual(infra);
       await expectSplit(p.provider, weights.canary);
@@ -140,17 +151,17 @@ export function describeTrafficRouterContract(name: string, setup: () => Promise
 
     it('with nothing found, finalize sends all traffic to the stable version', async () => {
       const p = start();
-      await p.provider.setWeights({ canary: 40 }, ctx());
+      await p.provider.setWeights(share(40), ctx());
       await p.provider.finalize(ctx());
       await expectSplit(p.provider, 0);
     });
 
     it('a later process finalizes to what the first one found, with only the persisted state', async () => {
       const { p, infra, weights } = await found();
-      await p.provider.setWeights({ canary: 40 }, ctx());
+      await p.provider.setWeights(share(40), ctx());
       // A resumed job moves the weight on: what it finds then is rollgate's split, not the original.
       const resumed = next(p);
-      await resumed.provider.setWeights({ canary: 60 }, ctx());
+      await resumed.provider.setWeights(share(60), ctx());
       const undoing = next(resumed);
       await undoing.provider.finalize(ctx());
       expect(await observe(undoing)).toEqual(infra);
@@ -167,11 +178,22 @@ export function describeTrafficRouterContract(name: string, setup: () => Promise
       expect(await observe(p)).toEqual(infra);
     });
 
+    if (traits.weights === 'switch') it('a router that switches refuses a share between 0 and 100, changing nothing', async () => {
+      const p = start();
+      const infra = await observe(p);
+      const refused = call();
+      const err = await rejection(p.provider.setWeights({ canary: 30 }, refused.ctx));
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as Error).message).toMatch(/30 %/);
+      expect(refused.changes).toEqual([]);
+      expect(await observe(p)).toEqual(infra);
+    });
+
     for (const operation of ['setWeights', 'getWeights', 'finalize'] as const) {
       it(`${operation}: a transient fault is a retryable ProviderError, and the call works once it clears`, async ({ skip }) => {
         if (!fixture().injectFault?.(operation)) return skip(`the fixture cannot make ${operation} fail transiently`);
         const router = start().provider;
-        const act = () => (operation === 'setWeights' ? router.setWeights({ canary: 30 }, ctx()) : router[operation](ctx()));
+        const act = () => (operation === 'setWeights' ? router.setWeights(share(30), ctx()) : router[operation](ctx()));
         const err = await rejection(act());
         expect(err).toBeInstanceOf(ProviderError);
         expect((err as ProviderError).retryable, 'a transient fault must be retryable').toBe(true);
@@ -182,7 +204,7 @@ export function describeTrafficRouterContract(name: string, setup: () => Promise
     it('returns promptly when its signal is already aborted', async () => {
       const router = start().provider;
       const since = fixture().clock?.now() ?? 0;
-      await settle(router.setWeights({ canary: 30 }, abortedCall({ clock: fixture().clock }).ctx));
+      await settle(router.setWeights(share(30), abortedCall({ clock: fixture().clock }).ctx));
       await settle(router.getWeights(abortedCall({ clock: fixture().clock }).ctx));
       await settle(router.finalize(abortedCall({ clock: fixture().clock }).ctx));
       expectNoTimePassed(fixture().clock, since);
