@@ -225,18 +225,19 @@ export class KubeClient {
       return new ProviderError(`kubernetes: cannot ${what}: the API server ${this.server} is unreachable (${why})`, { retryable: true, cause: err });
     }
     const status = statusOf(err);
-    const said = status.message ? `: ${status.message}` : '';
+    const reason = status.reason ?? (code === 401 ? 'Unauthorized' : undefined);
     const hint =
       code === 401
-        ? '; the credentials were refused (expired or wrong token or certificate): refresh the kubeconfig or the CI secret that writes it'
+        ? 'the credentials were refused (expired or wrong token or certificate): refresh the kubeconfig or the CI secret that writes it'
         : code === 403
-          ? '; the credentials lack the permission: grant it to the user or service account (RBAC)'
+          ? 'the credentials lack the permission: grant it to the user or service account (RBAC)'
           : code === 409
-            ? '; someone else changed it since it was read'
+            ? 'someone else changed it since it was read'
             : code === 429 || code >= 500
-              ? '; the API server is overloaded or failing: retried'
-              : '';
-    return new ProviderError(`kubernetes: cannot ${what} (${code}${status.reason ? ` ${status.reason}` : ''})${said}${hint}`, {
+              ? 'the API server is overloaded or failing: retried'
+              : undefined;
+    const said = [status.message, hint].filter((part) => part !== undefined).join('; ');
+    return new ProviderError(`kubernetes: cannot ${what} (${code}${reason ? ` ${reason}` : ''})${said ? `: ${said}` : ''}`, {
       retryable: code === 409 || code === 429 || code >= 500,
       cause: err,
     });

@@ -2,11 +2,12 @@ import type { Probe } from '../ports/probe.js';
 import type { ProviderModule } from '../registry/module.js';
 import * as command from './command.js';
 import * as http from './http.js';
+import * as kubernetes from './kubernetes.js';
 import * as postgres from './postgres.js';
 import * as prometheus from './prometheus.js';
 import * as sim from './sim.js';
 import * as tcp from './tcp.js';
 
 /** Every probe by its `type`: the one list the schema and the docs read. */
-export const probes = { http, tcp, command, sim, postgres, prometheus } satisfies Record<string, ProviderModule<Probe>>;
+export const probes = { http, tcp, command, sim, postgres, prometheus, kubernetes } satisfies Record<string, ProviderModule<Probe>>;
 export type ProbeType = keyof typeof probes;

@@ -31,6 +31,8 @@ interface Fault {
   retryAfter?: number;
   /** Never answers (the connection stays open until the client gives up). */
   hang?: boolean;
+  /** Called when a request this fault holds arrives (the test knows the client now waits). */
+  onArrival?: () => void;
   /** Someone else writes the object before this request is served (so a write meets 409). */
   concurrentWrite?: boolean;
   times: number;
@@ -94,9 +96,15 @@ export class KubernetesServer {
     this.faults.push({ path, status, times: options.times ?? 1, ...(options.method ? { method: options.method } : {}), ...(options.retryAfter ? { retryAfter: options.retryAfter } : {}) });
   }
 
-  /** The next `times` requests matching never answer. */
-  hang(path: RegExp, options: { method?: string; times?: number } = {}): void {
-    this.faults.push({ path, hang: true, times: options.times ?? 1, ...(options.method ? { method: options.method } : {}) });
+  /** The next `times` requests matching never answer; `onArrival` runs when one arrives. */
+  hang(path: RegExp, options: { method?: string; times?: number; onArrival?: () => void } = {}): void {
+    this.faults.push({
+      path,
+      hang: true,
+      times: options.times ?? 1,
+      ...(options.method ? { method: options.method } : {}),
+      ...(options.onArrival ? { onArrival: options.onArrival } : {}),
+    });
   }
 
   /** Before the next write matching, someone else updates the object: the write meets a real 409. */
@@ -104,11 +112,12 @@ export class KubernetesServer {
     this.faults.push({ path, concurrentWrite: true, times: options.times ?? 1 });
   }
 
-  /** Adds objects as `kubectl apply` would (no fault, no token). */
+  /** Adds objects as `kubectl apply` left them a while ago: Deployments rolled out (no fault, no token). */
   seed(...objects: KubeObject[]): void {
     for (const o of objects) {
       const { kind, namespace, name } = describe(o);
       this.cluster.put(kind, namespace, name, o);
+      if (kind === 'deployments') this.cluster.settle(namespace, name);
     }
   }
 
@@ -124,6 +133,7 @@ export class KubernetesServer {
       if (fault.hang) {
         this.hanging.add(res);
         res.on('close', () => this.hanging.delete(res));
+        fault.onArrival?.();
         return;
       }
       if (fault.concurrentWrite) this.touch(url.pathname);

@@ -111,6 +111,11 @@ export class Cluster {
     return this.get(kind, namespace, name) as KubeObject;
   }
 
+  /** A Deployment whose rollout finished long ago (objects seeded as `kubectl apply` left them). */
+  settle(namespace: string, name: string): void {
+    this.rollouts.delete(key(namespace, name));
+  }
+
   delete(kind: string, namespace: string, name: string): boolean {
     if (kind === 'deployments') this.rollouts.delete(key(namespace, name));
     return this.kind(kind).delete(key(namespace, name));

@@ -1,0 +1,133 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ProviderError } from '../errors.js';
+import { kubernetesFixture, type KubernetesFixture, webDeployment } from '../testing/kubernetes/fixture.js';
+import { DEPLOYMENTS, KubeClient } from './client.js';
+import { settingsSchema } from './family.js';
+
+/* The connection and its errors, through the real @kubernetes/client-node against the API double. */
+let k8s: KubernetesFixture;
+beforeEach(async () => {
+  k8s = await kubernetesFixture();
+  k8s.server.seed(webDeployment());
+});
+afterEach(() => k8s.cleanup());
+
+const settings = (fields: Record<string, unknown> = {}) => settingsSchema.parse(fields);
+const signal = () => new AbortController().signal;
+const connect = (fields: Record<string, unknown> = { kubeconfig: k8s.kubeconfig }, env: Record<string, string> = {}) => KubeClient.connect(settings(fields), env, k8s.dir);
+const failure = async (promise: Promise<unknown>): Promise<ProviderError> => {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
+};
+
+describe('connecting', () => {
+  it('reads the kubeconfig the settings name, relative to the workflow, and the namespace of its context', async () => {
+    const api = await connect({ kubeconfig: 'kubeconfig' });
+    expect(api.namespace).toBe('default');
+    expect((await api.get(DEPLOYMENTS, 'default', 'web', signal()))?.metadata?.name).toBe('web');
+  });
+
+  it('reads the files KUBECONFIG names, skipping those that do not exist, else ~/.kube/config', async () => {
+    const viaEnv = await connect({}, { KUBECONFIG: `${join(k8s.dir, 'missing')}:${k8s.kubeconfig}` });
+    expect(await viaEnv.get(DEPLOYMENTS, 'default', 'web', signal())).toBeDefined();
+    mkdirSync(join(k8s.dir, 'home', '.kube'), { recursive: true });
+    writeFileSync(join(k8s.dir, 'home', '.kube', 'config'), k8s.server.kubeconfig('home', 'apps'));
+    expect((await connect({}, { HOME: join(k8s.dir, 'home') })).namespace).toBe('apps');
+    expect((await connect({ kubeconfig: k8s.kubeconfig, namespace: 'team' })).namespace).toBe('team');
+  });
+
+  it('says where a kubeconfig may come from when there is none', async () => {
+    expect((await failure(connect({}, { HOME: join(k8s.dir, 'nowhere') }))).message).toBe(
+      `kubernetes: no kubeconfig: set kubernetes.kubeconfig in the workflow, or KUBECONFIG, or put one at ${join(k8s.dir, 'nowhere')}/.kube/config (or set inCluster: true in a pod)`,
+    );
+    expect((await failure(connect({ kubeconfig: 'nope.yaml' }))).message).toBe(`kubernetes: the kubeconfig ${join(k8s.dir, 'nope.yaml')} (kubernetes.kubeconfig) does not exist`);
+  });
+
+  it('names a kubeconfig it cannot read, and a context the file does not have', async () => {
+    writeFileSync(join(k8s.dir, 'broken'), 'clusters: [unclosed');
+    expect((await failure(connect({ kubeconfig: 'broken' }))).message).toMatch(new RegExp(`^kubernetes: cannot read the kubeconfig ${join(k8s.dir, 'broken')}: `));
+    expect((await failure(connect({ kubeconfig: k8s.kubeconfig, context: 'prod' }))).message).toBe(`kubernetes: context 'prod' is not in ${k8s.kubeconfig} (its contexts: double)`);
+  });
+
+  it('in a pod, needs the service host Kubernetes sets', async () => {
+    expect((await failure(connect({ inCluster: true }))).message).toBe(
+      'kubernetes: inCluster is set but KUBERNETES_SERVICE_HOST is not: rollgate is not running in a pod; use a kubeconfig instead',
+    );
+    // The service account's files exist only in a pod: the client is made, the first call fails.
+    const api = await connect({ inCluster: true }, { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' });
+    expect(api.server).toBe('https://127.0.0.1:1');
+  });
+});
+
+describe('API errors', () => {
+  it('a refused token says to refresh the credentials, and never shows the token', async () => {
+    const api = await connect();
+    k8s.server.token = 'rotated';
+    const err = await failure(api.get(DEPLOYMENTS, 'default', 'web', signal()));
+    expect(err.message).toBe(
+      'kubernetes: cannot read Deployment default/web (401 Unauthorized): the credentials were refused (expired or wrong token or certificate): refresh the kubeconfig or the CI secret that writes it',
+    );
+    expect(err.retryable).toBe(false);
+    expect(err.message).not.toContain('double-token');
+  });
+
+  it('403 names the permission to grant; 404 on a read is no object', async () => {
+    const api = await connect();
+    k8s.server.fail(/deployments\/web$/, 403);
+    const err = await failure(api.get(DEPLOYMENTS, 'default', 'web', signal()));
+    expect(err.message).toBe(
+      'kubernetes: cannot read Deployment default/web (403 Forbidden): injected fault: GET /apis/apps/v1/namespaces/default/deployments/web; the credentials lack the permission: grant it to the user or service account (RBAC)',
+    );
+    expect(await api.get(DEPLOYMENTS, 'default', 'nothing', signal())).toBeUndefined();
+    expect(await api.remove(DEPLOYMENTS, 'default', 'nothing', signal())).toBe(false);
+  });
+
+  it('429 and 5xx are retryable; other answers are not', async () => {
+    const api = await connect();
+    k8s.server.fail(/deployments$/, 429, { retryAfter: 1 });
+    const throttled = await failure(api.list(DEPLOYMENTS, 'default', undefined, signal()));
+    expect(throttled.retryable).toBe(true);
+    expect(throttled.message).toContain('(429 TooManyRequests)');
+    k8s.server.fail(/deployments\/web$/, 500, { method: 'PUT' });
+    const web = (await api.get(DEPLOYMENTS, 'default', 'web', signal())) as NonNullable<Awaited<ReturnType<typeof api.get>>>;
+    expect((await failure(api.replace(DEPLOYMENTS, web, signal()))).retryable).toBe(true);
+    k8s.server.fail(/deployments$/, 422, { method: 'POST' });
+    const invalid = await failure(api.create(DEPLOYMENTS, webDeployment('x:1', 1, 'other'), signal()));
+    expect(invalid.retryable).toBe(false);
+    expect(invalid.message).toContain('cannot create Deployment default/other (422 Invalid)');
+  });
+
+  it('a write at a stale resourceVersion is a conflict', async () => {
+    const api = await connect();
+    const web = (await api.get(DEPLOYMENTS, 'default', 'web', signal())) as NonNullable<Awaited<ReturnType<typeof api.get>>>;
+    k8s.server.writeConcurrently(/deployments\/web$/);
+    const err = await failure(api.replace(DEPLOYMENTS, web, signal()));
+    expect(KubeClient.isConflict(err)).toBe(true);
+    expect(err.message).toContain('(409 Conflict): Operation cannot be fulfilled on deployment "web": the object has been modified');
+    expect(KubeClient.isConflict(new ProviderError('other'))).toBe(false);
+  });
+
+  it('an unreachable API server is retryable and named', async () => {
+    const api = await connect();
+    await k8s.server.stop();
+    const err = await failure(api.nodes(signal()));
+    expect(err.message).toBe(`kubernetes: cannot list Nodes: the API server ${k8s.server.url} is unreachable (ECONNREFUSED)`);
+    expect(err.retryable).toBe(true);
+  });
+
+  it('an aborted call ends with the signal’s reason', async () => {
+    const api = await connect();
+    k8s.server.hang(/\/pods$/);
+    const controller = new AbortController();
+    const pending = api.pods({ namespace: 'default' }, controller.signal);
+    const reason = new Error('step cancelled');
+    setImmediate(() => controller.abort(reason));
+    await expect(pending).rejects.toBe(reason);
+  });
+});
