@@ -1,31 +1,17 @@
 import { z } from 'zod';
 import { duration } from '../config/fields.js';
-import { ProviderError } from '../errors.js';
-import { DEPLOYMENTS, type KubeObject } from '../kubernetes/client.js';
 import { connection } from '../kubernetes/connection.js';
-import type { DeployedState } from '../model/results.js';
+import { ProviderError } from '../errors.js';
+import type { HealthReport } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
-import type { StepContext } from '../ports/step-context.js';
-import type { Target } from '../ports/target.js';
-import { kubernetesCandidates } from './kubernetes/candidates.js';
-import {
-  awaitRollout,
-  containerOf,
-  healthOf,
-  imageFor,
-  type Kept,
-  type PodTemplate,
-  readManifest,
-  repositoryOf,
-  templateOf,
-  updateDeployment,
-  versionOfImage,
-} from './kubernetes/deployments.js';
+import type { CandidateTarget, FleetTarget, Target } from '../ports/target.js';
+import type { Kept } from './kubernetes/deployments.js';
+import { type DeploymentUnit, deploymentUnit } from './kubernetes/deployment-unit.js';
 
 export const type = 'kubernetes';
 
-/** A second Deployment runs the candidate (canary, blue-green's green). */
-export const capabilities = ['candidates'] as const;
+/** A second Deployment runs the candidate (canary, blue-green's green); namespaces are the units of waves. */
+export const capabilities = ['candidates', 'fleet'] as const;
 
 const k8sName = z
   .string()
@@ -37,6 +23,13 @@ export const configSchema = z
     type: z.literal(type),
     deployment: k8sName.describe('Name of the Deployment whose image rollgate sets'),
     namespace: z.string().min(1).optional().describe("Its namespace (default: the environment's kubernetes.namespace, else the context's, else `default`)"),
+    namespaces: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'The same Deployment in each of these namespaces, in rollout order (a tenant, a region per namespace): each is a unit of a progressive rollout, and every other strategy acts on all of them',
+      ),
     container: z.string().min(1).optional().describe('The container whose image is set (default: the first one)'),
     image: z
       .string()
@@ -68,107 +61,90 @@ export const configSchema = z
 export type KubernetesTargetConfig = z.output<typeof configSchema>;
 type Config = KubernetesTargetConfig;
 
+/** The kept state of every unit, by namespace ('' for the one namespace of a target without `namespaces`). */
+type KeptUnits = Record<string, Kept>;
+
 export function create(config: Config, deps: ProviderDeps): Target {
   const client = connection(deps);
-  const kept = () => (deps.state.get() as Kept | undefined) ?? {};
-  const keep = (more: Kept) => deps.state.put({ ...kept(), ...more } satisfies Kept);
-
-  const where = async (ctx: StepContext) => {
-    const api = await client(ctx);
-    const namespace = config.namespace ?? api.namespace;
-    return { api, namespace, what: `Deployment ${namespace}/${config.deployment}` };
+  const all = () => (deps.state.get() as KeptUnits | undefined) ?? {};
+  const unitOf = (namespace: string | undefined): DeploymentUnit => {
+    const slot = namespace ?? '';
+    return deploymentUnit(config, deps, {
+      client,
+      ...(namespace ? { namespace } : {}),
+      kept: () => all()[slot] ?? {},
+      keep: (more) => deps.state.put({ ...all(), [slot]: { ...all()[slot], ...more } } satisfies KeptUnits),
+    });
   };
-  const limits = { intervalMs: config.interval, timeoutMs: config.rolloutTimeout };
-  const imageOf = (template: PodTemplate, what: string) => containerOf(template, config.container, what).image ?? '';
-  const object = (namespace: string, name = config.deployment) => `deployment/${namespace}/${name}`;
-
-  /** The template with `version`'s image in the container rollgate sets. */
-  function withVersion(template: PodTemplate, version: string, what: string): PodTemplate {
-    const next = structuredClone(template);
-    const container = containerOf(next, config.container, what);
-    container.image = imageFor(version, config.image ?? repositoryOf(container.image ?? ''));
-    return next;
-  }
-
-  function cancelledCheck(ctx: StepContext, what: string): void {
-    if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new ProviderError(`kubernetes target: ${what} was cancelled`);
-  }
-
-  /** Sets the pod template (with resourceVersion and conflict retries), reports it and waits for the rollout. */
-  async function setTemplate(template: (d: KubeObject) => PodTemplate, ctx: StepContext): Promise<void> {
-    const { api, namespace, what } = await where(ctx);
-    const written = await updateDeployment(
-      api,
-      namespace,
-      config.deployment,
-      (d) => {
-        const next = template(d);
-        if (JSON.stringify(next) === JSON.stringify(templateOf(d))) return undefined;
-        return { ...d, spec: { ...(d.spec as object), template: next } };
-      },
-      ctx,
-    );
-    if (!written) throw new ProviderError(`kubernetes target: ${what} does not exist`);
-    if (written.after !== written.before) {
-      ctx.recordChange({ object: object(namespace), field: 'image', before: imageOf(templateOf(written.before), what), after: imageOf(templateOf(written.after), what) });
-    }
-    await awaitRollout(api, namespace, config.deployment, limits, ctx);
-  }
+  const units = (config.namespaces ?? [undefined]).map((ns) => ({ namespace: ns, unit: unitOf(ns) }));
+  const one = units.length === 1 ? (units[0] as { unit: DeploymentUnit }).unit : undefined;
+  /** Every unit in order, one after the other (a rollout never changes two namespaces at once unless waves say so). */
+  const each = async (fn: (unit: DeploymentUnit, namespace: string | undefined) => Promise<void>) => {
+    for (const u of units) await fn(u.unit, u.namespace);
+  };
+  const byNamespace = (namespace: string): DeploymentUnit => {
+    const found = units.find((u) => (u.namespace ?? '') === namespace || (u.namespace === undefined && namespace !== ''));
+    if (!found) throw new ProviderError(`kubernetes target: namespace ${namespace} is not one of its namespaces (${(config.namespaces ?? []).join(', ')})`);
+    return found.unit;
+  };
 
   const target: Target = {
     type,
     async current(ctx) {
-      cancelledCheck(ctx, 'current');
-      const { api, namespace, what } = await where(ctx);
-      const d = await api.get(DEPLOYMENTS, namespace, config.deployment, ctx.signal);
-      if (!d) return undefined;
-      const image = imageOf(templateOf(d), what);
-      return { version: versionOfImage(image), details: { image, namespace, deployment: config.deployment, replicas: (d.spec as { replicas?: number }).replicas ?? 1 } };
+      if (one) return one.current(ctx);
+      const states = await Promise.all(units.map(async (u) => ({ namespace: u.namespace as string, state: await u.unit.current(ctx) })));
+      const first = states.find((s) => s.state !== undefined)?.state;
+      if (!first) return undefined;
+      // Each namespace's own version: a revert of the whole target puts each back as it was.
+      const versions = Object.fromEntries(states.map((s) => [s.namespace, s.state?.version ?? null]));
+      return { version: first.version, details: { ...first.details, namespace: undefined, versions } };
     },
-
-    async deploy(version, ctx) {
-      cancelledCheck(ctx, 'deploy');
-      const { api, namespace, what } = await where(ctx);
-      const found = await api.get(DEPLOYMENTS, namespace, config.deployment, ctx.signal);
-      if (!found) {
-        if (config.manifest === undefined) {
-          throw new ProviderError(`kubernetes target: ${what} does not exist; create it first (kubectl apply), or give the target a manifest to create it from on a first deploy`);
-        }
-        const manifest = await readManifest(config.manifest, deps.workDir, config.deployment, namespace);
-        const body = { ...manifest, spec: { ...(manifest.spec as object), template: withVersion(templateOf(manifest), version, `the manifest ${config.manifest}`) } };
-        // Kept before the change: a rollback from any later process deletes what this created.
-        await keep({ created: true });
-        await api.create(DEPLOYMENTS, body, ctx.signal);
-        ctx.recordChange({ object: object(namespace), field: 'created', before: null, after: imageOf(templateOf(body), what) });
-        await awaitRollout(api, namespace, config.deployment, limits, ctx);
-        return;
-      }
-      const running = templateOf(found);
-      const runningVersion = versionOfImage(imageOf(running, what));
-      if (runningVersion !== version && kept().templates?.[runningVersion] === undefined) {
-        await keep({ templates: { ...kept().templates, [runningVersion]: running } });
-      }
-      await setTemplate((d) => withVersion(templateOf(d), version, what), ctx);
-    },
-
+    deploy: (version, ctx) => each((unit) => unit.deploy(version, ctx)),
     async health(ctx) {
-      cancelledCheck(ctx, 'health');
-      const { api, namespace, what } = await where(ctx);
-      return healthOf(await api.get(DEPLOYMENTS, namespace, config.deployment, ctx.signal), what);
+      if (one) return one.health(ctx);
+      return merged(await Promise.all(units.map((u) => u.unit.health(ctx))));
     },
-
-    async revert(previous: DeployedState | undefined, ctx) {
-      cancelledCheck(ctx, 'revert');
-      const { api, namespace, what } = await where(ctx);
-      if (previous === undefined) {
-        // Nothing ran before: remove the Deployment only when rollgate created it.
-        if (!kept().created) return;
-        if (await api.remove(DEPLOYMENTS, namespace, config.deployment, ctx.signal)) ctx.recordChange({ object: object(namespace), field: 'created', before: 'present', after: null });
-        return;
-      }
-      const saved = kept().templates?.[previous.version];
-      await setTemplate((d) => saved ?? withVersion(templateOf(d), previous.version, what), ctx);
-    },
+    revert: (previous, ctx) =>
+      each((unit, namespace) => {
+        const versions = (previous?.details?.versions ?? undefined) as Record<string, string | null> | undefined;
+        if (!versions || namespace === undefined) return unit.revert(previous, ctx);
+        const own = versions[namespace];
+        return unit.revert(own ? { version: own } : undefined, ctx);
+      }),
   };
-  return Object.assign(target, { candidates: kubernetesCandidates(config, deps, { client, keep, kept, limits, withVersion, imageOf, object }) });
+  const candidates: CandidateTarget = one
+    ? one.candidates
+    : {
+        // Every namespace runs the same Deployment: the first one's scale stands for all.
+        fullScale: (ctx) => (units[0] as { unit: DeploymentUnit }).unit.candidates.fullScale(ctx),
+        deployCandidate: (version, replicas, ctx) => each((u) => u.candidates.deployCandidate(version, replicas, ctx)),
+        scale: (split, ctx) => each((u) => u.candidates.scale(split, ctx)),
+        candidateHealth: async (ctx) => merged(await Promise.all(units.map((u) => u.unit.candidates.candidateHealth(ctx)))),
+        promote: (ctx) => each((u) => u.candidates.promote(ctx)),
+        removeCandidate: (ctx) => each((u) => u.candidates.removeCandidate(ctx)),
+      };
+  const fleet: FleetTarget = {
+    async units(ctx) {
+      if (config.namespaces) return [...config.namespaces];
+      const api = await client(ctx);
+      return [config.namespace ?? api.namespace];
+    },
+    unitVersion: async (namespace, ctx) => (await byNamespace(namespace).current(ctx))?.version,
+    deployUnit: (namespace, version, ctx) => byNamespace(namespace).deploy(version, ctx),
+    unitHealth: (namespace, ctx) => byNamespace(namespace).health(ctx),
+    revertUnit: (namespace, previous, ctx) => byNamespace(namespace).revert(previous === undefined ? undefined : { version: previous }, ctx),
+  };
+  return Object.assign(target, { candidates, fleet });
 }
+
+/** The health of several Deployments as one: healthy when all are, their replicas summed. */
+function merged(reports: HealthReport[]): HealthReport {
+  const sick = reports.find((r) => !r.healthy);
+  return {
+    healthy: sick === undefined,
+    ready: reports.reduce((n, r) => n + r.ready, 0),
+    total: reports.reduce((n, r) => n + r.total, 0),
+    ...(sick?.message ? { message: sick.message } : {}),
+  };
+}
+

@@ -23,6 +23,8 @@ export interface TargetParts {
   withVersion(template: PodTemplate, version: string, what: string): PodTemplate;
   imageOf(template: PodTemplate, what: string): string;
   object(namespace: string, name?: string): string;
+  /** The namespace of this unit; `undefined`: the config's, else the connection's. */
+  namespace?: string;
 }
 
 /** The part of the target's config the candidates read. */
@@ -39,7 +41,7 @@ export function kubernetesCandidates(config: CandidateConfig, deps: ProviderDeps
 
   const where = async (ctx: StepContext) => {
     const api = await parts.client(ctx);
-    const namespace = config.namespace ?? api.namespace;
+    const namespace = parts.namespace ?? config.namespace ?? api.namespace;
     return { api, namespace, stableWhat: `Deployment ${namespace}/${config.deployment}`, what: `candidate Deployment ${namespace}/${name}` };
   };
 

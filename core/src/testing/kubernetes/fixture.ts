@@ -65,6 +65,6 @@ export async function kubernetesFixture(options: KubernetesServerOptions = {}): 
 export function deploymentsView(server: KubernetesServer): unknown {
   return server.cluster
     .list('deployments')
-    .map((d) => ({ name: d.metadata?.name, spec: d.spec, labels: d.metadata?.labels }))
-    .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    .map((d) => ({ name: `${String(d.metadata?.namespace)}/${String(d.metadata?.name)}`, spec: d.spec, labels: d.metadata?.labels }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
