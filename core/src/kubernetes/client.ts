@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type * as K8s from '@kubernetes/client-node';
 import { ProviderError } from '../errors.js';
+import type { Clock } from '../ports/clock.js';
 import type { KubernetesSettings } from './family.js';
 
 /*
@@ -42,6 +43,9 @@ const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** A connection to one cluster, as a workflow's `kubernetes` settings and the runner's environment name it. */
 export class KubeClient {
+  /** Marks each request as real work in progress (a virtual clock waits for it; see `on`). */
+  private hold: <T>(work: Promise<T>) => Promise<T> = (work) => work;
+
   private constructor(
     private readonly custom: K8s.CustomObjectsApi,
     private readonly core: K8s.CoreV1Api,
@@ -98,10 +102,21 @@ export class KubeClient {
     return new KubeClient(kc.makeApiClient(lib.CustomObjectsApi), kc.makeApiClient(lib.CoreV1Api), namespace, kc.getCurrentCluster()?.server ?? '');
   }
 
+  /**
+   * This connection with its requests held on `clock`: under a virtual clock (tests, the
+   * simulation) time does not jump ahead while a request is on the wire.
+   */
+  on(clock: Clock): KubeClient {
+    const view = Object.create(Object.getPrototypeOf(this) as object) as KubeClient;
+    Object.assign(view, this);
+    view.hold = clock.hold ? (work) => (clock.hold as NonNullable<Clock['hold']>)(work) : (work) => work;
+    return view;
+  }
+
   /** The object, or `undefined` when it does not exist. */
   async get(resource: Resource, namespace: string, name: string, signal: AbortSignal): Promise<KubeObject | undefined> {
     try {
-      return (await this.custom.getNamespacedCustomObject({ ...ref(resource, namespace), name }, this.options(signal))) as KubeObject;
+      return (await this.hold(this.custom.getNamespacedCustomObject({ ...ref(resource, namespace), name }, this.options(signal)))) as KubeObject;
     } catch (err) {
       if (codeOf(err) === 404) return undefined;
       throw this.error(err, `read ${resource.kind} ${namespace}/${name}`, signal);
@@ -111,7 +126,7 @@ export class KubeClient {
   /** Every object of a resource in `namespace`, optionally by label selector. */
   async list(resource: Resource, namespace: string, labelSelector: string | undefined, signal: AbortSignal): Promise<KubeObject[]> {
     try {
-      const answer = (await this.custom.listNamespacedCustomObject({ ...ref(resource, namespace), ...(labelSelector ? { labelSelector } : {}) }, this.options(signal))) as { items?: KubeObject[] };
+      const answer = (await this.hold(this.custom.listNamespacedCustomObject({ ...ref(resource, namespace), ...(labelSelector ? { labelSelector } : {}) }, this.options(signal)))) as { items?: KubeObject[] };
       return answer.items ?? [];
     } catch (err) {
       throw this.error(err, `list ${resource.kind}s in ${namespace}`, signal);
@@ -125,7 +140,7 @@ export class KubeClient {
   async replace(resource: Resource, body: KubeObject, signal: AbortSignal): Promise<KubeObject> {
     const { namespace, name } = named(body);
     try {
-      return (await this.custom.replaceNamespacedCustomObject({ ...ref(resource, namespace), name, body }, this.options(signal))) as KubeObject;
+      return (await this.hold(this.custom.replaceNamespacedCustomObject({ ...ref(resource, namespace), name, body }, this.options(signal)))) as KubeObject;
     } catch (err) {
       throw this.error(err, `update ${resource.kind} ${namespace}/${name}`, signal);
     }
@@ -134,7 +149,7 @@ export class KubeClient {
   async create(resource: Resource, body: KubeObject, signal: AbortSignal): Promise<KubeObject> {
     const { namespace, name } = named(body);
     try {
-      return (await this.custom.createNamespacedCustomObject({ ...ref(resource, namespace), body }, this.options(signal))) as KubeObject;
+      return (await this.hold(this.custom.createNamespacedCustomObject({ ...ref(resource, namespace), body }, this.options(signal)))) as KubeObject;
     } catch (err) {
       throw this.error(err, `create ${resource.kind} ${namespace}/${name}`, signal);
     }
@@ -143,7 +158,7 @@ export class KubeClient {
   /** Deletes the object; `false` when it did not exist. */
   async remove(resource: Resource, namespace: string, name: string, signal: AbortSignal): Promise<boolean> {
     try {
-      await this.custom.deleteNamespacedCustomObject({ ...ref(resource, namespace), name }, this.options(signal));
+      await this.hold(this.custom.deleteNamespacedCustomObject({ ...ref(resource, namespace), name }, this.options(signal)));
       return true;
     } catch (err) {
       if (codeOf(err) === 404) return false;
@@ -154,7 +169,7 @@ export class KubeClient {
   /** A Service as plain JSON, or `undefined` when it does not exist. */
   async service(namespace: string, name: string, signal: AbortSignal): Promise<KubeObject | undefined> {
     try {
-      return plain(await this.core.readNamespacedService({ namespace, name }, this.options(signal)));
+      return plain(await this.hold(this.core.readNamespacedService({ namespace, name }, this.options(signal))));
     } catch (err) {
       if (codeOf(err) === 404) return undefined;
       throw this.error(err, `read Service ${namespace}/${name}`, signal);
@@ -165,12 +180,12 @@ export class KubeClient {
   async setSelector(service: KubeObject, selector: Record<string, string>, signal: AbortSignal): Promise<void> {
     const { namespace, name } = named(service);
     try {
-      const live = await this.core.readNamespacedService({ namespace, name }, this.options(signal));
+      const live = await this.hold(this.core.readNamespacedService({ namespace, name }, this.options(signal)));
       if (live.metadata?.resourceVersion !== service.metadata?.resourceVersion) {
         throw new ProviderError(`kubernetes: Service ${namespace}/${name} changed since it was read (conflict); read it again`, { retryable: true, cause: { code: 409 } });
       }
       live.spec = { ...live.spec, selector };
-      await this.core.replaceNamespacedService({ namespace, name, body: live }, this.options(signal));
+      await this.hold(this.core.replaceNamespacedService({ namespace, name, body: live }, this.options(signal)));
     } catch (err) {
       if (err instanceof ProviderError) throw err;
       throw this.error(err, `update Service ${namespace}/${name}`, signal);
@@ -179,7 +194,7 @@ export class KubeClient {
 
   async nodes(signal: AbortSignal): Promise<KubeObject[]> {
     try {
-      return (await this.core.listNode({}, this.options(signal))).items.map(plain);
+      return (await this.hold(this.core.listNode({}, this.options(signal)))).items.map(plain);
     } catch (err) {
       throw this.error(err, 'list Nodes', signal);
     }
@@ -190,8 +205,8 @@ export class KubeClient {
     const selectors = { ...(query.fieldSelector ? { fieldSelector: query.fieldSelector } : {}), ...(query.labelSelector ? { labelSelector: query.labelSelector } : {}) };
     try {
       const answer = query.namespace
-        ? await this.core.listNamespacedPod({ namespace: query.namespace, ...selectors }, this.options(signal))
-        : await this.core.listPodForAllNamespaces(selectors, this.options(signal));
+        ? await this.hold(this.core.listNamespacedPod({ namespace: query.namespace, ...selectors }, this.options(signal)))
+        : await this.hold(this.core.listPodForAllNamespaces(selectors, this.options(signal)));
       return answer.items.map(plain);
     } catch (err) {
       throw this.error(err, `list Pods${query.namespace ? ` in ${query.namespace}` : ''}`, signal);

@@ -10,11 +10,13 @@ import { settingsOf } from './family.js';
  */
 export function connection(deps: ProviderDeps): (ctx: StepContext) => Promise<KubeClient> {
   let client: Promise<KubeClient> | undefined;
-  return (ctx) => {
+  return async (ctx) => {
     client ??= KubeClient.connect(settingsOf(deps.settings('kubernetes')), ctx.env, deps.workDir).catch((err: unknown) => {
       client = undefined;
       throw err;
     });
-    return client;
+    // Loading the library and the kubeconfig is real work: a virtual clock waits for it.
+    const connected = await (ctx.clock.hold ? ctx.clock.hold(client) : client);
+    return connected.on(ctx.clock);
   };
 }

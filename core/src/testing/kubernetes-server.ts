@@ -107,9 +107,9 @@ export class KubernetesServer {
     });
   }
 
-  /** Before the next write matching, someone else updates the object: the write meets a real 409. */
-  writeConcurrently(path: RegExp, options: { times?: number } = {}): void {
-    this.faults.push({ path, concurrentWrite: true, times: options.times ?? 1 });
+  /** Before the next write (PUT unless told) matching, someone else updates the object: the write meets a real 409. */
+  writeConcurrently(path: RegExp, options: { times?: number; method?: string } = {}): void {
+    this.faults.push({ path, concurrentWrite: true, times: options.times ?? 1, method: options.method ?? 'PUT' });
   }
 
   /** Adds objects as `kubectl apply` left them a while ago: Deployments rolled out (no fault, no token). */
