@@ -130,9 +130,9 @@ export function create(config: Config, deps: ProviderDeps): Target {
       return [config.namespace ?? api.namespace];
     },
     unitVersion: async (namespace, ctx) => (await byNamespace(namespace).current(ctx))?.version,
-    deployUnit: (namespace, version, ctx) => byNamespace(namespace).deploy(version, ctx),
-    unitHealth: (namespace, ctx) => byNamespace(namespace).health(ctx),
-    revertUnit: (namespace, previous, ctx) => byNamespace(namespace).revert(previous === undefined ? undefined : { version: previous }, ctx),
+    deployUnit: async (namespace, version, ctx) => byNamespace(namespace).deploy(version, ctx),
+    unitHealth: async (namespace, ctx) => byNamespace(namespace).health(ctx),
+    revertUnit: async (namespace, previous, ctx) => byNamespace(namespace).revert(previous === undefined ? undefined : { version: previous }, ctx),
   };
   return Object.assign(target, { candidates, fleet });
 }
