@@ -64,6 +64,7 @@ export class Cluster {
   readonly startMs: number;
   readonly nodes: NodeSpec[];
   private readonly neverReady: (image: string) => boolean;
+  private readonly reporters = new Map<string, (object: KubeObject) => Record<string, unknown> | undefined>();
 
   constructor(options: ClusterOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -114,6 +115,18 @@ export class Cluster {
   /** A Deployment whose rollout finished long ago (objects seeded as `kubectl apply` left them). */
   settle(namespace: string, name: string): void {
     this.rollouts.delete(key(namespace, name));
+  }
+
+  /**
+   * Has `report` write the status of every object of `kind` (a plural: `httproutes`) as the
+   * object's controller would, from the object as stored (its generation included), at each read:
+   * a Gateway's verdict on a route. Kinds without a reporter (Deployments aside) keep no status:
+   * the double drops what a client writes there, as the API does for a status subresource.
+   * `undefined` stops reporting.
+   */
+  reportStatus(kind: string, report: ((object: KubeObject) => Record<string, unknown> | undefined) | undefined): void {
+    if (report) this.reporters.set(kind, report);
+    else this.reporters.delete(kind);
   }
 
   delete(kind: string, namespace: string, name: string): boolean {
@@ -185,6 +198,8 @@ export class Cluster {
   private view(kind: string, object: KubeObject, pods: Pod[]): KubeObject {
     const copy = structuredClone(object);
     if (kind === 'deployments') copy.status = this.deploymentStatus(object, pods);
+    const reported = this.reporters.get(kind)?.(copy);
+    if (reported) copy.status = reported;
     return copy;
   }
 
