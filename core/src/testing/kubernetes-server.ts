@@ -12,7 +12,9 @@ import { Cluster, type ClusterOptions, type KubeObject, type Pod } from './kuber
  *   metadata.resourceVersion is not the stored one), DELETE;
  * - Deployments with a status that their controller progresses over the cluster's clock, and a
  *   progress deadline that can pass (cluster.ts); Nodes and Pods derived from them, read-only,
- *   with labelSelector and the fieldSelectors spec.nodeName and status.phase (= and !=);
+ *   with labelSelector and the fieldSelectors spec.nodeName and status.phase (= and !=); the
+ *   status of other kinds only as a test's controller reports it (`cluster.reportStatus`, such as
+ *   kubernetes/gateway-controller.ts for HTTPRoutes);
  * - a bearer token (401 without it), and faults on demand: any status with the API's `Status` body
  *   (Retry-After on 429), a request that never answers, a write by someone else between a read and
  *   a write (a real 409).
