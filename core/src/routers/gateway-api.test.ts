@@ -104,8 +104,10 @@ describe('gateway-api router', () => {
     k8s.server.seed(httpRoute(one([{ name: 'web', port: 80 }])));
     k8s.server.writeConcurrently(/\/httproutes\/web$/);
     const puts = () => k8s.server.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/httproutes/web')).length;
-    await make().setWeights({ canary: 30 }, ctx());
+    const said: string[] = [];
+    await make().setWeights({ canary: 30 }, contractCall({ clock: k8s.clock, log: { warn() {}, output() {}, info: (line) => said.push(line) } }).ctx);
     expect(puts()).toBe(2);
+    expect(said).toEqual(['gateway-api router: HTTPRoute default/web changed while rollgate wrote it (409 Conflict): reading it again (attempt 2 of 5)']);
     const route = k8s.server.cluster.get('httproutes', 'default', 'web');
     expect(route?.metadata?.annotations).toHaveProperty('touched');
     expect(rules()[0]?.backendRefs).toEqual([{ name: 'web', port: 80, weight: 70 }, { name: 'web-canary', port: 80, weight: 30 }]);

@@ -82,7 +82,10 @@ export function weightedRouter<T>(route: WeightedRoute<T>, deps: ProviderDeps): 
         await api.replace(route.resource, rule.with(after), ctx.signal);
       } catch (err) {
         if (!KubeClient.isConflict(err)) throw err;
-        if (attempt < CONFLICT_ATTEMPTS) continue;
+        if (attempt < CONFLICT_ATTEMPTS) {
+          ctx.log.info(`${router} router: ${what} changed while rollgate wrote it (409 Conflict): reading it again (attempt ${attempt + 1} of ${CONFLICT_ATTEMPTS})`);
+          continue;
+        }
         throw new ProviderError(
           `${router} router: ${what} changed under rollgate ${CONFLICT_ATTEMPTS} times in a row (409 Conflict at each write, each read again first); something else keeps writing it, such as a GitOps controller that owns it`,
           { retryable: true, cause: err },
