@@ -10,6 +10,12 @@ export interface GatewayController {
   paused: boolean;
   /** When set, every parent refuses each route it reconciles: `Accepted` False with this reason and message. */
   refusal: { reason: string; message: string } | undefined;
+  /**
+   * How long, on the cluster's clock, a new generation of a route waits before it is reconciled,
+   * counted from the first read that shows it (default 0: at once); a route read for the first
+   * time counts as reconciled long ago.
+   */
+  lagMs: number;
 }
 
 interface BackendRef {
@@ -24,15 +30,22 @@ interface BackendRef {
  * status as Gateway API implementations do, one `status.parents[]` entry per parentRef, with
  * `Accepted` (True unless `refusal` says otherwise) and `ResolvedRefs` (False, reason
  * `BackendNotFound`, when a backendRef names a Service the double lacks), each condition stamped
- * with the generation it was reconciled for. What a real controller does to traffic is not modelled.
+ * with the generation it was reconciled for, `lagMs` after it appeared. What a real controller does
+ * to traffic is not modelled.
  */
 export function gatewayController(server: KubernetesServer, controllerName = 'example.net/gateway-controller'): GatewayController {
-  const control: GatewayController = { paused: false, refusal: undefined };
+  const control: GatewayController = { paused: false, refusal: undefined, lagMs: 0 };
   const reported = new Map<string, Record<string, unknown>>();
+  const seen = new Map<string, { generation: unknown; at: number }>();
   server.cluster.reportStatus('httproutes', (route) => {
     const namespace = String(route.metadata?.namespace);
     const key = `${namespace}/${String(route.metadata?.name)}`;
-    if (!control.paused) reported.set(key, reconcile(route, namespace));
+    const now = server.cluster.now();
+    // A route seen for the first time was there before: reconciled long ago.
+    const before = seen.get(key);
+    if (before?.generation !== route.metadata?.generation) seen.set(key, { generation: route.metadata?.generation, at: before ? now : Number.NEGATIVE_INFINITY });
+    const due = now - (seen.get(key)?.at ?? now) >= control.lagMs;
+    if (!control.paused && due) reported.set(key, reconcile(route, namespace));
     return reported.get(key);
   });
 
