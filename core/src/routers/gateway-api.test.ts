@@ -194,6 +194,15 @@ describe('gateway-api router', () => {
     expect(warnings).toEqual(['gateway-api router: no Gateway controller reports on HTTPRoute default/web (it has no status.parents): rollgate reads its weights as written, not as served']);
   });
 
+  it('an aborted call asks nothing of the API, and says it was cancelled when the abort gave no error', async () => {
+    const before = k8s.server.requests.length;
+    const controller = new AbortController();
+    controller.abort('the job was cancelled');
+    const err = await failure(make().setWeights({ canary: 10 }, contractCall({ clock: k8s.clock, signal: controller.signal }).ctx));
+    expect(err.message).toBe('gateway-api router: cancelled');
+    expect(k8s.server.requests.length).toBe(before);
+  });
+
   it('refuses a canary backend that is the stable one', () => {
     const parsed = router.configSchema.safeParse({ type: 'gateway-api', httpRoute: 'web', stableBackend: 'web', canaryBackend: 'web' });
     expect(parsed.success).toBe(false);
