@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../errors.js';
 import { kubernetesFixture, type KubernetesFixture, webDeployment } from '../testing/kubernetes/fixture.js';
+import { contractCall } from '../testing/contracts/kit.js';
+import { fakeDeps } from '../testing/fakes.js';
 import { DEPLOYMENTS, KubeClient } from './client.js';
+import { connection } from './connection.js';
 import { settingsSchema } from './family.js';
 
 /* The connection and its errors, through the real @kubernetes/client-node against the API double. */
@@ -62,6 +65,23 @@ describe('connecting', () => {
     // The service account's files exist only in a pod: the client is made, the first call fails.
     const api = await connect({ inCluster: true }, { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' });
     expect(api.server).toBe('https://127.0.0.1:1');
+  });
+});
+
+describe('a provider’s connection', () => {
+  it('is made at the first call, and a failed attempt is not kept: the next call tries again', async () => {
+    const kubeconfig = join(k8s.dir, 'later');
+    const client = connection(fakeDeps({ workDir: k8s.dir }, { settings: { kubernetes: settings({ kubeconfig }) } }));
+    const ctx = contractCall({ clock: k8s.clock }).ctx;
+    expect((await failure(client(ctx))).message).toBe(`kubernetes: the kubeconfig ${kubeconfig} (kubernetes.kubeconfig) does not exist`);
+    writeFileSync(kubeconfig, k8s.server.kubeconfig());
+    expect((await (await client(ctx)).get(DEPLOYMENTS, 'default', 'web', signal()))?.metadata?.name).toBe('web');
+  });
+
+  it('with no kubernetes block, reads the runner’s KUBECONFIG', async () => {
+    const client = connection(fakeDeps({ workDir: k8s.dir }));
+    const ctx = contractCall({ clock: k8s.clock, env: { KUBECONFIG: k8s.kubeconfig } }).ctx;
+    expect((await client(ctx)).namespace).toBe('default');
   });
 });
 
