@@ -112,6 +112,13 @@ describe('kubernetes, end to end on the API double', () => {
     expect(imageOf('web')).toBe('registry.local/web:2.0.0');
     expect(selector()).toEqual({ app: 'web', 'rollgate.io/track': 'stable' });
     expect(deployment('web-candidate')).toBeUndefined();
+    // No moment without pods behind the Service: blue takes the new image, the selector goes back
+    // to it, and only then is green deleted.
+    expect(changed(events).slice(-3)).toEqual([
+      'deployment/default/web image: "registry.local/web:1.0.0" -> "registry.local/web:2.0.0"',
+      'service/default/web selector: {"app":"web","rollgate.io/track":"candidate"} -> {"app":"web","rollgate.io/track":"stable"}',
+      'deployment/default/web-candidate created: "registry.local/web:2.0.0" -> null',
+    ]);
   });
 
   it('auto: blue-green when the cluster has room for a second copy, a rolling update when it has not', async () => {

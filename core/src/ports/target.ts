@@ -64,9 +64,15 @@ export interface CandidateTarget {
   candidateHealth(ctx: StepContext): Promise<HealthReport>;
   /**
    * The candidate becomes the stable version: stable replicas run the candidate's version at full
-   * scale and the candidate replicas are removed. Idempotent.
+   * scale and the candidate replicas are removed (but see `retirePromoted`). Idempotent.
    */
   promote(ctx: StepContext): Promise<void>;
+  /**
+   * When present, `promote` leaves the candidate running and this removes it: the engine calls it
+   * after the router's `finalize` has moved traffic back to the stable replicas, so no request is
+   * sent to a candidate being deleted (a Service or route that selects it). Idempotent.
+   */
+  retirePromoted?(ctx: StepContext): Promise<void>;
   /** Removes the candidate's replicas, leaving the stable version untouched. Idempotent. */
   removeCandidate(ctx: StepContext): Promise<void>;
 }

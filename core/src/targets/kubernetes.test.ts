@@ -138,6 +138,27 @@ describe('an autoscaled Deployment', () => {
   });
 });
 
+describe('a stable Deployment someone else scales during the rollout', () => {
+  it('keeps their replica count: removing the candidate does not put back the count from before', async () => {
+    k8s.server.seed(webDeployment());
+    const states = new MemoryProviderStates();
+    const candidates = make({}, states).candidates as NonNullable<Target['candidates']>;
+    await candidates.deployCandidate('2.0.0', 1, call().ctx);
+    await candidates.scale({ stable: 2, candidate: 1 }, call().ctx);
+    // On-call scales web up during an approval pause.
+    const web = k8s.server.cluster.get('deployments', 'default', 'web') as { spec: { replicas: number } };
+    k8s.server.cluster.put('deployments', 'default', 'web', { ...web, spec: { ...web.spec, replicas: 10 } });
+    const warnings: string[] = [];
+    const later = make({}, states.reopen()).candidates as NonNullable<Target['candidates']>;
+    expect(await later.fullScale(call().ctx)).toBe(10);
+    await later.removeCandidate(contractCall({ clock: k8s.clock, log: { info() {}, warn: (line) => warnings.push(line), output() {} } }).ctx);
+    expect((k8s.server.cluster.get('deployments', 'default', 'web')?.spec as { replicas: number }).replicas).toBe(10);
+    expect(warnings).toContain(
+      'kubernetes: Deployment default/web has 10 replicas, not the 2 rollgate set: someone scaled it meanwhile, so rollgate leaves it at 10 instead of putting back 3',
+    );
+  });
+});
+
 describe('over several namespaces', () => {
   it('reports each namespace’s version, and a revert of the whole target puts each back as it was', async () => {
     for (const [ns, image] of [

@@ -121,6 +121,7 @@ export function create(config: Config, deps: ProviderDeps): Target {
         scale: (split, ctx) => each((u) => u.candidates.scale(split, ctx)),
         candidateHealth: async (ctx) => merged(await Promise.all(units.map((u) => u.unit.candidates.candidateHealth(ctx)))),
         promote: (ctx) => each((u) => u.candidates.promote(ctx)),
+        retirePromoted: (ctx) => each((u) => (u.candidates.retirePromoted as NonNullable<CandidateTarget['retirePromoted']>)(ctx)),
         removeCandidate: (ctx) => each((u) => u.candidates.removeCandidate(ctx)),
       };
   const fleet: FleetTarget = {

@@ -86,8 +86,11 @@ export async function promote(run: StageRun, stepId: string, ctx: StepContext): 
   );
   // While the stable replicas restart on the new version there is no candidate to watch.
   run.watch = 'none';
-  await run.candidates().promote(ctx);
+  const candidates = run.candidates();
+  await candidates.promote(ctx);
   if (run.router) await run.router.finalize(ctx);
+  // Traffic has left the candidate: only now may it go (a target whose routing selects it).
+  await candidates.retirePromoted?.(ctx);
   run.watch = 'target';
   return `${run.version} is the stable version${previous ? `; ${previous.version} removed` : ''}`;
 }

@@ -86,7 +86,8 @@ export function kubernetesCandidates(config: CandidateConfig, deps: ProviderDeps
   return {
     async fullScale(ctx) {
       const { api, namespace } = await where(ctx);
-      return parts.kept().stableReplicas ?? replicasOf(await base(api, namespace, ctx));
+      const from = await base(api, namespace, ctx);
+      return restorable(from, ctx) ?? replicasOf(from);
     },
 
     async deployCandidate(version, replicas, ctx) {
@@ -126,7 +127,8 @@ export function kubernetesCandidates(config: CandidateConfig, deps: ProviderDeps
       } else {
         const stable = await api.get(DEPLOYMENTS, namespace, config.deployment, ctx.signal);
         if (stable && replicasOf(stable) !== split.stable) {
-          if (parts.kept().stableReplicas === undefined) await parts.keep({ stableReplicas: replicasOf(stable) });
+          // Kept before the change: the full scale to go back to, and what rollgate set (see restorable).
+          await parts.keep({ stableReplicas: restorable(stable, ctx) ?? replicasOf(stable), stableSet: split.stable });
           await setReplicas(api, namespace, config.deployment, split.stable, ctx);
         }
       }
@@ -158,7 +160,8 @@ export function kubernetesCandidates(config: CandidateConfig, deps: ProviderDeps
         const running = templateOf(stable);
         const version = versionOfImage(parts.imageOf(running, stableWhat));
         if (parts.kept().templates?.[version] === undefined) await parts.keep({ templates: { ...parts.kept().templates, [version]: running } });
-        const restore = parts.kept().stableReplicas;
+        const restore = restorable(stable, ctx);
+        if (restore !== undefined) await parts.keep({ stableSet: restore });
         const written = await updateDeployment(
           api,
           namespace,
@@ -173,18 +176,44 @@ export function kubernetesCandidates(config: CandidateConfig, deps: ProviderDeps
         );
         if (written && written.after !== written.before) ctx.recordChange({ object: parts.object(namespace), field: 'image', before: parts.imageOf(running, stableWhat), after: image });
       }
+      // The candidate keeps serving until the router has moved traffic back (retirePromoted).
       await awaitRollout(api, namespace, config.deployment, parts.limits, ctx);
-      if (await api.remove(DEPLOYMENTS, namespace, name, ctx.signal)) ctx.recordChange({ object: parts.object(namespace, name), field: 'created', before: image, after: null });
     },
 
+    retirePromoted: (ctx) => removeCandidateDeployment(ctx),
+
     async removeCandidate(ctx) {
-      const { api, namespace, what } = await where(ctx);
-      const candidate = await api.get(DEPLOYMENTS, namespace, name, ctx.signal);
-      if (candidate && (await api.remove(DEPLOYMENTS, namespace, name, ctx.signal))) {
-        ctx.recordChange({ object: parts.object(namespace, name), field: 'created', before: parts.imageOf(templateOf(candidate), what), after: null });
-      }
-      const restore = parts.kept().stableReplicas;
-      if (restore !== undefined && (await setReplicas(api, namespace, config.deployment, restore, ctx))) await awaitRollout(api, namespace, config.deployment, parts.limits, ctx);
+      await removeCandidateDeployment(ctx);
+      const { api, namespace } = await where(ctx);
+      const stable = await api.get(DEPLOYMENTS, namespace, config.deployment, ctx.signal);
+      const restore = stable ? restorable(stable, ctx) : undefined;
+      if (restore === undefined || replicasOf(stable as KubeObject) === restore) return;
+      await parts.keep({ stableSet: restore });
+      if (await setReplicas(api, namespace, config.deployment, restore, ctx)) await awaitRollout(api, namespace, config.deployment, parts.limits, ctx);
     },
   };
+
+  async function removeCandidateDeployment(ctx: StepContext): Promise<void> {
+    const { api, namespace, what } = await where(ctx);
+    const candidate = await api.get(DEPLOYMENTS, namespace, name, ctx.signal);
+    if (candidate && (await api.remove(DEPLOYMENTS, namespace, name, ctx.signal))) {
+      ctx.recordChange({ object: parts.object(namespace, name), field: 'created', before: parts.imageOf(templateOf(candidate), what), after: null });
+    }
+  }
+
+  /**
+   * The stable replica count to go back to, when rollgate changed it and nobody else has since:
+   * `undefined` when rollgate never scaled the stable Deployment, and also (said in the run log)
+   * when its replicas are no longer what rollgate set (someone scaled it meanwhile: theirs stands).
+   */
+  function restorable(stable: KubeObject, ctx: StepContext): number | undefined {
+    const { stableReplicas, stableSet } = parts.kept();
+    if (stableReplicas === undefined) return undefined;
+    const live = replicasOf(stable);
+    if (live === stableSet || live === stableReplicas) return stableReplicas;
+    ctx.log.warn(
+      `kubernetes: Deployment ${String(stable.metadata?.namespace)}/${config.deployment} has ${live} replicas, not the ${String(stableSet)} rollgate set: someone scaled it meanwhile, so rollgate leaves it at ${live} instead of putting back ${stableReplicas}`,
+    );
+    return undefined;
+  }
 }

@@ -25,6 +25,8 @@ export interface Kept {
   templates?: Record<string, PodTemplate>;
   /** The stable Deployment's replicas before a candidate split changed them. */
   stableReplicas?: number;
+  /** The replicas rollgate last set on the stable Deployment: another count means someone else scaled it. */
+  stableSet?: number;
 }
 
 export interface PodTemplate {

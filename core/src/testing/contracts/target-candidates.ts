@@ -99,6 +99,17 @@ export function describeCandidateChecks(get: () => TargetRun): void {
       expect(again.changes).toEqual([]);
       expect(await run.observe(later)).toEqual(promoted);
       if (later.provider.knowsCurrent !== false) expect((await later.provider.current(run.call().ctx))?.version).toBe(v2);
+      if (promoting.retirePromoted) {
+        // A target whose promotion leaves the candidate until traffic has left it: retiring it changes
+        // what runs no more, and retiring twice changes nothing.
+        await promoting.retirePromoted(run.call().ctx);
+        const retired = await run.observe(later);
+        const twice = run.call();
+        await promoting.retirePromoted(twice.ctx);
+        expect(twice.changes).toEqual([]);
+        expect(await run.observe(later)).toEqual(retired);
+        if (later.provider.knowsCurrent !== false) expect((await later.provider.current(run.call().ctx))?.version).toBe(v2);
+      }
     });
 
     itRetriesTransientFaults(get, [
