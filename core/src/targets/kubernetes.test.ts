@@ -32,7 +32,8 @@ describe('versions and images', () => {
   it.each([
     ['registry.local/web:1.4.2', '1.4.2', 'registry.local/web'],
     ['localhost:5000/web:2', '2', 'localhost:5000/web'],
-    ['localhost:5000/web', 'localhost:5000/web', 'localhost:5000/web'],
+    ['localhost:5000/web', 'latest', 'localhost:5000/web'],
+    ['nginx', 'latest', 'nginx'],
     ['web@sha256:abc', 'sha256:abc', 'web'],
   ])('%s runs version %s of %s', (image, version, repository) => {
     expect(versionOfImage(image)).toBe(version);
@@ -135,6 +136,30 @@ describe('an autoscaled Deployment', () => {
     ]);
     expect(c.changes).toEqual([{ object: 'deployment/default/web-candidate', field: 'replicas', before: 1, after: 2 }]);
     expect((k8s.server.cluster.get('deployments', 'default', 'web')?.spec as { replicas: number }).replicas).toBe(3);
+  });
+});
+
+describe('a Deployment someone else changes during the rollout', () => {
+  it('a revert puts back only the image rollgate replaced, keeping other changes, and refuses over an image someone else deployed', async () => {
+    k8s.server.seed(webDeployment());
+    const states = new MemoryProviderStates();
+    await make({}, states).deploy('2.0.0', call().ctx);
+    // Someone adds an environment variable: a revert keeps it.
+    const web = () => k8s.server.cluster.get('deployments', 'default', 'web') as { spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
+    const edited = web();
+    edited.spec.template.spec.containers[0] = { ...edited.spec.template.spec.containers[0], env: [{ name: 'FEATURE', value: 'on' }] };
+    k8s.server.cluster.put('deployments', 'default', 'web', edited as never);
+    await make({}, states.reopen()).revert({ version: '1.0.0' }, call().ctx);
+    expect(web().spec.template.spec.containers[0]).toMatchObject({ image: 'registry.local/web:1.0.0', env: [{ name: 'FEATURE', value: 'on' }] });
+    // Then someone deploys a hotfix: a revert to 1.0.0 would undo their work, so it is refused.
+    await make({}, states.reopen()).deploy('2.0.0', call().ctx);
+    const hotfix = web();
+    hotfix.spec.template.spec.containers[0] = { ...hotfix.spec.template.spec.containers[0], image: 'registry.local/web:2.0.1-hotfix' };
+    k8s.server.cluster.put('deployments', 'default', 'web', hotfix as never);
+    expect((await failure(make({}, states.reopen()).revert({ version: '1.0.0' }, call().ctx))).message).toBe(
+      'kubernetes target: Deployment default/web runs registry.local/web:2.0.1-hotfix, which rollgate did not set (it set registry.local/web:2.0.0): someone else deployed it since, so rollgate does not put registry.local/web:1.0.0 back over it; check it, and revert by hand if it should go',
+    );
+    expect(web().spec.template.spec.containers[0]?.image).toBe('registry.local/web:2.0.1-hotfix');
   });
 });
 

@@ -23,6 +23,8 @@ export interface TargetParts {
   withVersion(template: PodTemplate, version: string, what: string): PodTemplate;
   imageOf(template: PodTemplate, what: string): string;
   object(namespace: string, name?: string): string;
+  /** Keeps, before rollgate sets `image` on the stable Deployment, what `version` ran as. */
+  remember(version: string, ran: string, image: string): Promise<void>;
   /** The namespace of this unit; `undefined`: the config's, else the connection's. */
   namespace?: string;
 }
@@ -158,8 +160,8 @@ export function kubernetesCandidates(config: CandidateConfig, deps: ProviderDeps
         ctx.recordChange({ object: parts.object(namespace), field: 'created', before: null, after: image });
       } else {
         const running = templateOf(stable);
-        const version = versionOfImage(parts.imageOf(running, stableWhat));
-        if (parts.kept().templates?.[version] === undefined) await parts.keep({ templates: { ...parts.kept().templates, [version]: running } });
+        const ran = parts.imageOf(running, stableWhat);
+        if (ran !== image) await parts.remember(versionOfImage(ran), ran, image);
         const restore = restorable(stable, ctx);
         if (restore !== undefined) await parts.keep({ stableSet: restore });
         const written = await updateDeployment(

@@ -1,5 +1,5 @@
 import { ProviderError } from '../../errors.js';
-import { DEPLOYMENTS, type KubeClient, type KubeObject } from '../../kubernetes/client.js';
+import { DEPLOYMENTS, KubeClient, type KubeObject } from '../../kubernetes/client.js';
 import type { DeployedState, HealthReport } from '../../model/results.js';
 import type { ProviderDeps } from '../../ports/provider-deps.js';
 import type { StepContext } from '../../ports/step-context.js';
@@ -62,6 +62,24 @@ export function deploymentUnit(config: UnitConfig, deps: ProviderDeps, unit: Uni
   const imageOf = (template: PodTemplate, what: string) => containerOf(template, config.container, what).image ?? '';
   const object = (namespace: string, name = config.deployment) => `deployment/${namespace}/${name}`;
 
+  /**
+   * Kept before rollgate sets `image`: the image `version` ran as (what a revert to it puts back)
+   * and every image rollgate set (a revert undoes only those).
+   */
+  async function remember(version: string, ran: string, image: string): Promise<void> {
+    const images = kept().images ?? {};
+    const wrote = kept().wrote ?? [];
+    if (images[version] !== undefined && wrote.includes(image)) return;
+    await keep({ images: { [version]: ran, ...images }, wrote: wrote.includes(image) ? wrote : [...wrote, image] });
+  }
+
+  /** The template with `image` in the container rollgate sets; nothing else changes. */
+  function withImage(template: PodTemplate, image: string, what: string): PodTemplate {
+    const next = structuredClone(template);
+    containerOf(next, config.container, what).image = image;
+    return next;
+  }
+
   /** The template with `version`'s image in the container rollgate sets. */
   function withVersion(template: PodTemplate, version: string, what: string): PodTemplate {
     const next = structuredClone(template);
@@ -117,16 +135,20 @@ export function deploymentUnit(config: UnitConfig, deps: ProviderDeps, unit: Uni
         const body = { ...manifest, spec: { ...(manifest.spec as object), template: withVersion(templateOf(manifest), version, `the manifest ${config.manifest}`) } };
         // Kept before the change: a rollback from any later process deletes what this created.
         await keep({ created: true });
-        await api.create(DEPLOYMENTS, body, ctx.signal);
+        try {
+          await api.create(DEPLOYMENTS, body, ctx.signal);
+        } catch (err) {
+          // Someone else created it first (409 AlreadyExists): it is theirs, never to be deleted by an undo.
+          if (KubeClient.isConflict(err)) await keep({ created: false });
+          throw err;
+        }
         ctx.recordChange({ object: object(namespace), field: 'created', before: null, after: imageOf(templateOf(body), what) });
         await awaitRollout(api, namespace, config.deployment, limits, ctx);
         return;
       }
-      const running = templateOf(found);
-      const runningVersion = versionOfImage(imageOf(running, what));
-      if (runningVersion !== version && kept().templates?.[runningVersion] === undefined) {
-        await keep({ templates: { ...kept().templates, [runningVersion]: running } });
-      }
+      const runningImage = imageOf(templateOf(found), what);
+      const desired = imageOf(withVersion(templateOf(found), version, what), what);
+      if (runningImage !== desired) await remember(versionOfImage(runningImage), runningImage, desired);
       await setTemplate((d) => withVersion(templateOf(d), version, what), ctx);
     },
 
@@ -145,9 +167,19 @@ export function deploymentUnit(config: UnitConfig, deps: ProviderDeps, unit: Uni
         if (await api.remove(DEPLOYMENTS, namespace, config.deployment, ctx.signal)) ctx.recordChange({ object: object(namespace), field: 'created', before: 'present', after: null });
         return;
       }
-      const saved = kept().templates?.[previous.version];
-      await setTemplate((d) => saved ?? withVersion(templateOf(d), previous.version, what), ctx);
+      const back = kept().images?.[previous.version];
+      await setTemplate((d) => {
+        const live = imageOf(templateOf(d), what);
+        const image = back ?? imageOf(withVersion(templateOf(d), previous.version, what), what);
+        // Only what rollgate set is undone: an image someone else deployed since stays, and a person decides.
+        if (live !== image && !(kept().wrote ?? []).includes(live)) {
+          throw new ProviderError(
+            `kubernetes target: ${what} runs ${live}, which rollgate did not set (it set ${(kept().wrote ?? []).join(', ') || 'nothing'}): someone else deployed it since, so rollgate does not put ${image} back over it; check it, and revert by hand if it should go`,
+          );
+        }
+        return withImage(templateOf(d), image, what);
+      }, ctx);
     },
   };
-  return { ...target, candidates: kubernetesCandidates(config, deps, { client, keep, kept, limits, withVersion, imageOf, object, ...(unit.namespace ? { namespace: unit.namespace } : {}) }) };
+  return { ...target, candidates: kubernetesCandidates(config, deps, { client, keep, kept, limits, withVersion, imageOf, object, remember, ...(unit.namespace ? { namespace: unit.namespace } : {}) }) };
 }

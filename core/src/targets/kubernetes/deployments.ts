@@ -21,8 +21,10 @@ const CONFLICT_ATTEMPTS = 5;
 export interface Kept {
   /** rollgate created the Deployment (a first deploy from the manifest): undoing it deletes it. */
   created?: boolean;
-  /** Pod templates as they were before rollgate changed them, by the version they ran. */
-  templates?: Record<string, PodTemplate>;
+  /** The image each version ran as before rollgate changed it: what a revert to that version puts back. */
+  images?: Record<string, string>;
+  /** Every image rollgate set: a revert undoes only those, never an image someone else deployed since. */
+  wrote?: string[];
   /** The stable Deployment's replicas before a candidate split changed them. */
   stableReplicas?: number;
   /** The replicas rollgate last set on the stable Deployment: another count means someone else scaled it. */
@@ -57,13 +59,13 @@ export function containerOf(template: PodTemplate, name: string | undefined, whe
   return found;
 }
 
-/** The version an image runs: its tag (`web:1.4.2` → `1.4.2`), its digest, or the whole reference. */
+/** The version an image runs: its tag (`web:1.4.2` → `1.4.2`), its digest, or `latest` for an untagged one (as Docker reads it). */
 export function versionOfImage(image: string): string {
   const at = image.indexOf('@');
   if (at >= 0) return image.slice(at + 1);
   const slash = image.lastIndexOf('/');
   const colon = image.lastIndexOf(':');
-  return colon > slash ? image.slice(colon + 1) : image;
+  return colon > slash ? image.slice(colon + 1) : 'latest';
 }
 
 /** The repository of an image, without tag or digest. */
