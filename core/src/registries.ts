@@ -7,6 +7,7 @@ import { probes } from './probes/index.js';
 import type { FamilyModule } from './registry/module.js';
 import { routers } from './routers/index.js';
 import * as sim from './sim/family.js';
+import * as swarm from './swarm/family.js';
 import { strategies } from './strategies/index.js';
 import { targets } from './targets/index.js';
 
@@ -17,5 +18,5 @@ import { targets } from './targets/index.js';
 export { approvers, auditSinks, defaultMetricProviders, metricProviders, notifiers, probes, routers, strategies, targets };
 
 /** Provider families with settings of their own, by the key of their block. */
-export const families = { kubernetes, sim } satisfies Record<string, FamilyModule>;
+export const families = { kubernetes, sim, swarm } satisfies Record<string, FamilyModule>;
 export type FamilyName = keyof typeof families;

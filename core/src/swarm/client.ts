@@ -62,10 +62,17 @@ export class DockerClient {
     return answer.status !== 404;
   }
 
-  /** Tasks, by the API's filters (`{ service: [id] }`, `{ 'desired-state': ['running'] }`); all without. */
-  async tasks(filters: Record<string, string[]>, signal: AbortSignal, what = 'list tasks'): Promise<Task[]> {
+  /** Tasks, by the API's filters (`{ 'desired-state': ['running'] }`); all without. */
+  async tasks(filters: Record<string, string[]>, signal: AbortSignal): Promise<Task[]> {
     const query = Object.keys(filters).length > 0 ? `?filters=${encodeURIComponent(JSON.stringify(filters))}` : '';
-    return (await this.call('GET', `/tasks${query}`, undefined, signal, what)).body as Task[];
+    return (await this.call('GET', `/tasks${query}`, undefined, signal, 'list tasks')).body as Task[];
+  }
+
+  /** The tasks of one service, or `undefined` when the service is gone (removed since it was read). */
+  async serviceTasks(service: { ID: string; Spec: { Name?: string } }, signal: AbortSignal): Promise<Task[] | undefined> {
+    const query = `?filters=${encodeURIComponent(JSON.stringify({ service: [service.ID] }))}`;
+    const answer = await this.call('GET', `/tasks${query}`, undefined, signal, `list the tasks of service ${service.Spec.Name ?? service.ID}`, [404]);
+    return answer.status === 404 ? undefined : (answer.body as Task[]);
   }
 
   async nodes(signal: AbortSignal): Promise<SwarmNode[]> {

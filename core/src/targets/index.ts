@@ -4,7 +4,8 @@ import * as command from './command.js';
 import * as fleet from './fleet.js';
 import * as kubernetes from './kubernetes.js';
 import * as sim from './sim.js';
+import * as swarm from './swarm.js';
 
 /** Every target by its `type`: the one list the schema, the docs and the capability checks read. */
-export const targets = { command, fleet, kubernetes, sim } satisfies Record<string, TargetModule<Target>>;
+export const targets = { command, fleet, kubernetes, sim, swarm } satisfies Record<string, TargetModule<Target>>;
 export type TargetType = keyof typeof targets;

@@ -1,0 +1,103 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { ProviderError } from '../../errors.js';
+import type { StepContext } from '../../ports/step-context.js';
+import { DockerClient } from '../../swarm/client.js';
+import type { Service, ServiceSpec, TaskTemplate, UpdateConfig } from '../../swarm/types.js';
+import { imageFor, repositoryOf, versionOfImage } from '../kubernetes/deployments.js';
+
+/*
+ * What the swarm target does to one service's spec: read it, change it, and write it at the
+ * `Version.Index` it was read at. Swarm refuses a write at a stale index ("update out of
+ * sequence"): the service is then read again and the change made again, never written blindly
+ * over what someone else changed meanwhile.
+ */
+
+/** Attempts at a write that meets a stale `Version.Index` before giving up (each reads again). */
+const CONFLICT_ATTEMPTS = 5;
+
+/** The part of a service's spec a deploy changes, as it was before, to put back on revert. */
+export interface KeptSpec {
+  TaskTemplate: TaskTemplate;
+  UpdateConfig?: UpdateConfig | undefined;
+}
+
+/** What the swarm target keeps in the journal, before each change it may have to undo. */
+export interface Kept {
+  /** rollgate created the service (a first deploy from `spec`): undoing it removes it. */
+  created?: boolean;
+  /** Specs as they were before rollgate changed them, by the version they ran. */
+  specs?: Record<string, KeptSpec>;
+  /** The stable service's replicas before a candidate split changed them. */
+  stableReplicas?: number;
+}
+
+/**
+ * The version an image runs: its tag, else its digest, else the whole reference. An image the
+ * Docker CLI pinned (`web:1.4.2@sha256:…`) runs its tag: that is what the user deployed.
+ */
+export function versionOf(image: string): string {
+  const at = image.indexOf('@');
+  const named = at >= 0 ? image.slice(0, at) : image;
+  return at >= 0 && versionOfImage(named) !== named ? versionOfImage(named) : versionOfImage(image);
+}
+
+/** The image `version` means for a service whose image is `current` (or in `repository`). */
+export function imageOf(version: string, current: string, repository: string | undefined): string {
+  return imageFor(version, repository ?? repositoryOf(current));
+}
+
+/** JSON with its keys in order: two specs the daemon wrote in different orders compare equal. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v,
+  );
+}
+
+/**
+ * Reads the service, changes its spec with `edit` (which returns `undefined` when nothing needs to
+ * change) and writes it at the index read; when the service changed meanwhile, reads it again and
+ * retries. The service before and the spec written (the one read when nothing changed);
+ * `undefined` when the service does not exist.
+ */
+export async function writeService(
+  api: DockerClient,
+  name: string,
+  edit: (spec: ServiceSpec) => ServiceSpec | undefined,
+  ctx: StepContext,
+): Promise<{ before: Service; after: ServiceSpec; changed: boolean } | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const before = await api.service(name, ctx.signal);
+    if (!before) return undefined;
+    const next = edit(structuredClone(before.Spec));
+    if (!next || sameJson(next, before.Spec)) return { before, after: before.Spec, changed: false };
+    try {
+      await api.updateService(before, next, ctx.signal);
+      return { before, after: next, changed: true };
+    } catch (err) {
+      if (!DockerClient.isConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
+      ctx.log.info(`swarm: service ${name} changed while rollgate wrote it (update out of sequence): reading it again (attempt ${attempt + 1} of ${CONFLICT_ATTEMPTS})`);
+    }
+  }
+}
+
+/** The service spec of a first deploy, read from the workflow's folder (YAML or JSON, the Engine API's ServiceSpec). */
+export async function readSpecFile(path: string, workDir: string, name: string): Promise<ServiceSpec> {
+  const file = isAbsolute(path) ? path : resolve(workDir, path);
+  let doc: unknown;
+  try {
+    doc = parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ProviderError(`swarm target: cannot read the service spec ${file}: ${(err as Error).message}`);
+  }
+  const spec = doc as ServiceSpec | null;
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec) || typeof spec.TaskTemplate?.ContainerSpec !== 'object') {
+    throw new ProviderError(`swarm target: the service spec ${file} has no TaskTemplate.ContainerSpec: write it as the Docker Engine API's ServiceSpec (as \`docker service inspect --format '{{json .Spec}}'\` prints it)`);
+  }
+  return { ...spec, Name: name };
+}
