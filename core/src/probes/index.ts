@@ -6,8 +6,9 @@ import * as kubernetes from './kubernetes.js';
 import * as postgres from './postgres.js';
 import * as prometheus from './prometheus.js';
 import * as sim from './sim.js';
+import * as swarm from './swarm.js';
 import * as tcp from './tcp.js';
 
 /** Every probe by its `type`: the one list the schema and the docs read. */
-export const probes = { http, tcp, command, sim, postgres, prometheus, kubernetes } satisfies Record<string, ProviderModule<Probe>>;
+export const probes = { http, tcp, command, sim, postgres, prometheus, kubernetes, swarm } satisfies Record<string, ProviderModule<Probe>>;
 export type ProbeType = keyof typeof probes;
