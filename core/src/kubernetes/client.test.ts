@@ -58,6 +58,23 @@ describe('connecting', () => {
     expect((await failure(connect({ kubeconfig: k8s.kubeconfig, context: 'prod' }))).message).toBe(`kubernetes: context 'prod' is not in ${k8s.kubeconfig} (its contexts: double)`);
   });
 
+  it('never quotes a kubeconfig it cannot parse: the lines around the error may hold a token', async () => {
+    writeFileSync(join(k8s.dir, 'indented'), 'users:\n- name: ci\n  user:\n    token: SUPERSECRETTOKEN123\n   bad: indentation\n');
+    const err = await failure(connect({ kubeconfig: 'indented' }));
+    expect(err.message).toMatch(new RegExp(`^kubernetes: cannot read the kubeconfig ${join(k8s.dir, 'indented')}: not valid YAML \\(.+ at line 5, column \\d+\\)$`));
+    expect(err.message).not.toContain('SUPERSECRETTOKEN123');
+  });
+
+  it('a credential plugin that fails is a login to renew, not an unreachable server', async () => {
+    const config = JSON.parse(k8s.server.kubeconfig()) as { users: { user: unknown }[] };
+    (config.users[0] as { user: unknown }).user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: ['-c', 'echo "SSO session expired, run aws sso login" >&2; exit 1'], interactiveMode: 'Never' } };
+    writeFileSync(join(k8s.dir, 'exec'), JSON.stringify(config));
+    const api = await connect({ kubeconfig: 'exec' }, { PATH: process.env.PATH ?? '' });
+    const err = await failure(api.get(DEPLOYMENTS, 'default', 'web', signal()));
+    expect(err.message).toMatch(/^kubernetes: cannot read Deployment default\/web: the credentials of the kubeconfig could not be obtained \(.*\); log in again, or check the user's exec plugin or token file$/);
+    expect(err.retryable).toBe(false);
+  });
+
   it('in a pod, needs the service host Kubernetes sets', async () => {
     expect((await failure(connect({ inCluster: true }))).message).toBe(
       'kubernetes: inCluster is set but KUBERNETES_SERVICE_HOST is not: rollgate is not running in a pod; use a kubeconfig instead',
@@ -121,6 +138,24 @@ describe('API errors', () => {
     const invalid = await failure(api.create(DEPLOYMENTS, webDeployment('x:1', 1, 'other'), signal()));
     expect(invalid.retryable).toBe(false);
     expect(invalid.message).toContain('cannot create Deployment default/other (422 Invalid)');
+  });
+
+  it('a resource type the server does not serve (a CRD not installed) is not a missing object', async () => {
+    const api = await connect();
+    const route = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', kind: 'VirtualService' };
+    expect(await api.get(route, 'default', 'web', signal())).toBeUndefined();
+    k8s.server.notServed.add('virtualservices');
+    const err = await failure(api.get(route, 'default', 'web', signal()));
+    expect(err.message).toBe(
+      'kubernetes: cannot read VirtualService default/web: the API server does not serve networking.istio.io/v1 virtualservices (404: the server could not find the requested resource); install the CRDs that define it, or a version that serves networking.istio.io/v1',
+    );
+  });
+
+  it('creating what someone else created first says so', async () => {
+    const api = await connect();
+    const err = await failure(api.create(DEPLOYMENTS, webDeployment(), signal()));
+    expect(err.message).toBe('kubernetes: cannot create Deployment default/web (409 AlreadyExists): deployments.apps "web" already exists; it exists already: someone else created it');
+    expect(KubeClient.isConflict(err)).toBe(true);
   });
 
   it('a write at a stale resourceVersion is a conflict', async () => {

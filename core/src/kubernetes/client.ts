@@ -85,7 +85,7 @@ export class KubeClient {
         try {
           one.loadFromFile(file);
         } catch (err) {
-          throw new ProviderError(`kubernetes: cannot read the kubeconfig ${file}: ${(err as Error).message}`);
+          throw new ProviderError(`kubernetes: cannot read the kubeconfig ${file}: ${kubeconfigProblem(err)}`);
         }
         if (one !== kc) kc.mergeConfig(one, true);
       }
@@ -118,7 +118,13 @@ export class KubeClient {
     try {
       return (await this.hold(this.custom.getNamespacedCustomObject({ ...ref(resource, namespace), name }, this.options(signal)))) as KubeObject;
     } catch (err) {
-      if (codeOf(err) === 404) return undefined;
+      if (codeOf(err) === 404 && !unserved(err)) return undefined;
+      if (codeOf(err) === 404) {
+        throw new ProviderError(
+          `kubernetes: cannot read ${resource.kind} ${namespace}/${name}: the API server does not serve ${resource.group}/${resource.version} ${resource.plural} (404: the server could not find the requested resource); install the CRDs that define it, or a version that serves ${resource.group}/${resource.version}`,
+          { cause: err },
+        );
+      }
       throw this.error(err, `read ${resource.kind} ${namespace}/${name}`, signal);
     }
   }
@@ -176,18 +182,23 @@ export class KubeClient {
     }
   }
 
-  /** Sets a Service's selector, at the resourceVersion it was read at (409 when changed since). */
+  /**
+   * Sets a Service's selector, at the resourceVersion it was read at (409 when changed since): a
+   * JSON merge patch of the selector alone (keys it drops set to null), so no other field of the
+   * Service is written, even one this client's model does not know.
+   */
   async setSelector(service: KubeObject, selector: Record<string, string>, signal: AbortSignal): Promise<void> {
     const { namespace, name } = named(service);
+    const found = (((service.spec ?? {}) as { selector?: Record<string, string> }).selector ?? {}) as Record<string, string>;
+    const patch: Record<string, string | null> = { ...Object.fromEntries(Object.keys(found).map((k) => [k, null])), ...selector };
     try {
-      const live = await this.hold(this.core.readNamespacedService({ namespace, name }, this.options(signal)));
-      if (live.metadata?.resourceVersion !== service.metadata?.resourceVersion) {
-        throw new ProviderError(`kubernetes: Service ${namespace}/${name} changed since it was read (conflict); read it again`, { retryable: true, cause: { code: 409 } });
-      }
-      live.spec = { ...live.spec, selector };
-      await this.hold(this.core.replaceNamespacedService({ namespace, name, body: live }, this.options(signal)));
+      await this.hold(
+        this.core.patchNamespacedService(
+          { namespace, name, body: { metadata: { resourceVersion: service.metadata?.resourceVersion }, spec: { selector: patch } } },
+          this.options(signal, 'application/merge-patch+json'),
+        ),
+      );
     } catch (err) {
-      if (err instanceof ProviderError) throw err;
       throw this.error(err, `update Service ${namespace}/${name}`, signal);
     }
   }
@@ -214,13 +225,15 @@ export class KubeClient {
   }
 
   /** Per-call options: the step's signal reaches the library's fetch, so an abort ends the request. */
-  private options(signal: AbortSignal): K8s.ConfigurationOptions {
+  private options(signal: AbortSignal, contentType?: string): K8s.ConfigurationOptions {
     const now = <T>(value: T) => ({ toPromise: () => Promise.resolve(value) });
     return {
       middleware: [
         {
           pre: (request: K8s.RequestContext) => {
             request.setSignal(signal as unknown as Parameters<K8s.RequestContext['setSignal']>[0]);
+            // The typed patch methods default to JSON Patch: a merge patch must say so.
+            if (contentType) request.setHeaderParam('Content-Type', contentType);
             return now(request);
           },
           post: (response: K8s.ResponseContext) => now(response),
@@ -235,7 +248,15 @@ export class KubeClient {
     if (signal.aborted) return signal.reason instanceof Error ? signal.reason : new ProviderError(`kubernetes: ${what} was cancelled`);
     const code = codeOf(err);
     if (code === undefined) {
-      const cause = err as { code?: string; message?: string };
+      const cause = err as { code?: string; message?: string; name?: string };
+      // node-fetch's FetchError is the transport; anything else failed before a request was sent:
+      // the kubeconfig's credentials (an exec plugin, an expired SSO login, a token file).
+      if (cause.name !== 'FetchError') {
+        return new ProviderError(
+          `kubernetes: cannot ${what}: the credentials of the kubeconfig could not be obtained (${(cause.message ?? String(err)).trim().replace(/\s+/g, ' ')}); log in again, or check the user's exec plugin or token file`,
+          { cause: err },
+        );
+      }
       const why = cause.code ? `${cause.code}` : (cause.message ?? String(err));
       return new ProviderError(`kubernetes: cannot ${what}: the API server ${this.server} is unreachable (${why})`, { retryable: true, cause: err });
     }
@@ -247,7 +268,9 @@ export class KubeClient {
         : code === 403
           ? 'the credentials lack the permission: grant it to the user or service account (RBAC)'
           : code === 409
-            ? 'someone else changed it since it was read'
+            ? reason === 'AlreadyExists'
+              ? 'it exists already: someone else created it'
+              : 'someone else changed it since it was read'
             : code === 429 || code >= 500
               ? 'the API server is overloaded or failing: retried'
               : undefined;
@@ -275,6 +298,24 @@ function named(body: KubeObject): { namespace: string; name: string } {
 /** A typed object of the library as the JSON the API sent (dates back to text). */
 function plain(value: unknown): KubeObject {
   return JSON.parse(JSON.stringify(value)) as KubeObject;
+}
+
+/** A 404 that means the resource type itself is not served (a CRD not installed), not a missing object. */
+function unserved(err: unknown): boolean {
+  return /could not find the requested resource/.test(statusOf(err).message ?? '');
+}
+
+/**
+ * What is wrong with a kubeconfig, without quoting it: the YAML parser's message shows the lines
+ * around the error, which may hold a token or a key.
+ */
+function kubeconfigProblem(err: unknown): string {
+  const e = err as { reason?: unknown; mark?: { line?: unknown; column?: unknown }; code?: unknown };
+  if (typeof e.reason === 'string') {
+    const at = typeof e.mark?.line === 'number' ? ` at line ${e.mark.line + 1}${typeof e.mark.column === 'number' ? `, column ${e.mark.column + 1}` : ''}` : '';
+    return `not valid YAML (${e.reason}${at})`;
+  }
+  return (err as Error).message;
 }
 
 function codeOf(err: unknown): number | undefined {

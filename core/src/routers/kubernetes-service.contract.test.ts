@@ -8,7 +8,7 @@ describeTrafficRouterContract(
   async () => {
     const k8s = await kubernetesFixture();
     k8s.server.seed({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
-    const methods = { setWeights: 'PUT', getWeights: 'GET', finalize: 'PUT' } as const;
+    const methods = { setWeights: 'PATCH', getWeights: 'GET', finalize: 'PATCH' } as const;
     return {
       clock: k8s.clock,
       deps: k8s.deps,

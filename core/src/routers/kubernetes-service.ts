@@ -77,6 +77,7 @@ export function create(config: KubernetesServiceRouterConfig, deps: ProviderDeps
         return;
       } catch (err) {
         if (!KubeClient.isConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
+        ctx.log.info(`kubernetes: ${what} changed while rollgate wrote its selector (409 Conflict): reading it again (attempt ${attempt + 1} of ${CONFLICT_ATTEMPTS})`);
       }
     }
   }

@@ -92,6 +92,15 @@ describe('errors a user can meet', () => {
     );
   });
 
+  it('a paused Deployment fails at once, saying to resume it', async () => {
+    const paused = webDeployment();
+    (paused.spec as Record<string, unknown>).paused = true;
+    k8s.server.seed(paused);
+    expect((await failure(make().deploy('2.0.0', call().ctx))).message).toBe(
+      'kubernetes target: Deployment default/web is paused (spec.paused), so its rollout will not progress; resume it (kubectl -n default rollout resume deployment/web) and run again',
+    );
+  });
+
   it('a Deployment deleted while rollgate waits for it', async () => {
     k8s.server.seed(webDeployment());
     // Deleted once the rollout wait has begun (the call's first sleep).
@@ -115,6 +124,16 @@ describe('errors a user can meet', () => {
     expect((await failure((target.fleet as NonNullable<Target['fleet']>).deployUnit('c', '2.0.0', call().ctx))).message).toBe(
       'kubernetes target: namespace c is not one of its namespaces (a, b)',
     );
+  });
+});
+
+describe('the candidate Deployment', () => {
+  it('carries the stable labels but not a GitOps tool’s tracking labels', async () => {
+    const web = webDeployment();
+    (web.metadata as { labels: Record<string, string> }).labels = { app: 'web', team: 'shop', 'app.kubernetes.io/instance': 'shop-web', 'argocd.argoproj.io/instance': 'shop' };
+    k8s.server.seed(web);
+    await (make().candidates as NonNullable<Target['candidates']>).deployCandidate('2.0.0', 1, call().ctx);
+    expect(k8s.server.cluster.get('deployments', 'default', 'web-candidate')?.metadata?.labels).toEqual({ app: 'web', team: 'shop', 'rollgate.io/track': 'candidate' });
   });
 });
 

@@ -57,7 +57,7 @@ export const configSchema = z
     interval: duration('How often the rollout status is read while rollgate waits').prefault('2s'),
     rolloutTimeout: duration("How long a rollout may take before rollgate gives up on it (the Deployment's own progressDeadlineSeconds fails it sooner)").prefault('10m'),
   })
-  .describe('A Kubernetes Deployment: deploy sets the image and waits as `kubectl rollout status` does; revert puts the previous pod template back');
+  .describe('A Kubernetes Deployment: deploy sets the image and waits as `kubectl rollout status` does; revert puts the previous image back, and only over an image rollgate set');
 export type KubernetesTargetConfig = z.output<typeof configSchema>;
 type Config = KubernetesTargetConfig;
 

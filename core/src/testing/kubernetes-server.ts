@@ -57,6 +57,8 @@ export class KubernetesServer {
   /** Every request served, in order. */
   readonly requests: { method: string; path: string }[] = [];
   private readonly faults: Fault[] = [];
+  /** Resource types (plurals) the server does not serve, as when their CRD is not installed. */
+  readonly notServed = new Set<string>();
   private readonly hanging = new Set<ServerResponse>();
   private server: Server | undefined;
   token: string | undefined;
@@ -159,6 +161,7 @@ export class KubernetesServer {
     const at = parsePath(url.pathname);
     if (!at) return status(res, 404, `the server could not find the requested resource (${url.pathname})`);
     const { plural, namespace, name } = at;
+    if (this.notServed.has(plural)) return status(res, 404, 'the server could not find the requested resource');
     if (plural === 'nodes' && method === 'GET') return json(res, 200, list('NodeList', this.nodes()));
     if (plural === 'pods' && method === 'GET') return json(res, 200, list('PodList', this.pods(namespace, url.searchParams)));
     if (namespace === undefined) return status(res, 405, `${method} ${url.pathname} is not served by this double`);

@@ -63,7 +63,7 @@ export function kubernetesCandidates(config: CandidateConfig, deps: ProviderDeps
     return {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name, namespace, labels: { ...((from.metadata?.labels ?? {}) as Record<string, string>), ...extra }, annotations: { 'rollgate.io/candidate-of': config.deployment } },
+      metadata: { name, namespace, labels: { ...ownLabels(from), ...extra }, annotations: { 'rollgate.io/candidate-of': config.deployment } },
       spec: { ...spec, replicas, selector: { ...spec.selector, matchLabels: { ...(spec.selector?.matchLabels ?? {}), ...extra } }, template },
     };
   }
@@ -218,4 +218,13 @@ export function kubernetesCandidates(config: CandidateConfig, deps: ProviderDeps
     );
     return undefined;
   }
+}
+
+/**
+ * The stable Deployment's labels a candidate may carry: not a GitOps tool's tracking labels, with
+ * which Argo CD would take the candidate for its own and could prune it in the middle of a canary.
+ */
+function ownLabels(from: KubeObject): Record<string, string> {
+  const labels = (from.metadata?.labels ?? {}) as Record<string, string>;
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => k !== 'app.kubernetes.io/instance' && !k.startsWith('argocd.argoproj.io/')));
 }

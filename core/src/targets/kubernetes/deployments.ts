@@ -134,6 +134,11 @@ export async function awaitRollout(api: KubeClient, namespace: string, name: str
   for (;;) {
     const d = await api.get(DEPLOYMENTS, namespace, name, ctx.signal);
     if (!d) throw new ProviderError(`kubernetes target: Deployment ${namespace}/${name} was deleted while rollgate waited for its rollout`);
+    if ((d.spec as { paused?: boolean } | undefined)?.paused) {
+      throw new ProviderError(
+        `kubernetes target: Deployment ${namespace}/${name} is paused (spec.paused), so its rollout will not progress; resume it (kubectl -n ${namespace} rollout resume deployment/${name}) and run again`,
+      );
+    }
     const status = rolloutStatus(d);
     if (status.state === 'done') return;
     if (status.state === 'failed') {
