@@ -121,6 +121,15 @@ describe('kubernetes, end to end on the API double', () => {
     ]);
   });
 
+  it('blue-green behind a Service that also selects the candidate: the run log says green took traffic unverified, and what to add', async () => {
+    k8s.server.seed({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' } } });
+    const { outcome, events } = await run({ router: { type: 'kubernetes-service', service: 'web' }, strategy: { type: 'blue-green', scaleDownDelay: '0s' } });
+    expect(outcome.exitCode).toBe(0);
+    expect(events.flatMap((e) => (e.kind === 'step.output' && e.stream === 'stderr' ? [e.line] : []))).toContain(
+      'kubernetes-service router: the selector of Service default/web ({"app":"web"}) also selects the pods of web-candidate, so they took traffic before the switch, unverified; give the stable pods a label the candidate replaces (such as rollgate.io/track: stable) and add it to the selector',
+    );
+  });
+
   it('auto: blue-green when the cluster has room for a second copy, a rolling update when it has not', async () => {
     // Two nodes of 1 CPU: web's three pods of 250m leave room for 5 more.
     k8s.server.cluster.nodes.splice(0, 2, { name: 'node-1', cpuMillis: 1000 }, { name: 'node-2', cpuMillis: 1000 });

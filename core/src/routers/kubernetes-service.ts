@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ProviderError } from '../errors.js';
-import { KubeClient, type KubeObject } from '../kubernetes/client.js';
+import { DEPLOYMENTS, KubeClient, type KubeObject } from '../kubernetes/client.js';
 import { connection } from '../kubernetes/connection.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
@@ -68,7 +68,10 @@ export function create(config: KubernetesServiceRouterConfig, deps: ProviderDeps
     for (let attempt = 1; ; attempt++) {
       const now = await read(api, namespace, what, ctx);
       // The selector as found, on disk in the journal before the first change.
-      if (kept() === undefined) await deps.state.put({ found: now.selector } satisfies Kept);
+      if (kept() === undefined) {
+        await deps.state.put({ found: now.selector } satisfies Kept);
+        await warnIfItSelectedTheCandidate(api, namespace, what, now.selector, ctx);
+      }
       const desired = selector((kept() as Kept).found);
       if (same(desired, now.selector)) return;
       try {
@@ -80,6 +83,22 @@ export function create(config: KubernetesServiceRouterConfig, deps: ProviderDeps
         ctx.log.info(`kubernetes: ${what} changed while rollgate wrote its selector (409 Conflict): reading it again (attempt ${attempt + 1} of ${CONFLICT_ATTEMPTS})`);
       }
     }
+  }
+
+  /**
+   * A Service whose selector also matches the candidate's pods sent it traffic from the moment it
+   * started, before any verification: said once, at the first switch, naming the label to add.
+   */
+  async function warnIfItSelectedTheCandidate(api: KubeClient, namespace: string, what: string, selector: Record<string, string>, ctx: StepContext): Promise<void> {
+    const deployment = deps.target?.type === 'kubernetes' ? deps.target.deployment : undefined;
+    if (typeof deployment !== 'string') return;
+    const name = (deps.target?.candidate as { name?: string } | undefined)?.name ?? `${deployment}-candidate`;
+    const found = await api.get(DEPLOYMENTS, namespace, name, ctx.signal);
+    const labels = ((((found?.spec ?? {}) as { template?: { metadata?: { labels?: Record<string, string> } } }).template ?? {}).metadata ?? {}).labels;
+    if (!labels || !Object.entries(selector).every(([k, v]) => labels[k] === v)) return;
+    ctx.log.warn(
+      `kubernetes-service router: the selector of ${what} (${JSON.stringify(selector)}) also selects the pods of ${name}, so they took traffic before the switch, unverified; give the stable pods a label the candidate replaces (such as ${Object.keys(candidate).map((k) => `${k}: stable`).join(', ')}) and add it to the selector`,
+    );
   }
 
   return {
