@@ -68,7 +68,7 @@ describe('versions and images', () => {
     ['localhost:1/app:1.0.0', '1.0.0'],
     ['web:1.4.2@sha256:0123abcd', '1.4.2'],
     ['web@sha256:0123abcd', 'sha256:0123abcd'],
-    ['registry:5000/team/web', 'registry:5000/team/web'],
+    ['registry:5000/team/web', 'latest'],
   ])('%s runs version %s (an image the Docker CLI pinned runs its tag)', (image, version) => {
     expect(versionOf(image)).toBe(version);
   });

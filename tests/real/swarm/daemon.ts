@@ -40,8 +40,11 @@ export interface SwarmDaemon {
   image(tag: string, kind?: ImageKind): Promise<string>;
   /** The versions answering on the task ports now, sorted (one entry per task that serves). */
   served(): Promise<string[]>;
-  /** Stops the daemon, its containers and containerd, and removes the temp dir. Safe to call twice. */
-  stop(): Promise<void>;
+  /**
+   * Stops the daemon, its containers and containerd, and removes the temp dir, in the background
+   * unless `wait` (then resolves when all is gone). Safe to call twice.
+   */
+  stop(options?: { wait?: boolean }): Promise<void>;
 }
 
 /** The images' repository: a registry nothing listens on, so the pull Swarm tries first fails at once. */
@@ -62,20 +65,25 @@ function binary(name: string, candidates: string[]): string {
  */
 const WATCHDOG = `
 dir=$1; shift
-trap '' INT TERM HUP
 "$@" &
 daemon=$!
+# Ignored only now: what dockerd starts (containers too) keeps the default dispositions.
+trap '' INT TERM HUP
 read _ || true
 kill -TERM $daemon 2>/dev/null
 i=0
 while kill -0 $daemon 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
 kill -KILL $daemon 2>/dev/null
 wait $daemon 2>/dev/null
-# What outlived it, by pid: containerd and its shims (they name its exec root), containers' processes (their root is in the dir).
-for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-  case "$(tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null)" in *"$dir/exec/containerd"*) kill -KILL $pid 2>/dev/null;; esac
-  case "$(readlink /proc/$pid/root 2>/dev/null)" in "$dir"/*) kill -KILL $pid 2>/dev/null;; esac
+# What outlived it, by pid: containerd and its shims (they name its exec root), and the processes
+# of its containers (in the cgroups named after them), whose empty cgroups go too.
+for f in $(grep -lsF "$dir/exec/containerd" /proc/[0-9]*/cmdline); do pid=\${f#/proc/}; kill -KILL \${pid%/cmdline} 2>/dev/null; done
+ids=$(ls "$dir/data/containers" 2>/dev/null)
+for id in $ids; do
+  for f in $(grep -lsF "/docker/$id" /proc/[0-9]*/cgroup); do pid=\${f#/proc/}; kill -KILL \${pid%/cgroup} 2>/dev/null; done
 done
+sleep 0.2
+for id in $ids; do rmdir /sys/fs/cgroup/*/docker/$id /sys/fs/cgroup/docker/$id 2>/dev/null; done
 awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
 rm -rf "$dir"
 `;
@@ -108,13 +116,16 @@ export async function startSwarm(): Promise<SwarmDaemon> {
   const api = <T>(method: string, path: string, body?: unknown) => call<T>(socket, method, path, body);
   const docker = (args: string[]) => run(cli, ['-H', host, ...args], env);
   let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      // Leaving the swarm first removes its ingress network: otherwise the daemon waits 5 s for it.
-      if (watchdog.exitCode === null) await api('POST', '/swarm/leave?force=true').catch(() => undefined);
+  // Told to stop, the watchdog finishes on its own (Swarm's shutdown waits 5 s for its ingress
+  // network): the tests need not wait for it, unless they ask to.
+  const stop = (options: { wait?: boolean } = {}) => {
+    stopping ??= (async () => {
       watchdog.stdin?.end();
+      watchdog.unref();
       await exited;
-    })());
+    })();
+    return options.wait ? stopping : Promise.resolve();
+  };
 
   try {
     await waitForSocket(socket, exited, dir);
@@ -145,7 +156,7 @@ export async function startSwarm(): Promise<SwarmDaemon> {
     };
   } catch (err) {
     const tail = readTail(join(dir, 'dockerd.log'));
-    await stop();
+    await stop({ wait: true });
     throw new Error(`${(err as Error).message}\n--- dockerd.log (last lines) ---\n${tail}`, { cause: err });
   }
 }

@@ -34,13 +34,15 @@ export interface Kept {
 }
 
 /**
- * The version an image runs: its tag, else its digest, else the whole reference. An image the
- * Docker CLI pinned (`web:1.4.2@sha256:…`) runs its tag: that is what the user deployed.
+ * The version an image runs, as the kubernetes target reads it (its tag, its digest, `latest`),
+ * except that an image the Docker CLI pinned (`web:1.4.2@sha256:…`) runs its tag: that is what
+ * the user deployed.
  */
 export function versionOf(image: string): string {
   const at = image.indexOf('@');
   const named = at >= 0 ? image.slice(0, at) : image;
-  return at >= 0 && versionOfImage(named) !== named ? versionOfImage(named) : versionOfImage(image);
+  const tagged = named.lastIndexOf(':') > named.lastIndexOf('/');
+  return versionOfImage(at >= 0 && tagged ? named : image);
 }
 
 /** The image `version` means for a service whose image is `current` (or in `repository`). */
