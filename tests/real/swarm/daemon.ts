@@ -3,9 +3,10 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../app-server.js';
-import { IMAGE_FILES, type ImageKind } from './images.js';
+import { type ImageKind, imageFiles } from './images.js';
 
 /*
  * A real Docker Swarm for the tests: Debian's `docker.io` daemon started as DESIGN.md says (no
@@ -57,36 +58,9 @@ function binary(name: string, candidates: string[]): string {
   return found;
 }
 
-/**
- * Watches dockerd for the test process: it runs the daemon, and when its stdin closes (the test
- * stops it, or the test process dies in any way) stops it, kills what it left, unmounts what it
- * left mounted and removes its dir. In its own process group, so that a signal to the test's
- * group does not end it before it has cleaned up.
- */
-const WATCHDOG = `
-dir=$1; shift
-"$@" &
-daemon=$!
-# Ignored only now: what dockerd starts (containers too) keeps the default dispositions.
-trap '' INT TERM HUP
-read _ || true
-kill -TERM $daemon 2>/dev/null
-i=0
-while kill -0 $daemon 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
-kill -KILL $daemon 2>/dev/null
-wait $daemon 2>/dev/null
-# What outlived it, by pid: containerd and its shims (they name its exec root), and the processes
-# of its containers (in the cgroups named after them), whose empty cgroups go too.
-for f in $(grep -lsF "$dir/exec/containerd" /proc/[0-9]*/cmdline); do pid=\${f#/proc/}; kill -KILL \${pid%/cmdline} 2>/dev/null; done
-ids=$(ls "$dir/data/containers" 2>/dev/null)
-for id in $ids; do
-  for f in $(grep -lsF "/docker/$id" /proc/[0-9]*/cgroup); do pid=\${f#/proc/}; kill -KILL \${pid%/cgroup} 2>/dev/null; done
-done
-sleep 0.2
-for id in $ids; do rmdir /sys/fs/cgroup/*/docker/$id /sys/fs/cgroup/docker/$id 2>/dev/null; done
-awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
-rm -rf "$dir"
-`;
+/** The watchdog the daemon runs under (see the script): it cleans up even when the test process dies. */
+const WATCHDOG = fileURLToPath(new URL('./dockerd-watchdog.sh', import.meta.url));
+
 
 export async function startSwarm(): Promise<SwarmDaemon> {
   const dockerd = binary('dockerd', ['/usr/sbin/dockerd', '/usr/bin/dockerd']);
@@ -101,7 +75,8 @@ export async function startSwarm(): Promise<SwarmDaemon> {
   const env = { PATH: `/usr/sbin:/usr/bin:/sbin:/bin`, HOME: dir };
   const log = openSync(join(dir, 'dockerd.log'), 'a');
   const flags = ['--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver=vfs', `--data-root=${join(dir, 'data')}`, `--exec-root=${join(dir, 'exec')}`];
-  const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'watchdog', dir, dockerd, ...flags, `--pidfile=${join(dir, 'dockerd.pid')}`, `--host=${host}`, '--log-level=warn'], {
+  // In its own process group, so that a signal to the test's group does not end it before it has cleaned up.
+  const watchdog = spawn('/bin/sh', [WATCHDOG, dir, dockerd, ...flags, `--pidfile=${join(dir, 'dockerd.pid')}`, `--host=${host}`, '--log-level=warn'], {
     env,
     stdio: ['pipe', log, log],
     detached: true,
@@ -186,9 +161,9 @@ async function buildRootfs(root: string, tag: string, kind: ImageKind): Promise<
   for (const d of ['bin', 'www', 'tmp']) await mkdir(join(root, d), { recursive: true });
   await copyFile('/bin/busybox', join(root, 'bin/busybox'));
   await symlink('busybox', join(root, 'bin/sh'));
-  const files = IMAGE_FILES(tag, kind);
-  for (const [path, text] of Object.entries(files)) {
-    await writeFile(join(root, path), text);
+  for (const [path, file] of Object.entries(imageFiles(tag, kind))) {
+    if ('from' in file) await copyFile(file.from, join(root, path));
+    else await writeFile(join(root, path), file.text);
     await chmod(join(root, path), 0o755);
   }
 }

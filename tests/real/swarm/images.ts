@@ -1,12 +1,9 @@
+import { fileURLToPath } from 'node:url';
+
 /*
  * What the test images hold beside busybox: `/serve` (the command), `/health` (the health check
  * the services run) and the page `/www/index.html`, which is the image's tag, so a request tells
- * which version answered.
- *
- * `/serve` runs busybox httpd on the first free port from PORT_BASE (a task's environment) on
- * 127.0.0.1, and notes it in /tmp/port for `/health`; it stops at once on SIGTERM, as a real
- * server does (a shell as PID 1 would otherwise ignore it, and each stop would cost the whole
- * grace period).
+ * which version answered. The scripts are the files of rootfs/.
  */
 
 /**
@@ -16,28 +13,11 @@
  */
 export type ImageKind = 'good' | 'bad' | 'slow';
 
-const SERVE = `#!/bin/sh
-trap 'kill $pid 2>/dev/null; exit 0' TERM INT
-base=\${PORT_BASE:-18100}
-i=0
-while [ $i -lt 40 ]; do
-  echo $((base+i)) > /tmp/port
-  /bin/busybox httpd -f -p 127.0.0.1:$((base+i)) -h /www &
-  pid=$!
-  wait $pid
-  i=$((i+1))
-done
-exit 1
-`;
+const ROOTFS = fileURLToPath(new URL('./rootfs/', import.meta.url));
 
-const HEALTH: Record<ImageKind, string> = {
-  good: '#!/bin/sh\nexec /bin/busybox wget -q -O /dev/null http://127.0.0.1:$(cat /tmp/port)/\n',
-  bad: '#!/bin/sh\necho "this version is broken" >&2\nexit 1\n',
-  slow: '#!/bin/sh\nexec /bin/busybox sleep 3600\n',
-};
-
-export function IMAGE_FILES(tag: string, kind: ImageKind): Record<string, string> {
-  return { serve: SERVE, health: HEALTH[kind], 'www/index.html': `${tag}\n` };
+/** Each file of an image of `tag` and `kind`: its path in the image, and the file it is copied from (or its text). */
+export function imageFiles(tag: string, kind: ImageKind): Record<string, { from: string } | { text: string }> {
+  return { serve: { from: `${ROOTFS}serve` }, health: { from: `${ROOTFS}health-${kind}` }, 'www/index.html': { text: `${tag}\n` } };
 }
 
 /** Nanoseconds, as the Engine API counts durations. */
