@@ -57,7 +57,7 @@ export const configSchema = z
       })
       .prefault({})
       .describe("The second service that runs a canary or the green copy beside the stable one, made from the stable service's spec (without its published ports, which only one service can hold)"),
-    interval: duration('How often the service and its tasks are read while rollgate waits').prefault('1s'),
+    interval: duration('How often the service and its tasks are read while rollgate waits (two requests each time; the Docker CLI reads every 200ms)').prefault('250ms'),
     timeout: duration("How long an update may take before rollgate gives up on it (Swarm's own failureAction ends a failing one sooner)").prefault('10m'),
   })
   .describe("A Docker Swarm service: deploy sets its image (with the UpdateConfig given) and waits until Swarm's update completes and every task runs it; revert puts the previous spec back");

@@ -31,6 +31,9 @@ export interface Progress {
   state: string | undefined;
   /** Why the latest task of `image` that ended did, when one did. */
   lastError: string | undefined;
+  /** Every task it wants runs `image`, none runs another, and Swarm has not stopped the update. */
+  converged: boolean;
+  /** Converged, and Swarm is no longer moving tasks (its update completed, or there was none). */
   done: boolean;
   message: string;
 }
@@ -53,16 +56,20 @@ export function progressOf(service: Service, tasks: readonly Task[], image: stri
     .sort((a, b) => (a.Status?.Timestamp ?? '').localeCompare(b.Status?.Timestamp ?? ''))
     .at(-1);
   const lastError = failed?.Status?.Err;
-  const done = !MOVING.has(state ?? '') && state !== 'paused' && state !== 'rollback_paused' && ready === wanted && others === 0;
+  const converged = ready === wanted && others === 0 && state !== 'paused' && state !== 'rollback_paused';
+  const done = converged && !MOVING.has(state ?? '');
   const update = state ? ` (update ${state.replace('_', ' ')}${service.UpdateStatus?.Message ? `: ${service.UpdateStatus.Message}` : ''})` : '';
   const old = others > 0 ? `, ${others} still on another image` : '';
   const why = lastError && !done ? `; a task of ${image} ended: ${lastError}` : '';
-  return { wanted, ready, others, state, lastError, done, message: `service ${name}: ${ready} of ${wanted} tasks run ${image}${old}${update}${why}` };
+  return { wanted, ready, others, state, lastError, converged, done, message: `service ${name}: ${ready} of ${wanted} tasks run ${image}${old}${update}${why}` };
 }
 
 /**
- * Waits until `name` runs `image` on every task it wants and Swarm has finished moving tasks,
- * reading it every `intervalMs` (the step's clock and signal) for at most `timeoutMs`. Throws a
+ * Waits until `name` runs `image` on every task it wants, reading it every `intervalMs` (the step's
+ * clock and signal) for at most `timeoutMs`: until Swarm reports its update completed, or, as
+ * `docker service update` waits, until every task has kept running the image for the service's
+ * UpdateConfig.Monitor (the window in which Swarm counts a task's failure against the update;
+ * Swarm itself reports completion a little later, after the update's trailing delay). Throws a
  * `ProviderError` when Swarm pauses the update or rolls it back (its own `FailureAction`), when the
  * service is changed to another image or removed meanwhile, and when the wait runs out. A rollback
  * Swarm runs towards `image` (what a revert wants) is waited for.
@@ -70,6 +77,7 @@ export function progressOf(service: Service, tasks: readonly Task[], image: stri
 export async function awaitSettled(api: DockerClient, name: string, image: string, limits: Limits, ctx: StepContext): Promise<void> {
   const until = ctx.clock.now() + limits.timeoutMs;
   let said = '';
+  let steadySince: number | undefined;
   for (;;) {
     const service = await api.service(name, ctx.signal);
     if (!service) throw removed(name, image);
@@ -94,6 +102,8 @@ export async function awaitSettled(api: DockerClient, name: string, image: strin
       );
     }
     if (progress.done) return;
+    steadySince = progress.converged ? (steadySince ?? ctx.clock.now()) : undefined;
+    if (steadySince !== undefined && ctx.clock.now() - steadySince >= monitorOf(service)) return;
     if (progress.message !== said) ctx.log.info(`swarm: ${progress.message}`);
     said = progress.message;
     if (ctx.clock.now() >= until) {
@@ -126,7 +136,11 @@ export async function healthOf(api: DockerClient, name: string, ctx: StepContext
   if (!tasks) return { healthy: false, ready: 0, total: 0, message: `service ${name} does not exist` };
   const progress = progressOf(service, tasks, imageOfTemplate(service.Spec.TaskTemplate));
   const ready = Math.min(progress.ready, progress.wanted);
-  return { healthy: progress.done, ready, total: progress.wanted, ...(progress.done ? {} : { message: progress.message }) };
+  // Serving: every task it wants runs its image, whether or not Swarm still watches them.
+  return { healthy: progress.converged, ready, total: progress.wanted, ...(progress.converged ? {} : { message: progress.message }) };
 }
+
+/** How long Swarm watches an updated task for a failure (UpdateConfig.Monitor; Swarm's default 5 s), in ms. */
+const monitorOf = (service: Service) => (service.Spec.UpdateConfig?.Monitor ?? 5_000_000_000) / 1_000_000;
 
 const removed = (name: string, image: string) => new ProviderError(`swarm target: service ${name} was removed while rollgate waited for it to run ${image}`);
