@@ -191,6 +191,19 @@ describe('deploy and revert', () => {
 });
 
 describe('errors a user can meet', () => {
+  it('undoing a first deploy waits until its tasks have stopped, and says so when they do not', async () => {
+    // Its tasks ignore their stop signal: Swarm kills them only after the 30 s grace period.
+    const spec = serviceSpec('stubborn', `${REPOSITORY}:1.0.0`, { portBase: swarmd().portBase }) as { TaskTemplate: { ContainerSpec: Record<string, unknown> } };
+    spec.TaskTemplate.ContainerSpec.StopSignal = 'SIGUSR1';
+    spec.TaskTemplate.ContainerSpec.StopGracePeriod = ms(30_000);
+    await writeFile(join(dir, 'stubborn.json'), JSON.stringify(spec));
+    const target = swarm.create(swarm.configSchema.parse({ type: 'swarm', service: 'stubborn', spec: 'stubborn.json', interval: '100ms', timeout: '4s' }), fakeDeps({ workDir: dir }, { settings: { swarm: { host: proxy.host } } }));
+    await target.deploy('1.0.0', call().ctx);
+    const err = await failure(target.revert(undefined, call().ctx));
+    expect(err.message).toBe('swarm target: 1 task(s) of removed service stubborn still run after 4s; see `docker ps` on its nodes');
+  });
+
+
   it('a service that does not exist, with no spec to create it from', async () => {
     const target = swarm.create(swarm.configSchema.parse({ type: 'swarm', service: 'ghost' }), fakeDeps({}, { settings: { swarm: { host: proxy.host } } }));
     const err = await failure(target.deploy('2.0.0', call().ctx));
@@ -257,6 +270,22 @@ describe('candidates', () => {
     await target.candidates!.removeCandidate(call().ctx);
     expect((await service('edge')).Spec.Mode?.Replicated?.Replicas).toBe(1);
     expect(await target.candidates!.candidateHealth(call().ctx)).toEqual({ healthy: false, ready: 0, total: 0, message: 'service edge-candidate does not exist' });
+  });
+
+  it('a canary as the first deploy: promote creates the service from the spec file with the candidate\'s image, and an undo removes it', async () => {
+    const states = new MemoryProviderStates();
+    const target = await make('fresh', {}, { states });
+    await target.candidates!.deployCandidate('2.0.0', 1, call().ctx);
+    const promoting = call();
+    await target.candidates!.promote(promoting.ctx);
+    expect(promoting.changes).toEqual([
+      { object: 'service/fresh', field: 'created', before: null, after: `${REPOSITORY}:2.0.0` },
+      { object: 'service/fresh-candidate', field: 'created', before: `${REPOSITORY}:2.0.0`, after: null },
+    ]);
+    expect(await target.current(call().ctx)).toMatchObject({ version: '2.0.0' });
+    const later = swarm.create(swarm.configSchema.parse({ type: 'swarm', service: 'fresh', interval: '100ms' }), fakeDeps({ workDir: dir }, { states: states.reopen(), settings: { swarm: { host: proxy.host } } }));
+    await later.revert(undefined, call().ctx);
+    expect((await swarmd().api('GET', '/services/fresh')).status).toBe(404);
   });
 
   it('a global service keeps one task per node: scale leaves it and says so', async () => {
