@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createRealClock, loadWorkflowFile, MemoryRunStore, runWorkflow } from '../../core/src/index.js';
+import { ROOT } from '../cli/support.js';
 import { runE2E } from './e2e/app-fleet.js';
 import { REPOSITORY, type SwarmDaemon, useSwarm } from './swarm/daemon.js';
 
@@ -146,4 +148,39 @@ describe('a canary on Docker Swarm without a router', () => {
       `service/web-candidate created: ${REPOSITORY}:2.0.0 → null`,
     ]);
   });
+});
+
+describe('examples/swarm', () => {
+  beforeEach(async () => {
+    await webOnV1(swarmd(), 2);
+  }, 60_000);
+
+  /** Runs an example as the README shows it, on the runner's DOCKER_HOST. */
+  async function example(name: string, version: string) {
+    const loaded = await loadWorkflowFile(join(ROOT, 'examples/swarm', name));
+    return runWorkflow({
+      loaded,
+      store: new MemoryRunStore(),
+      context: { actor: 'alice', ci: 'local' },
+      inputs: { version },
+      clock: createRealClock(),
+      env: { PATH: process.env.PATH ?? '', DOCKER_HOST: swarmd().host },
+    });
+  }
+
+  it('rolling-update.yml rolls out 2.0.0, and Swarm rolls back 3.0.0, whose health check fails', { timeout: 90_000 }, async () => {
+    const good = await example('rolling-update.yml', '2.0.0');
+    expect(good.exitCode, JSON.stringify(good.journal.stages, null, 1).slice(0, 3000)).toBe(0);
+    expect(await tasksOf(swarmd(), 'web')).toEqual(['2.0.0', '2.0.0']);
+    const bad = await example('rolling-update.yml', '3.0.0');
+    expect(bad.exitCode).toBe(1);
+    expect(JSON.stringify(bad.journal.stages.web)).toContain('Swarm rolled the update of service web to localhost:1/app:3.0.0 back to localhost:1/app:2.0.0');
+    expect(await tasksOf(swarmd(), 'web')).toEqual(['2.0.0', '2.0.0']);
+  });
+});
+
+// Its 5-minute pauses are too long for the suite; the canary case above runs the same steps.
+it('examples/swarm/canary.yml is a valid workflow', async () => {
+  const loaded = await loadWorkflowFile(join(ROOT, 'examples/swarm/canary.yml'));
+  expect(loaded.workflow.stages[0]?.target).toMatchObject({ type: 'swarm', service: 'web' });
 });
