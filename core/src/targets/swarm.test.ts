@@ -146,6 +146,35 @@ describe('deploy and revert', () => {
     await target.revert({ version: '1.0.0' }, call().ctx);
   });
 
+  it('keeps images, never the task template, and undoes only what it set: an image someone else deployed since stays', async () => {
+    const states = new MemoryProviderStates();
+    // A service the user created; rollgate changes its image and one UpdateConfig field.
+    await swarmd().api('POST', '/services/create', serviceSpec('shared', `${REPOSITORY}:1.0.0`, { portBase: swarmd().portBase }));
+    const target = await make('shared', { update: { parallelism: 2 } }, { states });
+    await target.deploy('2.0.0', call().ctx);
+    // What the journal carries: no environment (a service's may hold secrets), no task template.
+    const before = { Parallelism: 1, FailureAction: 'pause', Monitor: ms(500), MaxFailureRatio: 0, Order: 'start-first' };
+    expect(states.snapshot()).toEqual({ provider: { images: { '1.0.0': `${REPOSITORY}:1.0.0` }, wrote: [`${REPOSITORY}:2.0.0`], updateConfig: before } });
+    const setImage = async (image: string) => {
+      const now = await service('shared');
+      const spec = structuredClone(now.Spec);
+      spec.TaskTemplate!.ContainerSpec!.Image = image;
+      await swarmd().api('POST', `/services/${now.ID}/update?version=${now.Version.Index}`, spec);
+    };
+    await setImage('localhost:1/web:1.0.0');
+    const err = await failure(target.revert({ version: '1.0.0' }, call().ctx));
+    expect(err.message).toBe(
+      `swarm target: service shared runs localhost:1/web:1.0.0, which rollgate did not set (it set ${REPOSITORY}:2.0.0): someone else deployed it since, so rollgate does not put ${REPOSITORY}:1.0.0 back over it; check it, and revert by hand if it should go`,
+    );
+    expect((await service('shared')).Spec.TaskTemplate?.ContainerSpec?.Image).toBe('localhost:1/web:1.0.0');
+    // What rollgate set is undone, UpdateConfig included.
+    await setImage(`${REPOSITORY}:2.0.0`);
+    await target.revert({ version: '1.0.0' }, call().ctx);
+    const after = await service('shared');
+    expect(after.Spec.TaskTemplate?.ContainerSpec?.Image).toBe(`${REPOSITORY}:1.0.0`);
+    expect(after.Spec.UpdateConfig).toEqual(before);
+  });
+
   it('a write that meets a change made meanwhile is read again and made again, keeping the other change', async () => {
     const target = await make('raced');
     await target.deploy('1.0.0', call().ctx);

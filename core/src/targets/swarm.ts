@@ -9,7 +9,7 @@ import { dockerClient } from '../swarm/endpoint.js';
 import { imageOfTemplate, replicasOf, type ServiceSpec, type UpdateConfig } from '../swarm/types.js';
 import { swarmCandidates } from './swarm/candidates.js';
 import { awaitGone, awaitSettled, healthOf } from './swarm/rollout.js';
-import { imageOf, type Kept, readSpecFile, versionOf, writeService } from './swarm/services.js';
+import { imageOf, type Kept, readSpecFile, reverted, toKeep, versionOf, writeService } from './swarm/services.js';
 
 export const type = 'swarm';
 
@@ -60,7 +60,7 @@ export const configSchema = z
     interval: duration('How often the service and its tasks are read while rollgate waits (two requests each time; the Docker CLI reads every 200ms)').prefault('250ms'),
     timeout: duration("How long an update may take before rollgate gives up on it (Swarm's own failureAction ends a failing one sooner)").prefault('10m'),
   })
-  .describe("A Docker Swarm service: deploy sets its image (with the UpdateConfig given) and waits until Swarm's update completes and every task runs it; revert puts the previous spec back");
+  .describe("A Docker Swarm service: deploy sets its image (with the UpdateConfig given) and waits until every task runs it; revert puts the previous image (and UpdateConfig) back");
 export type SwarmTargetConfig = z.output<typeof configSchema>;
 type Config = SwarmTargetConfig;
 
@@ -137,11 +137,8 @@ export function create(config: Config, deps: ProviderDeps): Target {
         await awaitSettled(api, config.service, imageOfTemplate(body.TaskTemplate), limits, ctx);
         return;
       }
-      const running = found.Spec;
-      const runningVersion = versionOf(imageOfTemplate(running.TaskTemplate));
-      if (runningVersion !== version && kept().specs?.[runningVersion] === undefined) {
-        await keep({ specs: { ...kept().specs, [runningVersion]: { TaskTemplate: running.TaskTemplate ?? {}, UpdateConfig: running.UpdateConfig } } });
-      }
+      const more = toKeep(kept(), found.Spec, withVersion(found.Spec, version));
+      if (more) await keep(more);
       await setSpec((spec) => withVersion(spec, version), ctx);
     },
 
@@ -163,8 +160,10 @@ export function create(config: Config, deps: ProviderDeps): Target {
         await awaitGone(api, service.ID, config.service, limits, ctx);
         return;
       }
-      const saved = kept().specs?.[previous.version];
-      await setSpec((spec) => (saved ? { ...spec, TaskTemplate: saved.TaskTemplate, ...(saved.UpdateConfig ? { UpdateConfig: saved.UpdateConfig } : {}) } : withVersion(spec, previous.version)), ctx);
+      await setSpec((spec) => {
+        const image = kept().images?.[previous.version] ?? imageOf(previous.version, imageOfTemplate(spec.TaskTemplate), config.image);
+        return reverted(spec, image, kept(), config.service);
+      }, ctx);
     },
   };
   return Object.assign(target, { candidates: swarmCandidates(config, deps, { client, keep, kept, limits, withVersion, object }) });

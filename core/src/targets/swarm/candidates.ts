@@ -5,7 +5,7 @@ import type { CandidateTarget, ReplicaSplit } from '../../ports/target.js';
 import type { DockerClient } from '../../swarm/client.js';
 import { imageOfTemplate, replicasOf, type ServiceSpec } from '../../swarm/types.js';
 import { awaitGone, awaitSettled, healthOf, type Limits } from './rollout.js';
-import { type Kept, readSpecFile, versionOf, writeService } from './services.js';
+import { type Kept, readSpecFile, toKeep, versionOf, writeService } from './services.js';
 
 /*
  * The candidates capability of the swarm target: a second service (SERVICE-candidate) runs the new
@@ -138,10 +138,8 @@ export function swarmCandidates(config: CandidateConfig, deps: ProviderDeps, par
         ctx.recordChange({ object: parts.object(), field: 'created', before: null, after: imageOfTemplate(body.TaskTemplate) });
       } else {
         const running = stable.Spec;
-        const was = versionOf(imageOfTemplate(running.TaskTemplate));
-        if (was !== version && parts.kept().specs?.[was] === undefined) {
-          await parts.keep({ specs: { ...parts.kept().specs, [was]: { TaskTemplate: running.TaskTemplate ?? {}, UpdateConfig: running.UpdateConfig } } });
-        }
+        const more = toKeep(parts.kept(), running, parts.withVersion(running, version));
+        if (more) await parts.keep(more);
         const restore = parts.kept().stableReplicas;
         const written = await writeService(
           api,

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { ProviderError } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
 import { DockerClient } from '../../swarm/client.js';
-import type { Service, ServiceSpec, TaskTemplate, UpdateConfig } from '../../swarm/types.js';
+import { imageOfTemplate, type Service, type ServiceSpec, type UpdateConfig } from '../../swarm/types.js';
 import { imageFor, repositoryOf, versionOfImage } from '../kubernetes/deployments.js';
 
 /*
@@ -17,20 +17,54 @@ import { imageFor, repositoryOf, versionOfImage } from '../kubernetes/deployment
 /** Attempts at a write that meets a stale `Version.Index` before giving up (each reads again). */
 const CONFLICT_ATTEMPTS = 5;
 
-/** The part of a service's spec a deploy changes, as it was before, to put back on revert. */
-export interface KeptSpec {
-  TaskTemplate: TaskTemplate;
-  UpdateConfig?: UpdateConfig | undefined;
-}
-
-/** What the swarm target keeps in the journal, before each change it may have to undo. */
+/**
+ * What the swarm target keeps in the journal, before each change it may have to undo: images and
+ * settings, never the task template (its environment may hold secrets the journal must not carry).
+ */
 export interface Kept {
   /** rollgate created the service (a first deploy from `spec`): undoing it removes it. */
   created?: boolean;
-  /** Specs as they were before rollgate changed them, by the version they ran. */
-  specs?: Record<string, KeptSpec>;
+  /** The image each version ran as before rollgate changed it: what a revert to that version puts back. */
+  images?: Record<string, string>;
+  /** Every image rollgate set: a revert undoes only those, never an image someone else deployed since. */
+  wrote?: string[];
+  /** The service's UpdateConfig before rollgate first set fields of it (`null`: it had none). */
+  updateConfig?: UpdateConfig | null;
   /** The stable service's replicas before a candidate split changed them. */
   stableReplicas?: number;
+}
+
+/**
+ * What to keep before `running` (the spec as read) becomes `next`: the image it ran, under its
+ * version; the image rollgate is about to set; its UpdateConfig before rollgate first changes it.
+ * `undefined` when all of that is kept already.
+ */
+export function toKeep(kept: Kept, running: ServiceSpec, next: ServiceSpec): Kept | undefined {
+  const was = imageOfTemplate(running.TaskTemplate);
+  const image = imageOfTemplate(next.TaskTemplate);
+  const more: Kept = {};
+  if (image !== was && kept.images?.[versionOf(was)] === undefined) more.images = { ...kept.images, [versionOf(was)]: was };
+  if (image !== was && !kept.wrote?.includes(image)) more.wrote = [...(kept.wrote ?? []), image];
+  if (!sameJson(next.UpdateConfig, running.UpdateConfig) && kept.updateConfig === undefined) more.updateConfig = running.UpdateConfig ?? null;
+  return Object.keys(more).length > 0 ? more : undefined;
+}
+
+/**
+ * `spec` with `image` back, and the UpdateConfig kept (when rollgate changed it). Throws when the
+ * service runs an image rollgate did not set: someone else deployed it since, and a person decides.
+ */
+export function reverted(spec: ServiceSpec, image: string, kept: Kept, name: string): ServiceSpec {
+  const live = imageOfTemplate(spec.TaskTemplate);
+  if (live !== image && !kept.wrote?.includes(live)) {
+    throw new ProviderError(
+      `swarm target: service ${name} runs ${live}, which rollgate did not set (it set ${(kept.wrote ?? []).join(', ') || 'nothing'}): someone else deployed it since, so rollgate does not put ${image} back over it; check it, and revert by hand if it should go`,
+    );
+  }
+  const next = structuredClone(spec);
+  next.TaskTemplate = { ...next.TaskTemplate, ContainerSpec: { ...next.TaskTemplate?.ContainerSpec, Image: image } };
+  if (kept.updateConfig === null) delete next.UpdateConfig;
+  else if (kept.updateConfig !== undefined) next.UpdateConfig = kept.updateConfig;
+  return next;
 }
 
 /**
