@@ -317,6 +317,21 @@ describe('candidates', () => {
     expect((await swarmd().api('GET', '/services/fresh')).status).toBe(404);
   });
 
+  it('a stable service someone scaled during the canary keeps their count when the candidate goes', async () => {
+    const target = await make('scaled', {}, { replicas: 2 });
+    await target.deploy('1.0.0', call().ctx);
+    await target.candidates!.deployCandidate('2.0.0', 1, call().ctx);
+    await target.candidates!.scale({ stable: 1, candidate: 1 }, call().ctx);
+    const now = await service('scaled');
+    await swarmd().api('POST', `/services/${now.ID}/update?version=${now.Version.Index}`, { ...now.Spec, Mode: { Replicated: { Replicas: 3 } } });
+    const log = recorder();
+    const removing = call(log);
+    await target.candidates!.removeCandidate(removing.ctx);
+    expect(log.lines).toContain('warn: swarm: service scaled has 3 replicas, not the 1 rollgate set: someone scaled it meanwhile, so its count stands (it had 2 before the canary)');
+    expect(removing.changes.map((c) => c.field)).toEqual(['created']);
+    expect((await service('scaled')).Spec.Mode?.Replicated?.Replicas).toBe(3);
+  });
+
   it('a global service keeps one task per node: scale leaves it and says so', async () => {
     const name = 'everywhere';
     await writeFile(join(dir, 'everywhere.json'), JSON.stringify({ ...serviceSpec(name, `${REPOSITORY}:1.0.0`, { portBase: swarmd().portBase }), Mode: { Global: {} } }));

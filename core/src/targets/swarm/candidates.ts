@@ -69,6 +69,21 @@ export function swarmCandidates(config: CandidateConfig, deps: ProviderDeps, par
     return true;
   }
 
+  /**
+   * The replicas to give the stable service back, from `now`: those it had before a split, while
+   * it still has the count rollgate set; `undefined` when there is nothing to restore, or when
+   * someone else scaled it meanwhile (their count stands, and the run log says so).
+   */
+  function restoreTo(now: number | undefined, ctx: StepContext): number | undefined {
+    const { stableReplicas: before, stableSet: set } = parts.kept();
+    if (before === undefined || now === undefined || now === before) return undefined;
+    if (set !== undefined && now !== set) {
+      ctx.log.warn(`swarm: service ${config.service} has ${now} replicas, not the ${set} rollgate set: someone scaled it meanwhile, so its count stands (it had ${before} before the canary)`);
+      return undefined;
+    }
+    return before;
+  }
+
   /** Waits until `service` runs its own image everywhere. */
   async function settle(api: DockerClient, service: string, ctx: StepContext): Promise<void> {
     const found = await api.service(service, ctx.signal);
@@ -109,7 +124,7 @@ export function swarmCandidates(config: CandidateConfig, deps: ProviderDeps, par
       if (stable && replicasOf(stable.Spec) === undefined) {
         ctx.log.warn(`swarm: service ${config.service} is global (one task per node): its replicas are left as they are, only ${name} is scaled to ${split.candidate}`);
       } else if (stable && replicasOf(stable.Spec) !== split.stable) {
-        if (parts.kept().stableReplicas === undefined) await parts.keep({ stableReplicas: replicasOf(stable.Spec) as number });
+        await parts.keep({ stableReplicas: parts.kept().stableReplicas ?? (replicasOf(stable.Spec) as number), stableSet: split.stable });
         await setReplicas(api, config.service, split.stable, ctx);
       }
       const scaled = await setReplicas(api, name, split.candidate, ctx);
@@ -140,11 +155,13 @@ export function swarmCandidates(config: CandidateConfig, deps: ProviderDeps, par
         const running = stable.Spec;
         const more = toKeep(parts.kept(), running, parts.withVersion(running, version));
         if (more) await parts.keep(more);
-        const restore = parts.kept().stableReplicas;
         const written = await writeService(
           api,
           config.service,
-          (s) => ({ ...parts.withVersion(s, version), ...(restore !== undefined && replicasOf(s) !== undefined ? { Mode: { Replicated: { Replicas: restore } } } : {}) }),
+          (s) => {
+            const restore = restoreTo(replicasOf(s), ctx);
+            return { ...parts.withVersion(s, version), ...(restore !== undefined ? { Mode: { Replicated: { Replicas: restore } } } : {}) };
+          },
           ctx,
         );
         if (written?.changed) ctx.recordChange({ object: parts.object(), field: 'image', before: imageOfTemplate(running.TaskTemplate), after: imageOfTemplate(written.after.TaskTemplate) });
@@ -161,7 +178,8 @@ export function swarmCandidates(config: CandidateConfig, deps: ProviderDeps, par
         ctx.recordChange({ object: parts.object(name), field: 'created', before: imageOfTemplate(candidate.Spec.TaskTemplate), after: null });
         await awaitGone(api, candidate.ID, name, parts.limits, ctx);
       }
-      const restore = parts.kept().stableReplicas;
+      const stable = await api.service(config.service, ctx.signal);
+      const restore = stable ? restoreTo(replicasOf(stable.Spec), ctx) : undefined;
       if (restore !== undefined && (await setReplicas(api, config.service, restore, ctx))) await settle(api, config.service, ctx);
     },
   };

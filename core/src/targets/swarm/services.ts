@@ -32,6 +32,8 @@ export interface Kept {
   updateConfig?: UpdateConfig | null;
   /** The stable service's replicas before a candidate split changed them. */
   stableReplicas?: number;
+  /** The replicas rollgate last set on the stable service: another count means someone else scaled it. */
+  stableSet?: number;
 }
 
 /**
