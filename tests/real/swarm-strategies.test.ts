@@ -121,13 +121,13 @@ describe('a canary on Docker Swarm without a router', () => {
     const run = await runE2E(
       dir,
       'canary.yml',
-      workflow('2.0.0', { type: 'canary', steps: [{ setWeight: 25 }, { pause: { duration: '4s' } }, { setWeight: 50 }, { pause: { duration: '4s' } }] }),
+      workflow('2.0.0', { type: 'canary', steps: [{ setWeight: 25 }, { pause: { duration: '6s' } }, { setWeight: 50 }, { pause: { duration: '6s' } }] }),
       {},
       (e) => {
         if (e.kind !== 'weight.changed') return;
         const expected = e.to === 25 ? ['1.0.0', '1.0.0', '1.0.0', '2.0.0'] : ['1.0.0', '1.0.0', '2.0.0', '2.0.0'];
         // Read while the pause after the change lasts: what Swarm runs, and what answers.
-        seen[e.to] = Promise.all([tasksOf(daemon, 'web'), tasksOf(daemon, 'web-candidate'), eventually(() => daemon.served(), expected, 3500)]).then(([web, candidate, served]) => ({ web, candidate, served }));
+        seen[e.to] = Promise.all([tasksOf(daemon, 'web'), tasksOf(daemon, 'web-candidate'), eventually(() => daemon.served(), expected, 5500)]).then(([web, candidate, served]) => ({ web, candidate, served }));
       },
     );
     expect(run.outcome.status, JSON.stringify(run.of('step.failed'))).toBe('succeeded');
