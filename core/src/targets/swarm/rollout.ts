@@ -48,8 +48,9 @@ export function progressOf(service: Service, tasks: readonly Task[], image: stri
   const wantedTasks = tasks.filter((t) => t.DesiredState === 'running' && !ENDED.has(t.Status?.State ?? ''));
   const ready = wantedTasks.filter((t) => imageOfTemplate(t.Spec) === image && t.Status?.State === 'running').length;
   const others = wantedTasks.filter((t) => imageOfTemplate(t.Spec) !== image).length;
-  // A global service wants one task per eligible node: those the orchestrator keeps running.
-  const wanted = replicasOf(service.Spec) ?? wantedTasks.length;
+  // A global service wants one task per eligible node: those the orchestrator keeps running, and
+  // at least one (right after it is created, the orchestrator has made none yet).
+  const wanted = replicasOf(service.Spec) ?? Math.max(1, wantedTasks.length);
   const state = service.UpdateStatus?.State;
   const failed = tasks
     .filter((t) => imageOfTemplate(t.Spec) === image && ENDED.has(t.Status?.State ?? '') && (t.Status?.Err ?? '') !== '')
