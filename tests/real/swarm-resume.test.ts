@@ -40,7 +40,7 @@ stages:
 `;
 
 describe('a crash of rollgate in the middle of a Swarm update', () => {
-  it('resume rolls the service back to 1.0.0 on every task, from the spec kept in the journal', { timeout: 90_000 }, async () => {
+  it('resume rolls the service back to 1.0.0 on every task, from the spec kept in the journal', { timeout: 180_000 }, async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
     const daemon = swarmd();
     await daemon.docker([
@@ -52,7 +52,7 @@ describe('a crash of rollgate in the middle of a Swarm update', () => {
     try {
       const file = await writeWorkflow(cwd, 'rollgate.yml', WORKFLOW(daemon.host));
       const child = start(['run', file, '--state', 'run.json'], { cwd });
-      await waitForOutput(child, (text) => /swarm: service web: 1 of 3 tasks run localhost:1\/app:2\.0\.0/.test(text), 30_000);
+      await waitForOutput(child, (text) => /swarm: service web: 1 of 3 tasks run localhost:1\/app:2\.0\.0/.test(text), 60_000);
       child.kill('SIGKILL');
       const killed = await child.result;
       expect(killed.code, 'the run was killed, not finished').toBeNull();

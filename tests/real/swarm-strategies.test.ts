@@ -85,9 +85,9 @@ async function tasksOf(daemon: SwarmDaemon, service: string): Promise<string[]> 
 describe('deploying to Docker Swarm', () => {
   beforeEach(async () => {
     await webOnV1(swarmd(), 2);
-  }, 60_000);
+  }, 120_000);
 
-  it('a rolling update: the state checks pass, the service runs 2.0.0 on every task, the run succeeds', { timeout: 60_000 }, async () => {
+  it('a rolling update: the state checks pass, the service runs 2.0.0 on every task, the run succeeds', { timeout: 180_000 }, async () => {
     const run = await runE2E(dir, 'rolling.yml', workflow('2.0.0', { type: 'direct' }, { update: { parallelism: 1, order: 'start-first' } }), {});
     expect(run.outcome.status, JSON.stringify(run.of('step.failed'))).toBe('succeeded');
     expect(run.outcome.exitCode).toBe(0);
@@ -98,7 +98,7 @@ describe('deploying to Docker Swarm', () => {
     expect(await eventually(() => swarmd().served(), ['2.0.0', '2.0.0'])).toEqual(['2.0.0', '2.0.0']);
   });
 
-  it('a version whose health check fails: Swarm rolls it back, the run says so and ends rolled back on 1.0.0', { timeout: 60_000 }, async () => {
+  it('a version whose health check fails: Swarm rolls it back, the run says so and ends rolled back on 1.0.0', { timeout: 180_000 }, async () => {
     const run = await runE2E(dir, 'failing.yml', workflow('3.0.0', { type: 'direct' }, { update: { failureAction: 'rollback' } }), {});
     expect(run.outcome.status).toBe('rolled-back');
     expect(run.outcome.exitCode).toBe(1);
@@ -113,21 +113,21 @@ describe('deploying to Docker Swarm', () => {
 describe('a canary on Docker Swarm without a router', () => {
   beforeEach(async () => {
     await webOnV1(swarmd(), 4);
-  }, 60_000);
+  }, 120_000);
 
-  it('moves its share by replicas (1 of 4, then 2 of 4), says it approximates, and promotes 2.0.0 to every task', { timeout: 90_000 }, async () => {
+  it('moves its share by replicas (1 of 4, then 2 of 4), says it approximates, and promotes 2.0.0 to every task', { timeout: 180_000 }, async () => {
     const seen: Record<number, Promise<{ web: string[]; candidate: string[]; served: string[] }>> = {};
     const daemon = swarmd();
     const run = await runE2E(
       dir,
       'canary.yml',
-      workflow('2.0.0', { type: 'canary', steps: [{ setWeight: 25 }, { pause: { duration: '6s' } }, { setWeight: 50 }, { pause: { duration: '6s' } }] }),
+      workflow('2.0.0', { type: 'canary', steps: [{ setWeight: 25 }, { pause: { duration: '8s' } }, { setWeight: 50 }, { pause: { duration: '8s' } }] }),
       {},
       (e) => {
         if (e.kind !== 'weight.changed') return;
         const expected = e.to === 25 ? ['1.0.0', '1.0.0', '1.0.0', '2.0.0'] : ['1.0.0', '1.0.0', '2.0.0', '2.0.0'];
         // Read while the pause after the change lasts: what Swarm runs, and what answers.
-        seen[e.to] = Promise.all([tasksOf(daemon, 'web'), tasksOf(daemon, 'web-candidate'), eventually(() => daemon.served(), expected, 5500)]).then(([web, candidate, served]) => ({ web, candidate, served }));
+        seen[e.to] = Promise.all([tasksOf(daemon, 'web'), tasksOf(daemon, 'web-candidate'), eventually(() => daemon.served(), expected, 7500)]).then(([web, candidate, served]) => ({ web, candidate, served }));
       },
     );
     expect(run.outcome.status, JSON.stringify(run.of('step.failed'))).toBe('succeeded');
@@ -153,7 +153,7 @@ describe('a canary on Docker Swarm without a router', () => {
 describe('examples/swarm', () => {
   beforeEach(async () => {
     await webOnV1(swarmd(), 2);
-  }, 60_000);
+  }, 120_000);
 
   /** Runs an example as the README shows it, on the runner's DOCKER_HOST. */
   async function example(name: string, version: string) {
@@ -168,7 +168,7 @@ describe('examples/swarm', () => {
     });
   }
 
-  it('rolling-update.yml rolls out 2.0.0, and Swarm rolls back 3.0.0, whose health check fails', { timeout: 90_000 }, async () => {
+  it('rolling-update.yml rolls out 2.0.0, and Swarm rolls back 3.0.0, whose health check fails', { timeout: 180_000 }, async () => {
     const good = await example('rolling-update.yml', '2.0.0');
     expect(good.exitCode, JSON.stringify(good.journal.stages, null, 1).slice(0, 3000)).toBe(0);
     expect(await tasksOf(swarmd(), 'web')).toEqual(['2.0.0', '2.0.0']);

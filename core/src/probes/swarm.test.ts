@@ -13,7 +13,7 @@ import * as swarm from './swarm.js';
  * wants, and the CPU and memory left once the tasks' reservations are taken from the node's.
  */
 
-vi.setConfig({ testTimeout: 60_000 });
+vi.setConfig({ testTimeout: 120_000 });
 
 let proxy: FaultProxy;
 const swarmd = useSwarm(async (daemon) => {

@@ -22,7 +22,7 @@ import * as swarm from './swarm.js';
  * check never answers.
  */
 
-vi.setConfig({ testTimeout: 60_000 });
+vi.setConfig({ testTimeout: 120_000 });
 
 let v1 = '';
 let proxy: FaultProxy;

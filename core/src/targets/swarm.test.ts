@@ -20,7 +20,7 @@ import { sameJson, versionOf } from './swarm/services.js';
  * actions become, conflicts, the candidate service, and every message a user can meet.
  */
 
-vi.setConfig({ testTimeout: 60_000 });
+vi.setConfig({ testTimeout: 120_000 });
 
 let dir = '';
 let proxy: FaultProxy;
