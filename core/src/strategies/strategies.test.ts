@@ -187,6 +187,17 @@ describe('what strategies declare to the rules', () => {
     expect(plain).toMatchObject({ waits: [], analyses: [], problems: [] });
   });
 
+  it('canary declares the traffic shares it sets, so a router that only switches can refuse them', () => {
+    const listed = canary.create().declares(canary.configSchema.parse({ type: 'canary', steps: [{ setWeight: 10 }, { pause: { duration: '1m' } }, { setWeight: 100 }] }));
+    expect(listed.weights).toEqual([
+      { path: ['steps', 0, 'setWeight'], weight: 10 },
+      { path: ['steps', 2, 'setWeight'], weight: 100 },
+    ]);
+    // The shorthand's shares, its pauses and analyses left out, all at stepWeight.
+    const shorthand = canary.create().declares(canary.configSchema.parse({ type: 'canary', stepWeight: 40, stepInterval: '1m' }));
+    expect(shorthand.weights).toEqual([40, 80, 100].map((weight) => ({ path: ['stepWeight'], weight })));
+  });
+
   it('blue-green: candidates and a router, its delay, analyses and smoke probes', () => {
     const d = blueGreen.create().declares(
       blueGreen.configSchema.parse({ type: 'blue-green', smoke: ['ping'], prePromotionAnalysis: { templates: ['pre'] }, postPromotionAnalysis: { templates: ['post'] } }),
