@@ -155,11 +155,17 @@ describe('deploy and revert', () => {
     // What the journal carries: no environment (a service's may hold secrets), no task template.
     const before = { Parallelism: 1, FailureAction: 'pause', Monitor: ms(500), MaxFailureRatio: 0, Order: 'start-first' };
     expect(states.snapshot()).toEqual({ provider: { images: { '1.0.0': `${REPOSITORY}:1.0.0` }, wrote: [`${REPOSITORY}:2.0.0`], updateConfig: before } });
+    // Someone else's `docker service update`: Swarm's own UpdateStatus writes bump the version, so
+    // a write can meet "update out of sequence" and is made again, as the CLI user would.
     const setImage = async (image: string) => {
-      const now = await service('shared');
-      const spec = structuredClone(now.Spec);
-      spec.TaskTemplate!.ContainerSpec!.Image = image;
-      await swarmd().api('POST', `/services/${now.ID}/update?version=${now.Version.Index}`, spec);
+      for (let attempt = 1; ; attempt++) {
+        const now = await service('shared');
+        const spec = structuredClone(now.Spec);
+        spec.TaskTemplate!.ContainerSpec!.Image = image;
+        const { status, body } = await swarmd().api('POST', `/services/${now.ID}/update?version=${now.Version.Index}`, spec);
+        if (status === 200) return;
+        if (attempt >= 20) throw new Error(`could not set ${image}: ${status} ${JSON.stringify(body)}`);
+      }
     };
     await setImage('localhost:1/web:1.0.0');
     const err = await failure(target.revert({ version: '1.0.0' }, call().ctx));
@@ -322,8 +328,13 @@ describe('candidates', () => {
     await target.deploy('1.0.0', call().ctx);
     await target.candidates!.deployCandidate('2.0.0', 1, call().ctx);
     await target.candidates!.scale({ stable: 1, candidate: 1 }, call().ctx);
-    const now = await service('scaled');
-    await swarmd().api('POST', `/services/${now.ID}/update?version=${now.Version.Index}`, { ...now.Spec, Mode: { Replicated: { Replicas: 3 } } });
+    // Someone's `docker service scale`, made again if Swarm's own status writes moved the version.
+    for (let attempt = 1; ; attempt++) {
+      const now = await service('scaled');
+      const { status } = await swarmd().api('POST', `/services/${now.ID}/update?version=${now.Version.Index}`, { ...now.Spec, Mode: { Replicated: { Replicas: 3 } } });
+      if (status === 200) break;
+      if (attempt >= 20) throw new Error(`could not scale the service: ${status}`);
+    }
     const log = recorder();
     const removing = call(log);
     await target.candidates!.removeCandidate(removing.ctx);
