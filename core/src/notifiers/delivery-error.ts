@@ -1,15 +1,7 @@
 import { DeliveryError } from '../errors.js';
+import { retryAfterMs } from '../util/retry-after.js';
 
-export { DeliveryError };
-
-/** The delay a `Retry-After` header asks for (seconds, or an HTTP date), in ms; `undefined` when absent or unreadable. */
-export function retryAfterMs(header: string | null | undefined, now = Date.now()): number | undefined {
-  if (header === null || header === undefined || header.trim() === '') return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
+export { DeliveryError, retryAfterMs };
 
 /** Classifies an HTTP status the way most chat and webhook APIs mean it. */
 export function deliveryErrorForStatus(status: number, what: string, retryAfter?: string | null): DeliveryError {
