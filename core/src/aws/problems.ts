@@ -37,8 +37,9 @@ const SERVER = new Set(['ServerException', 'InternalFailure', 'InternalError', '
 
 /** The exception's name as AWS sent it (`ThrottlingException`), or `undefined` for a non-AWS error. */
 export function awsErrorCode(err: unknown): string | undefined {
-  const e = err as { name?: unknown; Code?: unknown; $metadata?: unknown } | undefined;
-  if (!e || typeof e !== 'object' || e.$metadata === undefined) return undefined;
+  const e = err as { name?: unknown; Code?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } } | undefined;
+  // The SDK puts $metadata on network errors too; only an answer from AWS has a status or a fault side.
+  if (!e || typeof e !== 'object' || (e.$fault === undefined && e.$metadata?.httpStatusCode === undefined)) return undefined;
   return typeof e.Code === 'string' ? e.Code : typeof e.name === 'string' ? e.name : undefined;
 }
 
@@ -56,7 +57,7 @@ export function awsError(err: unknown, service: string, what: string): CloudErro
   const code = awsErrorCode(err);
   if (code === undefined) {
     if (e?.name === 'AbortError') return new CloudError(`${prefix}: the call was stopped`, { cause: err });
-    return new CloudError(`${prefix}: the endpoint is unreachable (${describeRequestError(err)})`, { retryable: true, cause: err });
+    return new CloudError(`${prefix}: the endpoint is unreachable (${unreachable(err)})`, { retryable: true, cause: err });
   }
   const status = e.$metadata?.httpStatusCode;
   const said = oneLine(e.message);
@@ -68,6 +69,14 @@ export function awsError(err: unknown, service: string, what: string): CloudErro
   if (DENIED.has(code)) return new CloudError(`${prefix}: access denied (${code}): ${said}; grant the action to the role rollgate runs as`, options);
   if (SERVER.has(code) || (status !== undefined && status >= 500)) return new CloudError(`${prefix}: AWS failed (${code}): ${said}`, { ...options, retryable: true });
   return new CloudError(`${prefix}: ${code}: ${said}`, options);
+}
+
+/** The socket's error code and address, as the SDK's node handler reports a failed connection. */
+function unreachable(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  if (e?.code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
+  if (typeof e?.code === 'string' && typeof e.message === 'string') return `${e.code}: ${oneLine(e.message)}`;
+  return describeRequestError(err);
 }
 
 function oneLine(text: string | undefined): string {
