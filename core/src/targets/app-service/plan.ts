@@ -1,0 +1,106 @@
+/*
+ * The decisions of the app-service target, without I/O: which image a version means, what a
+ * deploy still has to do (a resumed run finds part of it done), and what a revert may do (swap
+ * back, put the previous image in the slot first, or refuse because someone else deployed since).
+ * The target only reads the slots, asks here, and acts.
+ */
+
+/** The image of a `DOCKER|image` linuxFxVersion; '' when the slot runs no container image. */
+export function imageOfFx(fx: string | null | undefined): string {
+  if (!fx) return '';
+  return fx.toUpperCase().startsWith('DOCKER|') ? fx.slice('DOCKER|'.length) : '';
+}
+
+export const fxOfImage = (image: string): string => `DOCKER|${image}`;
+
+/** The version an image runs: its tag, its digest, or `latest` when untagged (as Docker reads it). */
+export function versionOfImage(image: string): string {
+  const at = image.indexOf('@');
+  if (at >= 0) return image.slice(at + 1);
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  return colon > slash ? image.slice(colon + 1) : 'latest';
+}
+
+/** The repository of an image, without tag or digest. */
+export function repositoryOf(image: string): string {
+  const at = image.indexOf('@');
+  const bare = at >= 0 ? image.slice(0, at) : image;
+  const slash = bare.lastIndexOf('/');
+  const colon = bare.lastIndexOf(':');
+  return colon > slash ? bare.slice(0, colon) : bare;
+}
+
+/** The image a version means: a whole reference as given, else the repository tagged (or pinned to a sha256 digest). */
+export function imageFor(version: string, repository: string): string {
+  if (version.includes('/') || (version.includes(':') && !version.startsWith('sha256:'))) return version;
+  return version.startsWith('sha256:') ? `${repository}@${version}` : `${repository}:${version}`;
+}
+
+/** What runs where, as read. */
+export interface Live {
+  production: string;
+  slot: string;
+}
+
+export type DeployPlan =
+  /** Production already runs it: nothing to do. */
+  | { action: 'none' }
+  /** The slot must get the image, warm up, then be swapped in. */
+  | { action: 'set-slot' }
+  /** The slot already runs it (a resumed run): warm up and swap. */
+  | { action: 'swap' };
+
+export function deployPlan(live: Live, desired: string): DeployPlan {
+  if (live.production === desired) return { action: 'none' };
+  if (live.slot === desired) return { action: 'swap' };
+  return { action: 'set-slot' };
+}
+
+export type RevertPlan =
+  | { action: 'none' }
+  /** The previous image waits in the slot: swap the two back. */
+  | { action: 'swap-back' }
+  /** The slot holds something else: put the previous image there, warm it, then swap. */
+  | { action: 'set-slot'; image: string }
+  | { action: 'refuse'; live: string };
+
+/**
+ * How to put `previous` back into production. Only an image rollgate swapped in (`wrote`) is
+ * swapped out again: production running anything else was deployed by someone else since, and a
+ * person decides.
+ */
+export function revertPlan(live: Live, previous: string, wrote: readonly string[]): RevertPlan {
+  if (live.production === previous) return { action: 'none' };
+  if (!wrote.includes(live.production)) return { action: 'refuse', live: live.production };
+  if (live.slot === previous) return { action: 'swap-back' };
+  return { action: 'set-slot', image: previous };
+}
+
+/** A routing rule of "Testing in production", as Azure keeps them on the production site. */
+export interface RampUpRule {
+  actionHostName: string;
+  reroutePercentage: number;
+  name: string;
+  [more: string]: unknown;
+}
+
+/** The name of the one rule rollgate sets; every other rule is someone else's and stays. */
+export const RULE_NAME = 'rollgate';
+
+/** The rules with rollgate's share to `host` set (`percent` 0 removes rollgate's rule). */
+export function withShare(rules: readonly RampUpRule[], host: string, percent: number): RampUpRule[] {
+  const others = rules.filter((r) => r.name !== RULE_NAME);
+  return percent > 0 ? [...others, { actionHostName: host, reroutePercentage: percent, name: RULE_NAME }] : others;
+}
+
+/** rollgate's share of the traffic now (0 without its rule). */
+export function shareOf(rules: readonly RampUpRule[] | null | undefined): number {
+  return (rules ?? []).find((r) => r.name === RULE_NAME)?.reroutePercentage ?? 0;
+}
+
+/** The percent of traffic a replica split stands for: the target's full scale is 100, so a split is a share. */
+export function percentOf(split: { stable: number; candidate: number }): number {
+  const all = split.stable + split.candidate;
+  return all <= 0 ? 0 : Math.round((split.candidate * 100) / all);
+}
