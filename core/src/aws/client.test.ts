@@ -37,7 +37,7 @@ const send = async (command = describe1()) => awsSend(await ecs(), command, { se
 
 describe('the AWS client of a provider', () => {
   it('speaks JSON 1.1 (ECS) and Query (ELBv2) to the endpoint the settings name, signed with the keys of the environment', async () => {
-    expect((await send()).services[0]).toMatchObject({ serviceName: 'web', desiredCount: 2 });
+    expect((await send()).services?.[0]).toMatchObject({ serviceName: 'web', desiredCount: 2 });
     const elb = await awsClient(deps(), 'elbv2', async () => ElasticLoadBalancingV2Client)(ctx());
     const health = await awsSend(elb, new DescribeTargetHealthCommand({ TargetGroupArn: 'arn:tg/blue' }), { service: 'alb', what: 'read target health', ctx: ctx() });
     expect(health.TargetHealthDescriptions?.[0]?.TargetHealth?.State).toBe('healthy');

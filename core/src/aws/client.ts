@@ -28,7 +28,13 @@ export interface SdkClient {
   destroy?(): void;
 }
 
-export type ClientClass<C extends SdkClient> = new (config: AwsClientConfig) => C;
+// Each SDK client types its config precisely (its own credential and endpoint types); this is the common part.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ClientClass<C extends SdkClient> = new (config: any) => C;
+
+/** An SDK command, by the output its middleware resolves to (how the SDK itself types `send`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type SdkCommand<O> = { resolveMiddleware(...args: any[]): (args: any) => Promise<{ output: O }> };
 
 /** A lazily made client of `service` for one provider; `load` imports the SDK package. */
 export function awsClient<C extends SdkClient>(deps: ProviderDeps, service: AwsService, load: () => Promise<ClientClass<C>>): (ctx: StepContext) => Promise<C> {
@@ -85,7 +91,7 @@ export interface SendOptions {
 }
 
 /** Sends `command`, held on the step's clock, retried when AWS throttles or fails, mapped to a `CloudError`. */
-export async function awsSend<C extends SdkClient, T = Awaited<ReturnType<C['send']>>>(client: C, command: unknown, options: SendOptions): Promise<T> {
+export async function awsSend<T>(client: SdkClient, command: SdkCommand<T>, options: SendOptions): Promise<T> {
   const { ctx } = options;
   return callWithRetry(
     async () => {
