@@ -72,18 +72,19 @@ export async function callWithRetry<T>(work: (attempt: number) => Promise<T>, op
       const cap = Math.min(maxDelay, initial * 2 ** (attempt - 1));
       // Half fixed, half random: many runs throttled together do not come back together.
       const delay = asked ?? Math.round(cap / 2 + (random() * cap) / 2);
-      ctx.log.info(`${options.service}: ${options.what}: ${reasonOf(err)}, retrying in ${seconds(delay)} (attempt ${attempt + 1} of ${attempts})`);
+      ctx.log.info(`${options.service}: ${options.what}: ${reasonOf(err, options)}, retrying in ${seconds(delay)} (attempt ${attempt + 1} of ${attempts})`);
       await ctx.clock.sleep(delay, ctx.signal);
     }
   }
 }
 
-function reasonOf(err: ProviderError): string {
+function reasonOf(err: ProviderError, options: RetryOptions): string {
   if (err instanceof CloudError && (err.status === 429 || /throttl|rate exceeded|too many requests|RequestLimitExceeded/i.test(`${err.code ?? ''} ${err.message}`))) {
     return 'throttled';
   }
-  // The message already starts with the service's name; the log line names it once.
-  return err.message.replace(/^[\w-]+: /, '');
+  // The message already names the service and the call; the log line names them once.
+  for (const prefix of [`${options.service}: cannot ${options.what}: `, `${options.service}: `]) if (err.message.startsWith(prefix)) return err.message.slice(prefix.length);
+  return err.message;
 }
 
 function seconds(ms: number): string {
