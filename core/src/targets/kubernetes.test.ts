@@ -7,7 +7,7 @@ import { contractCall } from '../testing/contracts/kit.js';
 import { kubernetesFixture, type KubernetesFixture, webDeployment } from '../testing/kubernetes/fixture.js';
 import { MemoryProviderStates } from '../testing/state.js';
 import * as kubernetes from './kubernetes.js';
-import { imageFor, repositoryOf, versionOfImage } from './kubernetes/deployments.js';
+import { imageFor, repositoryOf, versionOfImage } from '../util/image-ref.js';
 
 /* What the kubernetes target says when it cannot act, and how versions map to images. */
 let k8s: KubernetesFixture;

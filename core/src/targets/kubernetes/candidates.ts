@@ -3,7 +3,8 @@ import { DEPLOYMENTS, HPAS, type KubeClient, type KubeObject } from '../../kuber
 import type { ProviderDeps } from '../../ports/provider-deps.js';
 import type { StepContext } from '../../ports/step-context.js';
 import type { CandidateTarget, ReplicaSplit } from '../../ports/target.js';
-import { awaitRollout, healthOf, type Kept, type PodTemplate, readManifest, replicasOf, templateOf, updateDeployment, versionOfImage } from './deployments.js';
+import { versionOfImage } from '../../util/image-ref.js';
+import { awaitRollout, healthOf, type Kept, type PodTemplate, readManifest, replicasOf, templateOf, updateDeployment } from './deployments.js';
 
 /*
  * The candidates capability of the kubernetes target: a second Deployment (DEPLOYMENT-candidate)

@@ -4,19 +4,17 @@ import type { DeployedState, HealthReport } from '../../model/results.js';
 import type { ProviderDeps } from '../../ports/provider-deps.js';
 import type { StepContext } from '../../ports/step-context.js';
 import type { CandidateTarget } from '../../ports/target.js';
+import { imageFor, repositoryOf, versionOfImage } from '../../util/image-ref.js';
 import { type CandidateConfig, kubernetesCandidates } from './candidates.js';
 import {
   awaitRollout,
   containerOf,
   healthOf,
-  imageFor,
   type Kept,
   type PodTemplate,
   readManifest,
-  repositoryOf,
   templateOf,
   updateDeployment,
-  versionOfImage,
 } from './deployments.js';
 
 /*

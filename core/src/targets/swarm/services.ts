@@ -5,7 +5,7 @@ import { ProviderError } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
 import { DockerClient } from '../../swarm/client.js';
 import { imageOfTemplate, type Service, type ServiceSpec, type UpdateConfig } from '../../swarm/types.js';
-import { imageFor, repositoryOf, versionOfImage } from '../kubernetes/deployments.js';
+import { imageFor, repositoryOf, versionOfImage } from '../../util/image-ref.js';
 
 /*
  * What the swarm target does to one service's spec: read it, change it, and write it at the
