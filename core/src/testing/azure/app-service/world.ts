@@ -11,6 +11,10 @@
  * production" (`experiments.rampUpRules`) belong to the production site and stay where they are.
  */
 
+import { ArmFault } from '../arm-server.js';
+
+export { ArmFault };
+
 export type SlotRunState = 'Running' | 'Stopped';
 
 export interface RampUpRule {
@@ -56,17 +60,6 @@ export interface WorldOptions {
   swapMs?: number;
   /** Status polls after which a swap completes (default 3). */
   swapPolls?: number;
-}
-
-/** An ARM error the routes answer with: status, `{error:{code,message}}`. */
-export class ArmFault extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const key = (resourceGroup: string, name: string) => `${resourceGroup.toLowerCase()}/${name.toLowerCase()}`;
