@@ -1,0 +1,178 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ProviderError } from '../errors.js';
+import { fakeStepContext } from '../testing/fakes.js';
+import { type GcpFixture, gcpFixture, PROJECT, rsaKey, SERVICE_ACCOUNT, serviceAccountKey } from '../testing/gcp/fixture.js';
+import { googleCredentials } from './credentials.js';
+
+let f: GcpFixture;
+beforeEach(async () => {
+  f = await gcpFixture();
+});
+afterEach(() => f.cleanup());
+
+const ctx = (env: Record<string, string>) => fakeStepContext({ clock: f.clock, env });
+const write = (name: string, content: unknown) => {
+  const path = join(f.dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+};
+const failure = async (promise: Promise<unknown>): Promise<ProviderError> => {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
+};
+
+describe('google credentials: a service account key', () => {
+  it('signs a JWT the token endpoint verifies, and keeps the token until shortly before it expires', async () => {
+    const creds = googleCredentials('cloud-run');
+    const token = await creds.token(ctx(f.env));
+    expect(f.server.tokens.valid(token)).toBe(true);
+    expect(await creds.token(ctx(f.env))).toBe(token);
+    expect(f.server.exchanges).toEqual(['/token']);
+    f.clock.advance(3600_000 - 30_000);
+    const renewed = await creds.token(ctx(f.env));
+    expect(renewed).not.toBe(token);
+    expect(f.server.exchanges).toEqual(['/token', '/token']);
+    creds.refresh?.();
+    expect(await creds.token(ctx(f.env))).not.toBe(renewed);
+    expect(await creds.project(ctx(f.env))).toBe(PROJECT);
+  });
+
+  it('a key the endpoint does not know is refused, saying which source and what to do, never the key', async () => {
+    const other = rsaKey();
+    const path = write('other.json', serviceAccountKey(f.server, other.privateKey, 'gone@acme-prod.iam.gserviceaccount.com'));
+    const err = await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: path })));
+    expect(err.message).toBe(
+      `cloud-run: the credentials in GOOGLE_APPLICATION_CREDENTIALS (${path}): ${f.server.host} refused the exchange (HTTP 400, invalid_grant: Invalid grant: account not found); the key of gone@acme-prod.iam.gserviceaccount.com may have been deleted or disabled: create a new key (gcloud iam service-accounts keys create), or better, use workload identity federation`,
+    );
+    expect(err.retryable).toBe(false);
+    expect(err.message).not.toContain('PRIVATE KEY');
+  });
+
+  it('a key signed by another private key fails the signature check', async () => {
+    const path = write('forged.json', serviceAccountKey(f.server, rsaKey().privateKey));
+    const err = await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: path })));
+    expect(err.message).toContain('(HTTP 400, invalid_grant: Invalid JWT Signature.)');
+  });
+
+  it('a file that is missing, not JSON, of an unknown type, lacks fields or holds no usable key says so', async () => {
+    const cases: [string, string][] = [
+      [join(f.dir, 'nope.json'), `cannot read ${join(f.dir, 'nope.json')} (ENOENT); point it at the JSON file the login step wrote, or unset it`],
+      [write('bad.json', '{"private_key": "-----BEGIN'), 'is not a JSON credential file; download the key again, or re-run the login step that wrote it'],
+      [write('imp.json', { type: 'impersonated_service_account' }), 'credential type "impersonated_service_account" is not one rollgate reads'],
+      [write('short.json', { type: 'service_account', client_email: SERVICE_ACCOUNT }), 'the service_account file has no private_key; download or generate it again'],
+      [write('pem.json', { type: 'service_account', client_email: SERVICE_ACCOUNT, private_key: 'not a key' }), `its private_key cannot sign (not a PEM RSA key); create a new key for ${SERVICE_ACCOUNT}`],
+    ];
+    for (const [path, said] of cases) {
+      const err = await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: path })));
+      expect(err.message).toContain(`cloud-run: the credentials in GOOGLE_APPLICATION_CREDENTIALS (${path}): `);
+      expect(err.message).toContain(said);
+      expect(err.message).not.toContain('-----BEGIN');
+    }
+  });
+
+  it('a token endpoint that is down is a retryable error', async () => {
+    const path = write('down.json', { ...JSON.parse(serviceAccountKey(f.server, f.privateKey)), token_uri: 'http://127.0.0.1:9/token' });
+    const err = await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: path })));
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain('127.0.0.1:9 is unreachable (connection refused (nothing listens there))');
+  });
+});
+
+describe('google credentials: workload identity federation (external_account)', () => {
+  const audience = '//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/github/providers/github';
+  const config = (source: Record<string, unknown>, impersonate = true) => ({
+    type: 'external_account',
+    audience,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    token_url: `${f.server.url}/v1/token`,
+    credential_source: source,
+    ...(impersonate ? { service_account_impersonation_url: `${f.server.url}/v1/projects/-/serviceAccounts/${SERVICE_ACCOUNT}:generateAccessToken` } : {}),
+  });
+
+  it('reads the OIDC token from a URL (as google-github-actions/auth writes it), exchanges it at STS and impersonates the service account', async () => {
+    f.server.tokens.impersonable.add(SERVICE_ACCOUNT);
+    const path = write('wif.json', config({
+      url: `${f.server.url}/oidc?audience=https:${audience}`,
+      headers: { Authorization: `Bearer ${f.server.tokens.oidcRequestToken}` },
+      format: { type: 'json', subject_token_field_name: 'value' },
+    }));
+    const token = await googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: path }));
+    expect(f.server.tokens.valid(token)).toBe(true);
+    expect(f.server.exchanges).toEqual(['/oidc', '/v1/token', `/v1/projects/-/serviceAccounts/${SERVICE_ACCOUNT}:generateAccessToken`]);
+  });
+
+  it('reads a subject token file (text), and uses the federated token when there is no impersonation', async () => {
+    f.server.tokens.subjects.set('subject-1', audience);
+    const path = write('wif.json', config({ file: write('oidc-token', 'subject-1\n') }, false));
+    const token = await googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: path }));
+    expect(f.server.tokens.valid(token)).toBe(true);
+    expect(f.server.exchanges).toEqual(['/v1/token']);
+  });
+
+  it('says what to fix when the pool refuses the token, the service account may not be impersonated, or the job may not ask for an ID token', async () => {
+    f.server.tokens.subjects.set('subject-1', '//elsewhere');
+    const refused = write('wif.json', config({ file: write('oidc-token', 'subject-1') }, false));
+    expect((await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: refused })))).message).toContain(
+      `refused the exchange (HTTP 400, invalid_target: The target service indicated by the "audience" parameters is invalid.); check that the workload identity pool provider (${audience}) trusts this issuer and that its attribute condition admits this repository and branch`,
+    );
+    f.server.tokens.subjects.set('subject-2', audience);
+    const denied = write('wif2.json', config({ file: write('oidc-token2', 'subject-2') }));
+    expect((await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: denied })))).message).toContain(
+      `, impersonating ${SERVICE_ACCOUNT}: ${f.server.host} refused the exchange (HTTP 403, PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).); grant the workload identity pool's principal roles/iam.workloadIdentityUser on ${SERVICE_ACCOUNT}`,
+    );
+    const noPermission = write('wif3.json', config({ url: `${f.server.url}/oidc?audience=x`, headers: { Authorization: 'Bearer wrong' }, format: { type: 'json' } }));
+    expect((await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: noPermission })))).message).toContain(
+      'refused the exchange (HTTP 401, UNAUTHENTICATED: bad request token); in GitHub Actions the job needs `permissions: id-token: write`',
+    );
+    const aws = write('aws.json', config({ environment_id: 'aws1' }));
+    expect((await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: aws })))).message).toContain(
+      'an AWS credential_source is not one rollgate reads (a file or a url)',
+    );
+    const field = write('field.json', config({ file: write('json-token', '{"token":"x"}'), format: { type: 'json', subject_token_field_name: 'value' } }));
+    expect((await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: field })))).message).toContain('holds no JSON field "value"');
+  });
+});
+
+describe('google credentials: other sources', () => {
+  it('an authorized user refreshes its token at the token URI', async () => {
+    f.server.tokens.users.set('client-1', { secret: 'client-secret', refreshToken: 'refresh-1' });
+    const user = { type: 'authorized_user', client_id: 'client-1', client_secret: 'client-secret', refresh_token: 'refresh-1', token_uri: `${f.server.url}/token` };
+    const token = await googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: write('user.json', user) }));
+    expect(f.server.tokens.valid(token)).toBe(true);
+    const revoked = write('revoked.json', { ...user, refresh_token: 'refresh-old' });
+    const err = await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: revoked })));
+    expect(err.message).toContain('(HTTP 400, invalid_grant: Token has been expired or revoked.); log in again (gcloud auth application-default login)');
+    expect(err.message).not.toContain('refresh-old');
+  });
+
+  it('gcloud application-default file under CLOUDSDK_CONFIG is read when no variable names credentials', async () => {
+    writeFileSync(join(f.dir, 'application_default_credentials.json'), serviceAccountKey(f.server, f.privateKey));
+    const token = await googleCredentials('cloud-run').token(ctx({ CLOUDSDK_CONFIG: f.dir }));
+    expect(f.server.tokens.valid(token)).toBe(true);
+  });
+
+  it('CLOUDSDK_AUTH_ACCESS_TOKEN is used as it is', async () => {
+    expect(await googleCredentials('cloud-run').token(ctx({ CLOUDSDK_AUTH_ACCESS_TOKEN: 'ya29.plain\n' }))).toBe('ya29.plain');
+    expect(f.server.exchanges).toEqual([]);
+  });
+
+  it('the metadata server gives the attached service account token (with Metadata-Flavor: Google)', async () => {
+    const token = await googleCredentials('cloud-run').token(ctx({ GCE_METADATA_HOST: f.server.host }));
+    expect(f.server.tokens.valid(token)).toBe(true);
+    expect(f.server.exchanges).toEqual(['/computeMetadata/v1/instance/service-accounts/default/token']);
+  });
+
+  it('a metadata server named by GCE_METADATA_HOST that does not answer is a retryable error naming it', async () => {
+    // A metadata host that cannot resolve stands for a machine outside Google Cloud.
+    const creds = googleCredentials('cloud-sql');
+    const err = await failure(creds.token(ctx({ GCE_METADATA_HOST: '127.0.0.1:9' })));
+    expect(err.message).toContain('cloud-sql: the metadata server (127.0.0.1:9): 127.0.0.1:9 is unreachable');
+    expect(err.retryable).toBe(true);
+  });
+});

@@ -1,0 +1,120 @@
+import { join } from 'node:path';
+import { access } from 'node:fs/promises';
+import type { TokenSource } from '../cloud/rest.js';
+import type { StepContext } from '../ports/step-context.js';
+import { grantFrom, readCredentialFile } from './credential-files.js';
+import { CredentialsError, exchange, type Grant, oauthGrant } from './oauth.js';
+
+/*
+ * Google's Application Default Credentials, read from the step's environment (`ctx.env`, never
+ * `process.env`) in the order Google's libraries use:
+ * 1. GOOGLE_APPLICATION_CREDENTIALS: a credential file (service account key, workload identity
+ *    federation config as google-github-actions/auth writes it, or an authorized user);
+ * 2. CLOUDSDK_AUTH_ACCESS_TOKEN: a plain access token, as gcloud accepts it;
+ * 3. gcloud's application-default file (CLOUDSDK_CONFIG, else ~/.config/gcloud);
+ * 4. the metadata server (GCE_METADATA_HOST, else metadata.google.internal) when rollgate runs on
+ *    Google Cloud (a self-hosted runner on GCE, GKE, Cloud Build, Cloud Run jobs).
+ * A token is kept until a minute before it expires; `refresh()` (after a 401) forgets it. The
+ * source is chosen again at each new token, so a file the login step rewrote is read afresh.
+ */
+
+/** A token is renewed this long before its expiry, so none expires in flight. */
+const EARLY_MS = 60_000;
+/** The metadata server answers at once on Google Cloud; elsewhere its name does not resolve. */
+const METADATA_TIMEOUT_MS = 3_000;
+
+export interface GoogleCredentials extends TokenSource {
+  /** The project the credentials name (a key's project_id, the quota project), when they name one. */
+  project(ctx: StepContext): Promise<string | undefined>;
+}
+
+/** The standard Google credentials of one provider; `who` names it in messages (`cloud-run`). */
+export function googleCredentials(who: string): GoogleCredentials {
+  let cached: Grant | undefined;
+  let pending: Promise<Grant> | undefined;
+
+  return {
+    async token(ctx) {
+      if (cached && ctx.clock.now() < cached.expiresAt - EARLY_MS) return cached.token;
+      pending ??= obtain(ctx).finally(() => {
+        pending = undefined;
+      });
+      try {
+        cached = await pending;
+      } catch (err) {
+        if (err instanceof CredentialsError) throw new CredentialsError(`${who}: ${err.message}`, { retryable: err.retryable, cause: err });
+        throw err;
+      }
+      return cached.token;
+    },
+    refresh() {
+      cached = undefined;
+    },
+    async project(ctx) {
+      const env = ctx.env;
+      const path = env.GOOGLE_APPLICATION_CREDENTIALS;
+      if (path) {
+        const file = await readCredentialFile(path, `GOOGLE_APPLICATION_CREDENTIALS (${path})`).catch(() => undefined);
+        if (file) return file.project_id ?? file.quota_project_id;
+      }
+      return env.CLOUDSDK_CORE_PROJECT ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT;
+    },
+  };
+}
+
+/** The first standard source that is there, and a token from it. */
+async function obtain(ctx: StepContext): Promise<Grant> {
+  const env = ctx.env;
+  const path = env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (path) {
+    const source = `the credentials in GOOGLE_APPLICATION_CREDENTIALS (${path})`;
+    return grantFrom(await readCredentialFile(path, source), source, ctx);
+  }
+  const plain = env.CLOUDSDK_AUTH_ACCESS_TOKEN;
+  // gcloud does not say when it expires: kept for its usual hour, dropped at once on a 401.
+  if (plain) return { token: plain.trim(), expiresAt: ctx.clock.now() + 3600_000 };
+  const adc = await gcloudFile(env);
+  if (adc) {
+    const source = `gcloud's application-default credentials (${adc})`;
+    return grantFrom(await readCredentialFile(adc, source), source, ctx);
+  }
+  return metadata(ctx);
+}
+
+/** gcloud's application-default credentials file, when there is one. */
+async function gcloudFile(env: Record<string, string>): Promise<string | undefined> {
+  const dir = env.CLOUDSDK_CONFIG ?? (env.APPDATA ? join(env.APPDATA, 'gcloud') : env.HOME ? join(env.HOME, '.config', 'gcloud') : undefined);
+  if (!dir) return undefined;
+  const file = join(dir, 'application_default_credentials.json');
+  return access(file).then(
+    () => file,
+    () => undefined,
+  );
+}
+
+/** A token of the attached service account from the metadata server. */
+async function metadata(ctx: StepContext): Promise<Grant> {
+  const host = ctx.env.GCE_METADATA_HOST ?? 'metadata.google.internal';
+  const source = `the metadata server (${host})`;
+  try {
+    const body = await exchange(
+      {
+        url: `http://${host}/computeMetadata/v1/instance/service-accounts/default/token`,
+        method: 'GET',
+        headers: { 'metadata-flavor': 'Google' },
+        source,
+        fix: 'attach a service account to the machine rollgate runs on',
+      },
+      ctx,
+      METADATA_TIMEOUT_MS,
+    );
+    return oauthGrant(body, source, ctx);
+  } catch (err) {
+    if (!(err instanceof CredentialsError) || !err.retryable || ctx.env.GCE_METADATA_HOST) throw err;
+    // Not on Google Cloud: no metadata server, and no other source either.
+    throw new CredentialsError(
+      'no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS to a service account key or a workload identity federation file (google-github-actions/auth writes one), or CLOUDSDK_AUTH_ACCESS_TOKEN, or run on Google Cloud with a service account attached (the metadata server did not answer)',
+      { cause: err },
+    );
+  }
+}
