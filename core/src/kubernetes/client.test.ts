@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../errors.js';
 import { kubernetesFixture, type KubernetesFixture, webDeployment } from '../testing/kubernetes/fixture.js';
-import { contractCall } from '../testing/contracts/kit.js';
+import { contractCall, providerFailure } from '../testing/contracts/kit.js';
 import { fakeDeps } from '../testing/fakes.js';
 import { DEPLOYMENTS, KubeClient } from './client.js';
 import { connection } from './connection.js';
@@ -20,14 +20,7 @@ afterEach(() => k8s.cleanup());
 const settings = (fields: Record<string, unknown> = {}) => settingsSchema.parse(fields);
 const signal = () => new AbortController().signal;
 const connect = (fields: Record<string, unknown> = { kubeconfig: k8s.kubeconfig }, env: Record<string, string> = {}) => KubeClient.connect(settings(fields), env, k8s.dir);
-const failure = async (promise: Promise<unknown>): Promise<ProviderError> => {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-};
+const failure = providerFailure;
 
 describe('connecting', () => {
   it('reads the kubeconfig the settings name, relative to the workflow, and the namespace of its context', async () => {

@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ProviderError } from '../errors.js';
 import type { Target } from '../ports/target.js';
-import { contractCall } from '../testing/contracts/kit.js';
+import { contractCall, providerFailure } from '../testing/contracts/kit.js';
 import { kubernetesFixture, type KubernetesFixture, webDeployment } from '../testing/kubernetes/fixture.js';
 import { MemoryProviderStates } from '../testing/state.js';
 import * as kubernetes from './kubernetes.js';
@@ -19,14 +18,7 @@ afterEach(() => k8s.cleanup());
 const make = (fields: Record<string, unknown> = {}, states = new MemoryProviderStates()): Target =>
   kubernetes.create(kubernetes.configSchema.parse({ type: 'kubernetes', deployment: 'web', interval: '1s', ...fields }), k8s.deps(states));
 const call = () => contractCall({ clock: k8s.clock });
-const failure = async (promise: Promise<unknown>): Promise<ProviderError> => {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-};
+const failure = providerFailure;
 
 describe('versions and images', () => {
   it.each([

@@ -4,11 +4,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REPOSITORY, useSwarm } from '../../../tests/real/swarm/daemon.js';
 import { type FaultProxy, startFaultProxy } from '../../../tests/real/swarm/fault-proxy.js';
 import { ms, serviceSpec } from '../../../tests/real/swarm/images.js';
-import { ProviderError } from '../errors.js';
 import type { Logger } from '../ports/logger.js';
 import type { Target } from '../ports/target.js';
 import type { Service } from '../swarm/types.js';
-import { contractCall } from '../testing/contracts/kit.js';
+import { contractCall, providerFailure } from '../testing/contracts/kit.js';
 import { fakeDeps } from '../testing/fakes.js';
 import { MemoryProviderStates } from '../testing/state.js';
 import * as swarm from './swarm.js';
@@ -54,14 +53,7 @@ async function make(name: string, fields: Record<string, unknown> = {}, options:
 
 const call = (log?: Logger) => contractCall(log ? { log } : {});
 const service = async (name: string) => (await swarmd().api<Service>('GET', `/services/${name}`)).body;
-const failure = async (promise: Promise<unknown>): Promise<ProviderError> => {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-};
+const failure = providerFailure;
 
 describe('versions and images', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { createRealClock } from '../../clocks/real.js';
-import { CancelledError } from '../../errors.js';
+import { CancelledError, ProviderError } from '../../errors.js';
 import type { Change } from '../../model/events.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
@@ -131,6 +131,13 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   const settled = await settle(promise);
   expect(settled.ok, 'expected the call to reject').toBe(false);
   return settled.ok ? undefined : settled.error;
+}
+
+/** The `ProviderError` `promise` rejects with; fails the test when it resolves or throws anything else. */
+export async function providerFailure(promise: Promise<unknown>): Promise<ProviderError> {
+  const err = await rejection(promise);
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
 }
 
 /**
