@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ArmRequest, type ArmServer, armFault } from './arm-server.js';
+import { type Answer, type ArmRequest, type ArmServer, armFault } from './arm-server.js';
 import { AppServiceWorld, type RampUpRule, type SiteModel, type SlotModel, type WorldOptions } from './app-service/world.js';
 
 /*
@@ -21,6 +21,7 @@ const SITE = '/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.Web/sit
 export class AppServiceDouble {
   readonly world: AppServiceWorld;
   private readonly listeners: Server[] = [];
+  private readonly faults: { pattern: RegExp; method: string; when: () => boolean; times: number }[] = [];
 
   constructor(
     private readonly server: ArmServer,
@@ -52,6 +53,21 @@ export class AppServiceDouble {
     );
   }
 
+  /**
+   * The next `times` requests of `method` on a path matching `pattern` made while `when()` holds are
+   * answered 503 (a fault that only the call under test meets, not the ones that arranged it).
+   */
+  failWhen(pattern: RegExp, method: string, when: () => boolean, times = 1): void {
+    this.faults.push({ pattern, method: method.toUpperCase(), when, times });
+  }
+
+  private faulted(r: ArmRequest): void {
+    const fault = this.faults.find((f) => f.times > 0 && f.method === r.method && f.pattern.test(r.path) && f.when());
+    if (!fault) return;
+    fault.times--;
+    throw armFault(503, 'ServiceUnavailable', 'The service is temporarily unavailable.');
+  }
+
   private async listen(slot: () => SlotModel): Promise<string> {
     const listener = createServer((req, res) => {
       req.resume();
@@ -65,7 +81,15 @@ export class AppServiceDouble {
   }
 
   private routes(): void {
-    const { server, world } = this;
+    const { world } = this;
+    const server = {
+      route: (method: string, path: string, handler: (r: ArmRequest) => Answer) =>
+        this.server.route(method, path, (r) => {
+          this.faulted(r);
+          return handler(r);
+        }),
+      asyncOperation: this.server.asyncOperation.bind(this.server),
+    };
     const slotOf = (r: ArmRequest) => r.params.slot ?? 'production';
     const site = (r: ArmRequest) => {
       const slot = slotOf(r);

@@ -1,0 +1,173 @@
+import type { RestResponse } from '../../cloud/rest.js';
+import { CloudError } from '../../cloud/retrying.js';
+import { type Arm, isNotFound } from '../../azure/arm.js';
+import { ProviderError } from '../../errors.js';
+import type { StepContext } from '../../ports/step-context.js';
+import { formatDuration } from '../../util/duration.js';
+import { fxOfImage, imageOfFx, type RampUpRule } from './plan.js';
+
+/*
+ * What the app-service target does to a web app over Azure Resource Manager (Microsoft.Web,
+ * api-version 2023-12-01): read a slot and its web config, set the container image of a slot
+ * (`siteConfig.linuxFxVersion: DOCKER|image`), restart it, swap it with production (a
+ * long-running operation followed to its end), and set production's routing rules. A write that
+ * meets 409 Conflict because a swap is in progress waits for it, for at most the target's timeout:
+ * a swap a crashed run began ends by itself, and what it leaves is read afresh afterwards.
+ */
+
+export const API_VERSION = '2023-12-01';
+export const PRODUCTION = 'production';
+
+/** Where a web app is and how long its waits may take. */
+export interface AppRef {
+  app: string;
+  slot: string;
+  resourceGroup?: string | undefined;
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+/** A slot as read: its run state, host name, image and (production only) routing rules. */
+export interface SlotView {
+  state: string;
+  hostName: string;
+  image: string;
+  rules: RampUpRule[];
+}
+
+interface SiteBody {
+  properties?: { state?: string; defaultHostName?: string };
+}
+interface ConfigBody {
+  properties?: { linuxFxVersion?: string | null; experiments?: { rampUpRules?: RampUpRule[] | null } | null };
+}
+
+export class Slots {
+  constructor(
+    private readonly arm: Arm,
+    private readonly ref: AppRef,
+  ) {}
+
+  /** The site's ARM path; the resource group of the target, else the workflow's `azure.resourceGroup`. */
+  get sitePath(): string {
+    return `${this.arm.scope(this.ref.resourceGroup)}/providers/Microsoft.Web/sites/${encodeURIComponent(this.ref.app)}`;
+  }
+
+  /** How a slot is named in messages: `slot staging of web app web` / `production of web app web`. */
+  what(slot: string): string {
+    return slot === PRODUCTION ? `the production slot of web app ${this.ref.app}` : `slot ${slot} of web app ${this.ref.app}`;
+  }
+
+  /** The object of a recorded change. */
+  object(slot: string): string {
+    const group = decodeURIComponent(this.arm.scope(this.ref.resourceGroup).split('/')[4] ?? '');
+    return `appservice/${group}/${this.ref.app}/${slot}`;
+  }
+
+  private path(slot: string): string {
+    return slot === PRODUCTION ? this.sitePath : `${this.sitePath}/slots/${encodeURIComponent(slot)}`;
+  }
+
+  /** Reads a slot and its web config; a missing app or slot says what to create. */
+  async read(slot: string): Promise<SlotView> {
+    try {
+      const site = await this.arm.call<SiteBody>({ path: this.path(slot), apiVersion: API_VERSION, what: `read ${this.what(slot)}` });
+      const config = await this.arm.call<ConfigBody>({ path: `${this.path(slot)}/config/web`, apiVersion: API_VERSION, what: `read the configuration of ${this.what(slot)}` });
+      return {
+        state: site.body?.properties?.state ?? 'Unknown',
+        hostName: site.body?.properties?.defaultHostName ?? '',
+        image: imageOfFx(config.body?.properties?.linuxFxVersion),
+        rules: config.body?.properties?.experiments?.rampUpRules ?? [],
+      };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      const hint =
+        slot === PRODUCTION
+          ? `check the app name and resource group (the target's resourceGroup, else azure.resourceGroup), and that the identity may read it`
+          : `create it first (az webapp deployment slot create --name ${this.ref.app} --slot ${slot}), or name an existing slot in the target's slot field`;
+      throw new ProviderError(`app-service target: ${this.what(slot)} does not exist (HTTP 404): ${hint}`, { cause: err });
+    }
+  }
+
+  /** Sets the container image of a slot (App Service restarts it to pull the image). */
+  setImage(slot: string, image: string, ctx: StepContext): Promise<unknown> {
+    return this.quiet(`set the image of ${this.what(slot)}`, ctx, () =>
+      this.arm.call({ method: 'PATCH', path: `${this.path(slot)}/config/web`, apiVersion: API_VERSION, body: { properties: { linuxFxVersion: fxOfImage(image) } }, what: `set the image of ${this.what(slot)} to ${image}` }),
+    );
+  }
+
+  /** Restarts a slot: it starts again from its configuration and must warm up before it serves. */
+  restart(slot: string, ctx: StepContext): Promise<unknown> {
+    return this.quiet(`restart ${this.what(slot)}`, ctx, () =>
+      this.arm.call({ method: 'POST', path: `${this.path(slot)}/restart`, apiVersion: API_VERSION, query: { softRestart: 'false', synchronous: 'false' }, what: `restart ${this.what(slot)}` }),
+    );
+  }
+
+  /** Sets production's routing rules (Testing in production). */
+  setRules(rules: RampUpRule[], ctx: StepContext): Promise<unknown> {
+    return this.quiet(`set the routing rules of ${this.what(PRODUCTION)}`, ctx, () =>
+      this.arm.call({ method: 'PATCH', path: `${this.path(PRODUCTION)}/config/web`, apiVersion: API_VERSION, body: { properties: { experiments: { rampUpRules: rules } } }, what: `set the routing rules of ${this.what(PRODUCTION)}` }),
+    );
+  }
+
+  /**
+   * Begins swapping the target's slot with production (`preserveVnet`, as the portal does) and
+   * returns the operation's first answer; `keep` receives its status URL before it is followed.
+   */
+  async swap(ctx: StepContext, keep: (operation: PendingSwap) => Promise<void>): Promise<void> {
+    const what = `swap ${this.what(this.ref.slot)} into production`;
+    const first = await this.quiet(what, ctx, () =>
+      this.arm.call<unknown>({ method: 'POST', path: `${this.path(this.ref.slot)}/slotsswap`, apiVersion: API_VERSION, body: { targetSlot: PRODUCTION, preserveVnet: true }, what }),
+    );
+    await keep(operationUrl(first));
+    await this.arm.poll(first, { what, intervalMs: this.ref.intervalMs });
+  }
+
+  /** Follows a swap a previous process began (its status URL kept), to its end. */
+  async finishSwap(operation: PendingSwap): Promise<void> {
+    const what = `swap ${this.what(this.ref.slot)} into production (begun by an earlier run)`;
+    if (!operation.url || !operation.header) return;
+    const header = operation.header;
+    const pending: RestResponse<unknown> = { status: 202, body: undefined, headers: { get: (name) => (name.toLowerCase() === header ? (operation.url as string) : null) } };
+    try {
+      await this.arm.poll(pending, { what, intervalMs: this.ref.intervalMs });
+    } catch (err) {
+      // An operation ARM no longer knows has long ended; what it left is read afresh.
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Runs a write, waiting while a swap of the app is in progress (409 Conflict), within the timeout. */
+  private async quiet<T>(what: string, ctx: StepContext, write: () => Promise<T>): Promise<T> {
+    const until = ctx.clock.now() + this.ref.timeoutMs;
+    for (;;) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!(err instanceof CloudError) || err.status !== 409) throw err;
+        if (ctx.clock.now() >= until) {
+          throw new ProviderError(
+            `app-service target: cannot ${what}: web app ${this.ref.app} stayed busy with another operation (409 Conflict: ${err.message.replace(/^.*HTTP 409[^)]*\):?\s*/, '')}) for ${formatDuration(this.ref.timeoutMs)}; wait for the swap in progress to finish (az webapp deployment slot list) and run again`,
+            { retryable: true },
+          );
+        }
+        ctx.log.info(`app-service target: ${what}: web app ${this.ref.app} is busy (409 Conflict, a slot swap in progress?), trying again in ${formatDuration(this.ref.intervalMs)}`);
+        await ctx.clock.sleep(this.ref.intervalMs, ctx.signal);
+      }
+    }
+  }
+}
+
+/** A swap's operation as kept in the journal: the status URL ARM gave and the header it came in. */
+export interface PendingSwap {
+  url?: string;
+  header?: 'azure-asyncoperation' | 'location';
+}
+
+/** The status URL of a long-running operation's first answer (Azure-AsyncOperation first, as ARM's clients read it). */
+function operationUrl(response: RestResponse<unknown>): PendingSwap {
+  const asyncUrl = response.headers.get('azure-asyncoperation');
+  if (asyncUrl) return { url: asyncUrl, header: 'azure-asyncoperation' };
+  const location = response.headers.get('location');
+  return location ? { url: location, header: 'location' } : {};
+}
