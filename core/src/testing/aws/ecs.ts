@@ -1,5 +1,5 @@
 import { EcsModel, type EcsModelOptions } from './ecs/model.js';
-import type { AwsServer } from './server.js';
+import { AwsFault, type AwsServer } from './server.js';
 
 /*
  * The ECS API double: the operations the ecs target calls, on the AWS JSON 1.1 protocol
@@ -15,10 +15,28 @@ export const ECS_PREFIX = 'AmazonEC2ContainerServiceV20141113';
 export type { EcsModelOptions } from './ecs/model.js';
 export { EcsModel } from './ecs/model.js';
 
+/** The model with faults aimed at one service: the next `times` calls of `operation` naming `service` answer `fault` (default: ServerException). */
+export interface EcsDouble extends EcsModel {
+  failOn(operation: string, service: string, fault?: AwsFault, times?: number): void;
+}
+
 /** Registers the ECS operations on `server` over a new model; returns the model (the test's handle on ECS's state). */
-export function ecsDouble(server: AwsServer, options: EcsModelOptions): EcsModel {
-  const ecs = new EcsModel(options);
-  const on = (operation: string, handler: (params: Record<string, unknown>) => unknown) => server.json(ECS_PREFIX, operation, handler);
+export function ecsDouble(server: AwsServer, options: EcsModelOptions): EcsDouble {
+  const ecs = new EcsModel(options) as EcsDouble;
+  const faults: Array<{ operation: string; service: string; fault: AwsFault; times: number }> = [];
+  ecs.failOn = (operation, service, fault = new AwsFault('ServerException', 'Service encountered an unexpected error.', 500), times = 1) => {
+    faults.push({ operation, service, fault, times });
+  };
+  const on = (operation: string, handler: (params: Record<string, unknown>) => unknown) =>
+    server.json(ECS_PREFIX, operation, (params: Record<string, unknown>) => {
+      const names = [params.service, params.serviceName, ...(Array.isArray(params.services) ? params.services : [])];
+      const hit = faults.find((f) => f.operation === operation && f.times > 0 && names.includes(f.service));
+      if (hit) {
+        hit.times -= 1;
+        throw hit.fault;
+      }
+      return handler(params);
+    });
   on('RegisterTaskDefinition', (p) => ecs.registerTaskDefinition(p));
   on('DescribeTaskDefinition', (p) => ecs.describeTaskDefinition(p));
   on('CreateService', (p) => ecs.createService(p));

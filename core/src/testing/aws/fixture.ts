@@ -1,17 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVirtualClock, type VirtualClock } from '../../clocks/virtual.js';
 import type { ProviderDeps } from '../../ports/provider-deps.js';
 import { fakeDeps } from '../fakes.js';
 import type { MemoryProviderStates } from '../state.js';
-import { ecsDouble, type EcsModel } from './ecs.js';
+import { ecsDouble, type EcsDouble } from './ecs.js';
 import { elbv2Double, type Elbv2Model } from './elbv2.js';
 import { AwsServer } from './server.js';
 
 export interface AwsFixture {
   server: AwsServer;
-  ecs: EcsModel;
+  ecs: EcsDouble;
   elbv2: Elbv2Model;
   clock: VirtualClock;
   dir: string;
@@ -27,7 +27,8 @@ export interface AwsFixture {
  * The AWS endpoint double with ECS and ELBv2 on a virtual clock: tasks start in 2 s of it (images
  * tagged `bad` or `crash` stop as they start), ECS registers its running tasks in the target groups
  * its services name (healthy 5 s after they start), and a just-updated service reads back as it
- * was, once (ECS's eventual consistency). A temp dir holds the workflow's files.
+ * was, once (ECS's eventual consistency). Cluster `prod` exists, empty; a temp dir holds the
+ * workflow's files and `web.yaml`, the ecs target's manifest of service `web` (webManifest).
  */
 export async function awsFixture(options: { staleReads?: boolean } = {}): Promise<AwsFixture> {
   const clock = createVirtualClock();
@@ -38,6 +39,8 @@ export async function awsFixture(options: { staleReads?: boolean } = {}): Promis
   elbv2.targetSource = (tg) => ecs.targets(tg);
   const dir = mkdtempSync(join(tmpdir(), 'rollgate-aws-'));
   const env = server.env(region);
+  ecs.cluster('prod');
+  writeFileSync(join(dir, 'web.yaml'), JSON.stringify(webManifest()));
   return {
     server,
     ecs,
@@ -66,6 +69,29 @@ export function webTaskDefinition(image = '123456789012.dkr.ecr.us-east-1.amazon
     containerDefinitions: [{ name: 'app', image, essential: true, portMappings: [{ containerPort: 8080, protocol: 'tcp' }] }],
     tags: [{ key: 'team', value: 'web' }],
   };
+}
+
+/** The ecs target's manifest of a first deploy: the task definition and the service (3 tasks, circuit breaker rolling back). */
+export function webManifest(targetGroupArn?: string): Record<string, unknown> {
+  return {
+    taskDefinition: webTaskDefinition(),
+    service: {
+      desiredCount: 3,
+      launchType: 'FARGATE',
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0a'], securityGroups: ['sg-0a'] } },
+      ...(targetGroupArn ? { loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }] } : {}),
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+    },
+  };
+}
+
+/** The services of cluster `prod` as they stand (ACTIVE ones: a deleted service drains away), by name. */
+export function servicesView(f: AwsFixture): unknown {
+  const cluster = f.ecs.clusters.get('prod');
+  return [...(cluster?.services.values() ?? [])]
+    .filter((s) => s.status === 'ACTIVE')
+    .map((s) => ({ name: s.name, taskDefinition: s.taskDefinition.split('/').pop(), desiredCount: s.desiredCount, loadBalancers: s.loadBalancers }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**

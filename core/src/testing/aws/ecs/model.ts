@@ -16,6 +16,8 @@ export interface EcsModelOptions {
   startMs?: number;
   /** Tasks of an image this says is bad stop as they start (default: tags `bad` and `crash`). */
   crashes?: (image: string) => boolean;
+  /** Tasks of an image this says is slow never leave PENDING (default: tag `slow`). */
+  slow?: (image: string) => boolean;
   /** A just-updated service reads back as it was before the update, once (default true). */
   staleReads?: boolean;
 }
@@ -47,6 +49,7 @@ export class EcsModel {
     this.progress = {
       startMs: options.startMs ?? 2_000,
       crashes: options.crashes ?? ((image) => /:(bad|crash)$/.test(image)),
+      slow: options.slow ?? ((image) => image.endsWith(':slow')),
       image: (arn) => this.imageOf(arn),
       next: () => ++this.counter,
       arn: (kind, rest) => `arn:aws:ecs:${this.region}:${ACCOUNT}:${kind}/${rest}`,

@@ -13,6 +13,8 @@ import type { Deployment, EcsService, EcsTask } from './types.js';
 export interface Progress {
   startMs: number;
   crashes(image: string): boolean;
+  /** Tasks of an image this says is slow stay PENDING (an image pull that never ends). */
+  slow(image: string): boolean;
   image(taskDefinitionArn: string): string;
   next(): number;
   arn(kind: string, rest: string): string;
@@ -36,6 +38,7 @@ export function advanceService(s: EcsService, cluster: Cluster, at: number, p: P
   // Tasks placed long enough ago start, or stop when their container exits.
   for (const t of s.tasks) {
     if (t.lastStatus !== 'PENDING' || t.placedAt === undefined || at - t.placedAt < p.startMs) continue;
+    if (p.slow(p.image(t.taskDefinitionArn))) continue;
     const d = s.deployments.find((x) => x.id === t.deploymentId);
     if (p.crashes(p.image(t.taskDefinitionArn))) {
       Object.assign(t, { lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stoppedAt: at, stoppedReason: 'Essential container in task exited' });
