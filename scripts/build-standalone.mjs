@@ -37,10 +37,21 @@ const OPTIONAL = [
 /**
  * Packages carried as text (see above): heavy, and imported only inside what core loads with
  * import() (the Teams bot SDK, by the teams-bot notifier; GitLab's client, by the gitlab
- * approver; the Kubernetes client, by the kubernetes providers' first call). Only third-party packages: a copy of a core module inside the text would be a
+ * approver; the Kubernetes client, by the kubernetes providers' first call; each AWS SDK client
+ * and the credential providers, by the first call of an AWS provider). Only third-party packages: a copy of a core module inside the text would be a
  * second instance of it (its classes failing instanceof, its state split in two).
  */
-const LAZY = ['@microsoft/agents-hosting', '@gitbeaker/rest', '@kubernetes/client-node'];
+const LAZY = [
+  '@microsoft/agents-hosting',
+  '@gitbeaker/rest',
+  '@kubernetes/client-node',
+  '@aws-sdk/client-ecs',
+  '@aws-sdk/client-elastic-load-balancing-v2',
+  '@aws-sdk/client-cloudwatch',
+  '@aws-sdk/client-rds',
+  '@aws-sdk/client-service-quotas',
+  '@aws-sdk/credential-providers',
+];
 
 const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const common = {
