@@ -39,6 +39,8 @@ interface PathFault {
   status: number;
   grpc: string;
   times: number;
+  /** Matching requests served normally before the fault begins. */
+  skip: number;
 }
 
 const STATUS: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'ABORTED', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
@@ -86,9 +88,9 @@ export class GcpServer {
     this.throttled = amount < 1 ? { fraction: amount, seen: 0, left: 0 } : { fraction: 0, seen: 0, left: amount };
   }
 
-  /** The next `times` API calls matching answer `status` with Google's error body. */
-  fail(path: RegExp, status: number, options: { method?: string; times?: number } = {}): void {
-    this.faults.push({ path, status, grpc: STATUS[status] ?? 'UNKNOWN', times: options.times ?? 1, ...(options.method ? { method: options.method } : {}) });
+  /** The next `times` API calls matching (after `skip` of them) answer `status` with Google's error body. */
+  fail(path: RegExp, status: number, options: { method?: string; times?: number; skip?: number } = {}): void {
+    this.faults.push({ path, status, grpc: STATUS[status] ?? 'UNKNOWN', times: options.times ?? 1, skip: options.skip ?? 0, ...(options.method ? { method: options.method } : {}) });
   }
 
   /** Every token handed out is refused from now on (401); with `refuseGrants`, a refresh fails too. */
@@ -151,7 +153,8 @@ export class GcpServer {
     const throttle = t.left > 0 ? (t.left--, true) : t.fraction > 0 && Math.floor(t.seen * t.fraction) > Math.floor((t.seen - 1) * t.fraction);
     if (throttle) throw new GoogleFault(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'.", 1);
     const fault = this.faults.find((f) => f.times > 0 && f.path.test(path) && (!f.method || f.method === method));
-    if (fault) {
+    if (fault && fault.skip > 0) fault.skip -= 1;
+    else if (fault) {
       fault.times -= 1;
       throw new GoogleFault(fault.status, fault.grpc, `Injected ${fault.grpc}.`, fault.status === 429 ? 1 : undefined);
     }
