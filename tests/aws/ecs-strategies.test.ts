@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadWorkflowFile } from '../../core/src/definition/load.js';
-import { runWorkflow } from '../../core/src/engine/executor.js';
+import { resumeRun, runWorkflow } from '../../core/src/engine/executor.js';
+import { MemoryRunStore } from '../../core/src/engine/memory-run-store.js';
+import type { RunJournal } from '../../core/src/model/journal.js';
 import { FileRunStore } from '../../core/src/engine/file-run-store.js';
 import type { RunEvent } from '../../core/src/model/events.js';
 import { awsFixture, type AwsFixture, seedWebService } from '../../core/src/testing/aws/fixture.js';
@@ -36,7 +38,7 @@ async function setup(options: { capacity?: number } = {}): Promise<void> {
 const target = (extra: Record<string, unknown> = {}) => ({ type: 'ecs', cluster: 'prod', service: 'web', interval: '2s', ...extra });
 const router = () => ({ type: 'alb', ruleArn: arns.rule, stableTargetGroupArn: arns.blue, interval: '2s' });
 
-async function run(stage: Record<string, unknown>, version = '2.0.0', options: { subscribers?: ((e: RunEvent) => void)[] } = {}) {
+async function run(stage: Record<string, unknown>, version = '2.0.0', options: { subscribers?: ((e: RunEvent) => void)[]; store?: MemoryRunStore; extra?: Record<string, unknown> } = {}) {
   const file = join(aws.dir, 'rollgate.yml');
   writeFileSync(
     file,
@@ -46,11 +48,12 @@ async function run(stage: Record<string, unknown>, version = '2.0.0', options: {
       inputs: { version: { default: version } },
       aws: { region: aws.region, endpoint: aws.server.url },
       environments: { production: {} },
+      ...options.extra,
       stages: [{ name: 'web', environment: 'production', target: target({ candidateTargetGroupArn: arns.green }), verify: { interval: '5s', timeout: '30s' }, ...stage }],
     }),
   );
   const events: RunEvent[] = [];
-  const store = new FileRunStore(join(aws.dir, 'run.json'));
+  const store = options.store ?? new FileRunStore(join(aws.dir, 'run.json'));
   const loaded = await loadWorkflowFile(file);
   const outcome = await runWorkflow({
     loaded,
@@ -148,5 +151,150 @@ describe('ecs and alb, end to end on the AWS doubles', () => {
       'ecs-service/prod/web-candidate created: "web:2" -> null',
     ]);
     expect(aws.server.callsOf('CreateService')[0]?.params).toMatchObject({ loadBalancers: [{ targetGroupArn: arns.blue }] });
+  });
+});
+
+describe('ecs and alb when things go wrong', () => {
+  afterEach(() => aws.cleanup());
+  const canary = { type: 'canary', abortScaleDownDelay: '0s', steps: [{ setWeight: 25 }, { pause: { duration: '1m' } }, { setWeight: 50 }, { pause: { duration: '1m' } }] };
+
+  it('a bad version, direct: the circuit breaker fails the deployment, ECS rolls back, and the run says why', async () => {
+    await setup();
+    const { outcome, events } = await run({}, 'bad');
+    expect(outcome.exitCode).toBe(1);
+    const failed = events.find((e) => e.kind === 'step.failed');
+    const error = failed && 'error' in failed ? String(failed.error) : '';
+    expect(error).toMatch(/^ecs target: the deployment ecs-svc\/\d+ of web:2 to service prod\/web FAILED: ECS deployment circuit breaker: tasks failed to start\. \(0 of \d tasks running, 3 failed\); ECS is rolling back to web:1\. Last events: /);
+    expect(error).toContain('deployment failed: tasks failed to start.');
+    expect(taskDefinitionOf()).toBe('web:1');
+    expect(service()?.deployments[0]?.rolloutState).toBe('COMPLETED');
+  });
+
+  it('a bad version in a canary: the candidate fails, traffic never moves, the candidate is removed and the rule is as found', async () => {
+    await setup();
+    const { outcome, events } = await run({ router: router(), strategy: canary }, 'bad');
+    expect(outcome.exitCode).toBe(1);
+    expect(failure(events)).toContain('to service prod/web-candidate FAILED: ECS deployment circuit breaker: tasks failed to start.');
+    expect(service('web-candidate')).toBeUndefined();
+    expect(taskDefinitionOf()).toBe('web:1');
+    expect(weights()).toEqual({ blue: 1, green: 0 });
+    expect(changed(events).filter((c) => c.startsWith('alb-rule/'))).toEqual([]);
+  });
+
+  it('a version judged bad after traffic moved: the analysis fails, traffic goes back to web-blue and the candidate is removed', async () => {
+    await setup();
+    const { outcome, events } = await run(
+      {
+        router: router(),
+        strategy: { ...canary, steps: [{ setWeight: 25 }, { analysis: { metrics: [{ name: 'errors', provider: 'errors', query: 'candidate 5xx ratio', successCondition: 'result < 0.01', count: 1 }] } }] },
+      },
+      '2.0.0',
+      // 20 % of the candidate's requests fail.
+      { extra: { metricProviders: { errors: { type: 'command', run: ['echo', '0.2'] } } } },
+    );
+    expect(outcome.exitCode, failure(events)).toBe(1);
+    expect(weights()).toEqual({ blue: 1, green: 0 });
+    expect(service('web-candidate')).toBeUndefined();
+    expect(taskDefinitionOf()).toBe('web:1');
+  });
+
+  it('capacity short: the candidate cannot be placed, the wait runs out naming the placement failure, and the stable service is untouched', async () => {
+    await setup({ capacity: 4 });
+    const { outcome, events } = await run({ target: target({ candidateTargetGroupArn: arns.green, rolloutTimeout: '2m' }), router: router(), strategy: { type: 'blue-green', scaleDownDelay: '0s' } });
+    expect(outcome.exitCode).toBe(1);
+    expect(failure(events)).toContain(
+      'ecs target: the deployment of web:2 to service prod/web-candidate did not complete within 2m (1 of 3 tasks running, 2 pending). Last events: \\"(service web-candidate) was unable to place a task because no container instance met all of its requirements.',
+    );
+    expect(service('web-candidate')).toBeUndefined();
+    expect(taskDefinitionOf()).toBe('web:1');
+    expect(service()?.desiredCount).toBe(3);
+    expect(weights()).toEqual({ blue: 1, green: 0 });
+  });
+
+  it('ECS and ELB throttled (30 % of calls): the run still succeeds, and each retry is in the log', async () => {
+    await setup();
+    aws.server.throttle(0.3);
+    const { outcome, events } = await run({ router: router(), strategy: canary });
+    expect(outcome.exitCode, failure(events)).toBe(0);
+    expect(taskDefinitionOf()).toBe('web:2');
+    const retries = logged(events).filter((l) => / throttled/.test(l));
+    expect(retries.length).toBeGreaterThan(3);
+    expect(retries.some((l) => l.startsWith('ecs target: '))).toBe(true);
+    expect(retries.some((l) => l.startsWith('alb router: '))).toBe(true);
+  });
+
+  it('credentials that expire mid-run: the run fails, names the call AWS refused, and needs a person; no secret in any event', async () => {
+    await setup();
+    // Once the candidate runs, the session expires: every later call is refused.
+    const { outcome, events } = await run({ router: router(), strategy: canary }, '2.0.0', {
+      subscribers: [(e) => void (e.kind === 'infra.changed' && e.change.object === 'ecs-service/prod/web-candidate' && aws.server.expireCredentials())],
+    });
+    expect(outcome.exitCode).toBe(4);
+    expect(outcome.status).toBe('manual-intervention-required');
+    const text = JSON.stringify(events);
+    expect(failure(events)).toContain(
+      'ecs target: cannot read service prod/web-candidate: the credentials were refused (ExpiredTokenException): they may have expired; renew them (the OIDC role session, the CI secret) and run `rollgate resume`',
+    );
+    expect(text).not.toContain(aws.env.AWS_SECRET_ACCESS_KEY);
+    expect(JSON.stringify(outcome.journal)).not.toContain(aws.env.AWS_SECRET_ACCESS_KEY);
+    expect(service('web-candidate')).toBeDefined();
+  });
+
+  it('the AWS secret key appears in no event of a whole canary', async () => {
+    await setup();
+    const { outcome, events } = await run({ router: router(), strategy: canary });
+    expect(outcome.exitCode).toBe(0);
+    expect(JSON.stringify(events)).not.toContain(aws.env.AWS_SECRET_ACCESS_KEY);
+    expect(JSON.stringify(aws.server.calls)).not.toContain(aws.env.AWS_SECRET_ACCESS_KEY);
+  });
+
+  it('a crash mid-rollout (traffic at 25 %): resume in a new process rolls back from the journal, traffic back on web-blue', async () => {
+    await setup();
+    const store = new MemoryRunStore();
+    let atCrash: RunJournal | undefined;
+    // The process "dies" at the first weight: its journal is what it saved then, and nothing it
+    // tries later reaches AWS (its session is gone).
+    await run({ router: router(), strategy: canary }, '2.0.0', {
+      store,
+      subscribers: [
+        (e) => {
+          if (e.kind !== 'weight.changed' || atCrash) return;
+          aws.server.expireCredentials();
+          void store.load().then((j) => (atCrash ??= j as RunJournal));
+        },
+      ],
+    });
+    expect(atCrash?.status).toBe('running');
+    expect(weights()).toEqual({ blue: 75, green: 25 });
+    aws.server.renewCredentials();
+    const crashed = new MemoryRunStore();
+    await crashed.save(atCrash as RunJournal);
+    const events: RunEvent[] = [];
+    const loaded = await loadWorkflowFile(join(aws.dir, 'rollgate.yml'));
+    const resumed = await resumeRun({ loaded, store: crashed, context: { actor: 'bob', ci: 'local' }, clock: aws.clock, env: { PATH: process.env.PATH ?? '', ...aws.env }, subscribers: [(e: RunEvent) => events.push(e)] });
+    expect(resumed.status, failure(events)).toBe('rolled-back');
+    expect(weights()).toEqual({ blue: 1, green: 0 });
+    expect(service('web-candidate')).toBeUndefined();
+    expect(taskDefinitionOf()).toBe('web:1');
+  });
+
+  it('a run stopped at an approval resumes in a new process and finishes the promotion', async () => {
+    await setup();
+    const first = await run({ router: router(), strategy: { type: 'canary', steps: [{ setWeight: 50 }, { approval: {} }] } });
+    expect(first.outcome.exitCode).toBe(3);
+    expect(weights()).toEqual({ blue: 50, green: 50 });
+    const resumed = await resumeRun({
+      loaded: first.loaded,
+      store: first.store,
+      context: { actor: 'bob', ci: 'local' },
+      clock: aws.clock,
+      env: { PATH: process.env.PATH ?? '', ...aws.env },
+      decision: { approve: true, by: 'bob' },
+      subscribers: [],
+    });
+    expect(resumed.exitCode).toBe(0);
+    expect(taskDefinitionOf()).toBe('web:2');
+    expect(service('web-candidate')).toBeUndefined();
+    expect(weights()).toEqual({ blue: 1, green: 0 });
   });
 });
