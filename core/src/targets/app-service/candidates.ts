@@ -48,6 +48,7 @@ export function appServiceCandidates(rollout: Rollout, healthPath: string): Cand
             `app-service target: ${slots.what(rollout.slot)} runs ${live.slot.image || 'no image'}, not the candidate ${candidate} rollgate put there: someone changed it during the rollout, so rollgate does not swap it into production; check the slot and run again`,
           );
         }
+        await rollout.warm(slots, live.production.image, ctx);
         await rollout.swapIn(slots, live, ctx);
       }
       await rollout.share(slots, 0, ctx);

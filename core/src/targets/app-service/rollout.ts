@@ -99,12 +99,17 @@ export class Rollout {
     } else if (this.kept().slotSet !== image) {
       await this.keep({ slotSet: image });
     }
+    await this.warm(slots, live.production.image, ctx);
+  }
+
+  /** Waits until the slot answers healthily: before any swap, so production never gets a slot that does not serve. */
+  async warm(slots: Slots, production: string, ctx: StepContext): Promise<void> {
     await warmUp(() => slots.read(this.slot), {
       healthPath: this.config.healthPath,
       intervalMs: this.config.interval,
       timeoutMs: this.config.timeout,
       what: slots.what(this.slot),
-      then: `nothing was swapped: production still runs ${live.production.image || 'no image'}; check the slot's log stream (az webapp log tail --name ${this.config.app} --slot ${this.slot})`,
+      then: `nothing was swapped: production still runs ${production || 'no image'}; check the slot's log stream (az webapp log tail --name ${this.config.app} --slot ${this.slot})`,
     }, ctx);
   }
 

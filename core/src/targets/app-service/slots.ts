@@ -3,7 +3,7 @@ import { CloudError } from '../../cloud/retrying.js';
 import { type Arm, isNotFound } from '../../azure/arm.js';
 import { ProviderError } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
-import { formatDuration } from '../../util/duration.js';
+import { formatLimit } from '../../util/command-runner.js';
 import { fxOfImage, imageOfFx, type RampUpRule } from './plan.js';
 
 /*
@@ -147,11 +147,11 @@ export class Slots {
         if (!(err instanceof CloudError) || err.status !== 409) throw err;
         if (ctx.clock.now() >= until) {
           throw new ProviderError(
-            `app-service target: cannot ${what}: web app ${this.ref.app} stayed busy with another operation (409 Conflict: ${err.message.replace(/^.*HTTP 409[^)]*\):?\s*/, '')}) for ${formatDuration(this.ref.timeoutMs)}; wait for the swap in progress to finish (az webapp deployment slot list) and run again`,
+            `app-service target: cannot ${what}: web app ${this.ref.app} stayed busy with another operation (409 Conflict: ${err.message.replace(/^.*HTTP 409[^)]*\):?\s*/, '')}) for ${formatLimit(this.ref.timeoutMs)}; wait for the swap in progress to finish (az webapp deployment slot list) and run again`,
             { retryable: true },
           );
         }
-        ctx.log.info(`app-service target: ${what}: web app ${this.ref.app} is busy (409 Conflict, a slot swap in progress?), trying again in ${formatDuration(this.ref.intervalMs)}`);
+        ctx.log.info(`app-service target: ${what}: web app ${this.ref.app} is busy (409 Conflict, a slot swap in progress?), trying again in ${formatLimit(this.ref.intervalMs)}`);
         await ctx.clock.sleep(this.ref.intervalMs, ctx.signal);
       }
     }

@@ -1,7 +1,7 @@
 import { ProviderError } from '../../errors.js';
 import type { HealthReport } from '../../model/results.js';
 import type { StepContext } from '../../ports/step-context.js';
-import { formatDuration } from '../../util/duration.js';
+import { formatLimit } from '../../util/command-runner.js';
 import { describeRequestError, httpFetch } from '../../util/http-fetch.js';
 
 /*
@@ -22,6 +22,7 @@ export function slotUrl(hostName: string, healthPath: string): string {
 
 /** Asks a slot once; never throws for an answer, only for a cancelled step. */
 export async function slotHealth(slot: { state: string; hostName: string }, healthPath: string, what: string, ctx: StepContext): Promise<HealthReport> {
+  if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new ProviderError('app-service target: cancelled');
   if (slot.state !== 'Running') return { healthy: false, ready: 0, total: 1, message: `${what} is ${slot.state}, not Running` };
   if (!slot.hostName) return { healthy: false, ready: 0, total: 1, message: `${what} has no host name yet` };
   const url = slotUrl(slot.hostName, healthPath);
@@ -30,9 +31,9 @@ export async function slotHealth(slot: { state: string; hostName: string }, heal
     try {
       const response = await httpFetch(url, { signal, redirect: 'error', headers: { 'user-agent': 'rollgate warm-up' } });
       await response.body.cancel().catch(() => undefined);
-      return response.status >= 200 && response.status < 300
-        ? { healthy: true, ready: 1, total: 1 }
-        : { healthy: false, ready: 0, total: 1, message: `${what} answers HTTP ${response.status} on ${healthPath}` };
+      if (response.status >= 200 && response.status < 300) return { healthy: true, ready: 1, total: 1 };
+      // 503 is App Service's answer while a container starts: not up yet. Any other answer is up and failing.
+      return { healthy: false, ready: response.status === 503 ? 0 : 1, total: 1, message: `${what} answers HTTP ${response.status} on ${healthPath}` };
     } catch (err) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       return { healthy: false, ready: 0, total: 1, message: `${what} does not answer on ${healthPath} (${describeRequestError(err)})` };
@@ -58,7 +59,7 @@ export async function warmUp(
     if (report.message !== last) ctx.log.info(`app-service target: warming up: ${report.message ?? 'not healthy yet'}`);
     last = report.message ?? '';
     if (ctx.clock.now() >= until) {
-      throw new ProviderError(`app-service target: ${options.what} did not warm up within ${formatDuration(options.timeoutMs)} (last: ${last}); ${options.then}`);
+      throw new ProviderError(`app-service target: ${options.what} did not warm up within ${formatLimit(options.timeoutMs)} (last: ${last}); ${options.then}`);
     }
     await ctx.clock.sleep(options.intervalMs, ctx.signal);
   }

@@ -10,7 +10,8 @@ import { AppServiceWorld, type RampUpRule, type SiteModel, type SlotModel, type 
  *   GET   …/sites/{app}[/slots/{slot}]/config/web       properties.linuxFxVersion (DOCKER|image), experiments.rampUpRules
  *   PATCH/PUT the same config                            the image (a change restarts the slot), routing rules (production)
  *   POST  …/sites/{app}[/slots/{slot}]/restart          the slot warms up again
- *   POST  …/sites/{app}/slots/{slot}/slotsswap          {targetSlot, preserveVnet}: 202 and a long-running operation
+ *   POST  …/sites/{app}/slots/{slot}/slotsswap          {targetSlot, preserveVnet}: 202 with a Location
+ *   GET   …/sites/{app}/slots/{slot}/operationresults/{id}   202 while the swap runs, then 200
  * and each slot's own host: a loopback HTTP listener per slot, its address the slot's
  * `defaultHostName`, answering as the slot's state says (world.ts: warm-up, `bad` images, stopped).
  * Errors as ARM sends them: 404 ResourceNotFound, 409 Conflict while a swap runs, 400 BadRequest.
@@ -22,6 +23,7 @@ export class AppServiceDouble {
   readonly world: AppServiceWorld;
   private readonly listeners: Server[] = [];
   private readonly faults: { pattern: RegExp; method: string; when: () => boolean; times: number }[] = [];
+  private readonly holds: { pattern: RegExp; method: string; onArrival: () => void; times: number }[] = [];
 
   constructor(
     private readonly server: ArmServer,
@@ -61,6 +63,27 @@ export class AppServiceDouble {
     this.faults.push({ pattern, method: method.toUpperCase(), when, times });
   }
 
+  /**
+   * The next `times` requests of `method` on a path matching `pattern` are never answered (until the
+   * double stops): a rollgate that dies while it waits on them. `onArrival` runs when one arrives.
+   */
+  holdWhen(pattern: RegExp, method: string, onArrival: () => void, times = 1): void {
+    this.holds.push({ pattern, method: method.toUpperCase(), onArrival, times });
+  }
+
+  private operationUrl(r: ArmRequest, id: string): string {
+    const site = `/subscriptions/${r.params.sub}/resourceGroups/${r.params.rg}/providers/Microsoft.Web/sites/${r.params.app}`;
+    return `${this.server.url}${site}/slots/${r.params.slot}/operationresults/${id}?api-version=${r.apiVersion}`;
+  }
+
+  private held(r: ArmRequest): boolean {
+    const hold = this.holds.find((h) => h.times > 0 && h.method === r.method && h.pattern.test(r.path));
+    if (!hold) return false;
+    hold.times--;
+    hold.onArrival();
+    return true;
+  }
+
   private faulted(r: ArmRequest): void {
     const fault = this.faults.find((f) => f.times > 0 && f.method === r.method && f.pattern.test(r.path) && f.when());
     if (!fault) return;
@@ -85,10 +108,10 @@ export class AppServiceDouble {
     const server = {
       route: (method: string, path: string, handler: (r: ArmRequest) => Answer) =>
         this.server.route(method, path, (r) => {
+          if (this.held(r)) return new Promise<Answer>(() => undefined);
           this.faulted(r);
           return handler(r);
         }),
-      asyncOperation: this.server.asyncOperation.bind(this.server),
     };
     const slotOf = (r: ArmRequest) => r.params.slot ?? 'production';
     const site = (r: ArmRequest) => {
@@ -146,11 +169,17 @@ export class AppServiceDouble {
       server.route('PUT', `${base}/config/web`, write);
       server.route('POST', `${base}/restart`, restart);
     }
+    // Web Apps answer a swap with 202 and a Location polled while it answers 202, as their REST reference shows.
     server.route('POST', `${SITE}/slots/:slot/slotsswap`, (r) => {
       const body = (r.body ?? {}) as { targetSlot?: string };
       if (!body.targetSlot) throw armFault(400, 'BadRequest', "The parameter 'targetSlot' is required.");
       const op = world.startSwap(r.params.rg as string, r.params.app as string, r.params.slot as string, body.targetSlot);
-      return server.asyncOperation(() => ({ status: world.pollSwap(op.id)?.status ?? 'Succeeded' }));
+      return { status: 202, headers: { location: this.operationUrl(r, op.id), 'retry-after': '1' } };
+    });
+    server.route('GET', `${SITE}/slots/:slot/operationresults/:id`, (r) => {
+      const op = world.pollSwap(r.params.id as string);
+      if (!op) throw armFault(404, 'NotFound', `Operation ${r.params.id} was not found.`);
+      return op.status === 'InProgress' ? { status: 202, headers: { location: this.operationUrl(r, op.id), 'retry-after': '1' } } : { status: 200 };
     });
   }
 }
