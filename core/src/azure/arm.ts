@@ -3,6 +3,7 @@ import { CloudError } from '../cloud/retrying.js';
 import { ProviderError } from '../errors.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
+import { formatLimit } from '../util/command-runner.js';
 import { retryAfterMs } from '../util/retry-after.js';
 import { azureTokenSource } from './credentials.js';
 import { type AzureSettings, endpointOf, settingsOf } from './family.js';
@@ -36,6 +37,8 @@ export interface PollOptions {
   apiVersion?: string;
   /** Wait between two polls when ARM gives no Retry-After (default 2 s). */
   intervalMs?: number;
+  /** How long the operation may take (default: until the step's deadline). */
+  timeoutMs?: number;
 }
 
 export interface Arm {
@@ -85,7 +88,10 @@ function arm(settings: AzureSettings, service: RestService, name: string, ctx: S
     );
   };
 
-  const wait = async (response: { headers: { get(name: string): string | null } }, options: PollOptions) => {
+  const wait = async (response: { headers: { get(name: string): string | null } }, options: PollOptions & { until?: number }) => {
+    if (options.until !== undefined && ctx.clock.now() >= options.until) {
+      throw new CloudError(`${name}: cannot ${options.what}: the operation did not finish within ${formatLimit(options.timeoutMs ?? 0)}`);
+    }
     const asked = retryAfterMs(response.headers.get('retry-after'));
     await ctx.clock.sleep(Math.min(MAX_POLL_MS, asked ?? options.intervalMs ?? DEFAULT_POLL_MS), ctx.signal);
   };
@@ -101,7 +107,8 @@ function arm(settings: AzureSettings, service: RestService, name: string, ctx: S
     return (await call<T>({ path: options.path, apiVersion: options.apiVersion ?? '', what: options.what })).body;
   };
 
-  async function poll<T>(first: RestResponse<T>, options: PollOptions): Promise<T> {
+  async function poll<T>(first: RestResponse<T>, given: PollOptions): Promise<T> {
+    const options = given.timeoutMs === undefined ? given : { ...given, until: ctx.clock.now() + given.timeoutMs };
     const asyncUrl = first.headers.get('azure-asyncoperation');
     const location = first.headers.get('location');
     if (asyncUrl) {

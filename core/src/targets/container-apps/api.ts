@@ -1,0 +1,162 @@
+import type { Arm } from '../../azure/arm.js';
+import { isNotFound } from '../../azure/arm.js';
+import { ProviderError } from '../../errors.js';
+import type { HealthReport } from '../../model/results.js';
+import type { StepContext } from '../../ports/step-context.js';
+import { formatLimit } from '../../util/command-runner.js';
+import { describeTraffic, type Pinned, type TrafficEntry } from './traffic.js';
+
+/*
+ * The calls the container-apps target and router make on one app (Microsoft.App/containerApps,
+ * api-version 2024-03-01): read it and its revisions, patch its traffic or template (a long-running
+ * operation followed to its end), activate and deactivate revisions, and wait until a revision
+ * serves. Messages name the app and the revision, and what to look at next.
+ */
+
+export const API_VERSION = '2024-03-01';
+
+export interface Container {
+  name?: string;
+  image?: string;
+  [k: string]: unknown;
+}
+
+export interface Template {
+  revisionSuffix?: string;
+  containers?: Container[];
+  scale?: { minReplicas?: number; maxReplicas?: number };
+  [k: string]: unknown;
+}
+
+export interface ContainerApp {
+  id?: string;
+  name?: string;
+  properties?: {
+    provisioningState?: string;
+    latestRevisionName?: string;
+    latestReadyRevisionName?: string;
+    configuration?: { activeRevisionsMode?: string; ingress?: { traffic?: TrafficEntry[]; [k: string]: unknown } | null; [k: string]: unknown };
+    template?: Template;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+export interface Revision {
+  name?: string;
+  properties?: {
+    active?: boolean;
+    provisioningState?: string;
+    runningState?: string;
+    healthState?: string;
+    replicas?: number;
+    trafficWeight?: number;
+    template?: Template;
+  };
+}
+
+/** Where an app is, and how messages and recorded changes name it. */
+export interface AppRef {
+  /** The app's ARM path. */
+  path: string;
+  /** `containerapp/RG/NAME`, the object of recorded changes. */
+  object: string;
+  /** `container app RG/NAME`, for messages. */
+  what: string;
+  name: string;
+  group: string;
+}
+
+export function appRef(arm: Arm, name: string, resourceGroup: string | undefined): AppRef {
+  const scope = arm.scope(resourceGroup);
+  const group = decodeURIComponent(scope.split('/').at(-1) as string);
+  return { path: `${scope}/providers/Microsoft.App/containerApps/${encodeURIComponent(name)}`, object: `containerapp/${group}/${name}`, what: `container app ${group}/${name}`, name, group };
+}
+
+export async function readApp(arm: Arm, ref: AppRef): Promise<ContainerApp | undefined> {
+  try {
+    return (await arm.call<ContainerApp>({ path: ref.path, apiVersion: API_VERSION, what: `read ${ref.what}` })).body;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function readRevision(arm: Arm, ref: AppRef, revision: string): Promise<Revision | undefined> {
+  try {
+    return (await arm.call<Revision>({ path: `${ref.path}/revisions/${encodeURIComponent(revision)}`, apiVersion: API_VERSION, what: `read revision ${revision} of ${ref.what}` })).body;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** PATCHes the app and follows the operation to its end (a new revision provisioned, the traffic applied). */
+export async function patchApp(arm: Arm, ref: AppRef, body: unknown, what: string, timeoutMs?: number): Promise<void> {
+  const response = await arm.call({ method: 'PATCH', path: ref.path, apiVersion: API_VERSION, body, what });
+  await arm.poll(response, { what, path: ref.path, apiVersion: API_VERSION, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+}
+
+/** Sets the app's traffic (the rest of its ingress as read), and follows the change to its end. */
+export async function setTraffic(arm: Arm, ref: AppRef, app: ContainerApp, traffic: readonly Pinned[]): Promise<void> {
+  const ingress = app.properties?.configuration?.ingress ?? {};
+  await patchApp(arm, ref, { properties: { configuration: { ingress: { ...ingress, traffic } } } }, `send ${describeTraffic(traffic)} of ${ref.what}`);
+}
+
+export async function revisionAction(arm: Arm, ref: AppRef, revision: string, action: 'activate' | 'deactivate'): Promise<void> {
+  await arm.call({ method: 'POST', path: `${ref.path}/revisions/${encodeURIComponent(revision)}/${action}`, apiVersion: API_VERSION, what: `${action} revision ${revision} of ${ref.what}` });
+}
+
+/** Whether the app can run revisions side by side; when not, what to do about it. */
+export function requireMultiple(app: ContainerApp, ref: AppRef): void {
+  const mode = app.properties?.configuration?.activeRevisionsMode ?? 'Single';
+  if (mode.toLowerCase() === 'multiple') return;
+  throw new ProviderError(
+    `container-apps: ${ref.what} is in ${mode} revision mode, where a new revision takes all traffic as soon as it is ready: rollgate needs Multiple revision mode to start a version beside the running one and move traffic itself; switch it once (az containerapp revision set-mode --name ${ref.name} --resource-group ${ref.group} --mode multiple) and run again`,
+  );
+}
+
+/** A revision's health: provisioned, Healthy and running; its replicas as ready. */
+export function healthOf(revision: Revision | undefined, what: string): HealthReport {
+  if (!revision) return { healthy: false, ready: 0, total: 0, message: `${what} does not exist` };
+  const p = revision.properties ?? {};
+  const replicas = Math.max(0, Math.round(p.replicas ?? 0));
+  const wanted = Math.max(1, p.template?.scale?.minReplicas ?? 1, replicas);
+  const healthy = p.active !== false && p.provisioningState === 'Provisioned' && p.healthState === 'Healthy' && !/degraded|failed|stopped/i.test(p.runningState ?? '');
+  const ready = healthy ? wanted : Math.min(replicas, wanted - 1);
+  return { healthy, ready, total: wanted, ...(healthy ? {} : { message: `${what}: ${stateOf(revision)}` }) };
+}
+
+function stateOf(revision: Revision): string {
+  const p = revision.properties ?? {};
+  if (p.active === false) return 'inactive';
+  return `provisioning ${p.provisioningState ?? 'unknown'}, running ${p.runningState ?? 'unknown'}, health ${p.healthState ?? 'unknown'}, ${p.replicas ?? 0} replica(s)`;
+}
+
+/**
+ * Waits until the revision serves (Provisioned, Healthy, running), reading it every `intervalMs`
+ * for at most `timeoutMs`. A revision that failed to provision, or runs Degraded (it cannot get
+ * the replicas its scale rule asks for: the environment is short of capacity), is an error at once.
+ */
+export async function awaitRevision(arm: Arm, ref: AppRef, name: string, limits: { intervalMs: number; timeoutMs: number }, ctx: StepContext): Promise<void> {
+  const until = ctx.clock.now() + limits.timeoutMs;
+  const what = `revision ${name} of ${ref.what}`;
+  let said = '';
+  for (;;) {
+    const revision = await readRevision(arm, ref, name);
+    if (!revision) throw new ProviderError(`container-apps: ${what} disappeared while rollgate waited for it`);
+    const report = healthOf(revision, what);
+    if (report.healthy) return;
+    const p = revision.properties ?? {};
+    if (p.provisioningState === 'Failed' || /failed/i.test(p.runningState ?? '')) {
+      throw new ProviderError(`container-apps: ${what} failed to provision (${stateOf(revision)}); see its system logs (az containerapp logs show --name ${ref.name} --revision ${name} --type system)`);
+    }
+    if (/degraded/i.test(p.runningState ?? '')) {
+      throw new ProviderError(`container-apps: ${what} runs degraded (${stateOf(revision)}): it cannot get the replicas its scale rule asks for; check the environment's capacity (its workload profile's maximum nodes, or the subscription's cores quota)`);
+    }
+    if (report.message && report.message !== said) ctx.log.info(`container-apps: ${report.message}`);
+    said = report.message ?? '';
+    if (ctx.clock.now() >= until) throw new ProviderError(`container-apps: ${what} did not become ready within ${formatLimit(limits.timeoutMs)} (${stateOf(revision)}); timeout waits longer`);
+    await ctx.clock.sleep(limits.intervalMs, ctx.signal);
+  }
+}
