@@ -1,8 +1,6 @@
 import { describeTargetContract, type TargetFixture } from '../testing/contracts/target.js';
-import { gcpFixture, PROJECT, REGION } from '../testing/gcp/fixture.js';
-import type { GcpServer } from '../testing/gcp-server.js';
+import { gcpFixture, servingView } from '../testing/gcp/fixture.js';
 import * as cloudRun from './cloud-run.js';
-import { explicit } from './cloud-run/traffic.js';
 
 /*
  * The cloud-run target against the Google API double, on a virtual clock: revisions take 5 s to
@@ -41,11 +39,3 @@ describeTargetContract('cloud-run', cloudRun, async () => {
     cleanup: gcp.cleanup,
   } satisfies TargetFixture;
 });
-
-/** The service's traffic as it stands (LATEST pinned, sorted), or null when it does not exist. */
-export function servingView(server: GcpServer, id = 'web'): unknown {
-  const s = server.run.services.get(`${PROJECT}/${REGION}/${id}`);
-  if (!s || s.deleted) return null;
-  const view = server.run.view(s) as { traffic: never; latestReadyRevision?: string };
-  return explicit(view.traffic, view.latestReadyRevision).sort((a, b) => String(a.revision).localeCompare(String(b.revision)));
-}

@@ -7,6 +7,7 @@ import type { ProviderDeps } from '../../ports/provider-deps.js';
 import { fakeDeps } from '../fakes.js';
 import { GcpServer, type GcpServerOptions } from '../gcp-server.js';
 import type { MemoryProviderStates } from '../state.js';
+import { explicit } from '../../targets/cloud-run/traffic.js';
 
 /*
  * The Google double on a virtual clock, with a service account whose key was generated here (its
@@ -76,4 +77,12 @@ export async function gcpFixture(options: GcpServerOptions = {}): Promise<GcpFix
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The service's traffic as it stands (LATEST pinned, sorted), or null when it does not exist. */
+export function servingView(server: GcpServer, id = 'web'): unknown {
+  const s = server.run.services.get(`${PROJECT}/${REGION}/${id}`);
+  if (!s || s.deleted) return null;
+  const view = server.run.view(s) as { traffic: never; latestReadyRevision?: string };
+  return explicit(view.traffic, view.latestReadyRevision).sort((a, b) => String(a.revision).localeCompare(String(b.revision)));
 }
