@@ -75,24 +75,25 @@ export class Elbv2Model {
 
   // ---- the test's handle ------------------------------------------------------------------
 
-  targetGroup(name: string, port = 80): string {
-    const arn = `arn:aws:elasticloadbalancing:${this.region}:${ACCOUNT}:targetgroup/${name}/${(++this.n).toString(16).padStart(16, '0')}`;
+  /** A target group (its ARN made up unless given); returns its ARN. */
+  targetGroup(name: string, port = 80, given?: string): string {
+    const arn = given ?? `arn:aws:elasticloadbalancing:${this.region}:${ACCOUNT}:targetgroup/${name}/${(++this.n).toString(16).padStart(16, '0')}`;
     this.targetGroups.set(arn, { TargetGroupArn: arn, TargetGroupName: name, Protocol: 'HTTP', Port: port, VpcId: 'vpc-0rollgate', TargetType: 'ip' });
     return arn;
   }
 
   /** A listener on a new load balancer, with its default actions; returns its ARN. */
-  listener(defaultActions: Action[], port = 443): string {
+  listener(defaultActions: Action[], port = 443, given?: string): string {
     const id = (++this.n).toString(16).padStart(16, '0');
-    const lb = `arn:aws:elasticloadbalancing:${this.region}:${ACCOUNT}:loadbalancer/app/web/${id}`;
-    const arn = `arn:aws:elasticloadbalancing:${this.region}:${ACCOUNT}:listener/app/web/${id}/${id}`;
+    const arn = given ?? `arn:aws:elasticloadbalancing:${this.region}:${ACCOUNT}:listener/app/web/${id}/${id}`;
+    const lb = arn.replace(':listener/', ':loadbalancer/').replace(/\/[^/]+$/, '');
     this.listeners.set(arn, { ListenerArn: arn, LoadBalancerArn: lb, Port: port, Protocol: 'HTTPS', DefaultActions: this.actions(defaultActions) });
     return arn;
   }
 
   /** A rule of `listenerArn` at `priority`; returns its ARN. */
-  rule(listenerArn: string, priority: number, actions: Action[], conditions: unknown[] = [{ Field: 'path-pattern', Values: ['/*'] }]): string {
-    const arn = listenerArn.replace(':listener/', ':listener-rule/') + `/${(++this.n).toString(16).padStart(16, '0')}`;
+  rule(listenerArn: string, priority: number, actions: Action[], conditions: unknown[] = [{ Field: 'path-pattern', Values: ['/*'] }], given?: string): string {
+    const arn = given ?? listenerArn.replace(':listener/', ':listener-rule/') + `/${(++this.n).toString(16).padStart(16, '0')}`;
     this.rules.set(arn, { RuleArn: arn, ListenerArn: listenerArn, Priority: String(priority), Conditions: conditions, Actions: this.actions(actions) });
     return arn;
   }
