@@ -80,6 +80,17 @@ export class ContainerAppsDouble {
     return app;
   }
 
+  /** A second revision of `image` already provisioned, in the traffic under `label` with `weight` (the stable revisions keep the rest). */
+  seedRevision(name: string, options: { image: string; suffix: string; label?: string; weight?: number; resourceGroup?: string }): void {
+    const app = this.world.get(options.resourceGroup ?? 'rg-web', name);
+    if (!app) throw new Error(`seedRevision: no app ${name}`);
+    const revision = this.world.addRevision(app, { ...app.template, revisionSuffix: options.suffix, containers: app.template.containers.map((c, i) => (i === 0 ? { ...c, image: options.image } : c)) });
+    revision.activatedAt = revision.createdAt = this.world.now() - this.world.startMs;
+    const weight = options.weight ?? 0;
+    const stable = app.ingress.traffic.map((t) => ({ ...t, weight: Math.round((t.weight * (100 - weight)) / 100) }));
+    app.ingress.traffic = [...stable, { revisionName: revision.name, weight, ...(options.label ? { label: options.label } : {}) }];
+  }
+
   /** The app as a user would check it: mode, traffic, and the active revisions with their images. */
   view(name: string, resourceGroup = 'rg-web'): unknown {
     const app = this.world.get(resourceGroup, name);
