@@ -93,6 +93,30 @@ describe('aws-rds probe', () => {
     expect(text).not.toContain(server.env().AWS_ACCESS_KEY_ID);
   });
 
+  it('with maintenance: the pending maintenance actions and in how many minutes the first applies', async () => {
+    expect(await probe({ instance: 'shop-db', maintenance: true }).check(ctx())).toMatchObject({
+      ok: true,
+      details: { maintenanceActions: 0, maintenance: '', maintenanceDueInMinutes: null },
+    });
+    rds.maintenanceOf('instance', 'shop-db', [{ action: 'system-update', description: 'Upgrade to the latest OS', autoAppliedAfter: new Date(clock.now() + 90 * 60_000) }]);
+    const result = await probe({ instance: 'shop-db', maintenance: true }).check(ctx());
+    expect(result.details).toMatchObject({
+      maintenanceActions: 1,
+      maintenance: `system-update (auto-applied after ${new Date(clock.now() + 90 * 60_000).toISOString()})`,
+      maintenanceDueInMinutes: 90,
+    });
+    expect(server.calls.at(-1)).toMatchObject({ operation: 'DescribePendingMaintenanceActions', params: { ResourceIdentifier: 'arn:aws:rds:us-east-1:123456789012:db:shop-db' } });
+    rds.maintenanceOf('cluster', 'shop-aurora', [{ action: 'db-upgrade', forcedApply: new Date(clock.now() + 30 * 60_000) }]);
+    expect((await probe({ cluster: 'shop-aurora', maintenance: true }).check(ctx())).details).toMatchObject({ maintenanceActions: 1, maintenanceDueInMinutes: 30 });
+  });
+
+  it('maintenance without its permission names rds:DescribePendingMaintenanceActions', async () => {
+    server.fail('DescribePendingMaintenanceActions', awsFault('AccessDenied', 'User is not authorized to perform this operation', 403));
+    expect((await probe({ instance: 'shop-db', maintenance: true }).check(ctx())).error).toBe(
+      'aws-rds probe: aws-rds: cannot read the pending maintenance of the DB instance shop-db: access denied (AccessDenied): User is not authorized to perform this operation; grant rds:DescribePendingMaintenanceActions to the role rollgate runs as',
+    );
+  });
+
   it('needs exactly one of instance and cluster', () => {
     expect(awsRds.configSchema.safeParse({ type: 'aws-rds' }).success).toBe(false);
     expect(awsRds.configSchema.safeParse({ type: 'aws-rds', instance: 'a', cluster: 'b' }).success).toBe(false);

@@ -25,6 +25,10 @@ export const configSchema = z
       .min(1)
       .default(['available'])
       .describe('Statuses that count as ok (default: available; add backing-up to let a backup pass)'),
+    maintenance: z
+      .boolean()
+      .default(false)
+      .describe('Also read its pending maintenance actions (DescribePendingMaintenanceActions; needs rds:DescribePendingMaintenanceActions): details maintenanceActions, maintenance, maintenanceDueInMinutes'),
     timeout: duration('Give up on this probe after this long (the whole snapshot stops at 4.9s)').prefault('3s'),
   })
   .refine((c) => (c.instance === undefined) !== (c.cluster === undefined), { message: 'give `instance` or `cluster` (one of them)', path: ['instance'] })
@@ -34,6 +38,7 @@ export type AwsRdsProbeConfig = z.output<typeof configSchema>;
 const sdk = () => import('@aws-sdk/client-rds');
 
 interface Found {
+  arn?: string | undefined;
   status: string;
   engine?: string | undefined;
   engineVersion?: string | undefined;
@@ -60,6 +65,7 @@ export function create(config: AwsRdsProbeConfig, deps: ProviderDeps): Probe {
       if (!codeOf(err, 'DBInstanceNotFound', 'DBInstanceNotFoundFault', 'DBClusterNotFoundFault')) throw err;
     }
     if (!found) return { ok: false, value: null, details: { exists: false }, error: `the ${name} does not exist in this account and region; check the identifier and aws.region` };
+    const maintenance = config.maintenance && found.arn ? await readMaintenance(found.arn, ctx) : {};
     const pendingNames = Object.keys(found.pending).filter((k) => found.pending[k] !== undefined && k !== '$metadata');
     const ok = config.okWhen.includes(found.status);
     return {
@@ -74,9 +80,14 @@ export function create(config: AwsRdsProbeConfig, deps: ProviderDeps): Probe {
         ...(found.instanceClass ? { instanceClass: found.instanceClass } : {}),
         pendingModifications: pendingNames.length,
         pending: pendingNames.map((k) => `${k}=${String(found.pending[k])}`).join(', '),
+        ...maintenance,
       },
       ...(ok ? {} : { error: `the ${name} is ${found.status}, not ${config.okWhen.join(' or ')}` }),
     };
+  }
+
+  async function readMaintenance(arn: string, ctx: StepContext) {
+    return maintenanceOf(await client(ctx), arn, name, ctx);
   }
 
   async function readInstance(rds: RDSClient, ctx: StepContext): Promise<Found | undefined> {
@@ -85,6 +96,7 @@ export function create(config: AwsRdsProbeConfig, deps: ProviderDeps): Probe {
     const db = out.DBInstances?.[0];
     if (!db) return undefined;
     return {
+      arn: db.DBInstanceArn,
       status: db.DBInstanceStatus ?? 'unknown',
       engine: db.Engine,
       engineVersion: db.EngineVersion,
@@ -99,8 +111,27 @@ export function create(config: AwsRdsProbeConfig, deps: ProviderDeps): Probe {
     const out = await needing('rds:DescribeDBClusters', awsSend(rds, new DescribeDBClustersCommand({ DBClusterIdentifier: id }), { service: type, what: `read the ${name}`, ctx }));
     const db = out.DBClusters?.[0];
     if (!db) return undefined;
-    return { status: db.Status ?? 'unknown', engine: db.Engine, engineVersion: db.EngineVersion, multiAZ: db.MultiAZ, pending: flat(db.PendingModifiedValues) };
+    return { arn: db.DBClusterArn, status: db.Status ?? 'unknown', engine: db.Engine, engineVersion: db.EngineVersion, multiAZ: db.MultiAZ, pending: flat(db.PendingModifiedValues) };
   }
+}
+
+/**
+ * The pending maintenance actions of the resource: how many, what they are, and in how many
+ * minutes the first one is applied (the earliest of its dates), so a stage can stay clear of it.
+ */
+async function maintenanceOf(rds: RDSClient, arn: string, name: string, ctx: StepContext): Promise<Record<string, number | string | null>> {
+  const { DescribePendingMaintenanceActionsCommand } = await sdk();
+  const command = new DescribePendingMaintenanceActionsCommand({ ResourceIdentifier: arn });
+  const out = await needing('rds:DescribePendingMaintenanceActions', awsSend(rds, command, { service: type, what: `read the pending maintenance of the ${name}`, ctx }));
+  const actions = (out.PendingMaintenanceActions ?? []).flatMap((r) => r.PendingMaintenanceActionDetails ?? []);
+  const dates = actions.flatMap((a) => [a.CurrentApplyDate, a.AutoAppliedAfterDate, a.ForcedApplyDate]).filter((d): d is Date => d instanceof Date);
+  const due = dates.length ? Math.min(...dates.map((d) => d.getTime())) : undefined;
+  const described = actions.map((a) => `${a.Action ?? '?'}${a.AutoAppliedAfterDate ? ` (auto-applied after ${a.AutoAppliedAfterDate.toISOString()})` : ''}${a.ForcedApplyDate ? ` (forced on ${a.ForcedApplyDate.toISOString()})` : ''}`);
+  return {
+    maintenanceActions: actions.length,
+    maintenance: described.join('; '),
+    maintenanceDueInMinutes: due === undefined ? null : Math.max(0, Math.floor((due - ctx.clock.now()) / 60_000)),
+  };
 }
 
 /** The pending modifications as name → value; nested ones (log exports, processor features) as JSON. */

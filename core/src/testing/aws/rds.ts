@@ -5,10 +5,12 @@ import { awsFault, type AwsServer } from './server.js';
  * http://rds.amazonaws.com/doc/2014-10-31/), over instances and Aurora clusters whose status
  * follows a timeline on the test's clock (`available`, then `modifying` for 10 minutes, then
  * `available` again…), with their pending modifications. A missing identifier answers the
- * documented faults: DBInstanceNotFound and DBClusterNotFoundFault (HTTP 404).
+ * documented faults: DBInstanceNotFound and DBClusterNotFoundFault (HTTP 404); and the pending
+ * maintenance actions of a resource (DescribePendingMaintenanceActions by ResourceIdentifier).
  * Not covered: describing more than one instance or cluster in one answer (the double answers one;
  * RDS names its list members DBInstance and DBCluster, which the shared Query encoder writes as
  * `member`, so one is written as a single element), Filters, Marker, cluster members,
+ * more than one pending maintenance action per resource (the first is answered), Filters of
  * DescribePendingMaintenanceActions.
  */
 
@@ -27,10 +29,20 @@ export interface RdsResourceSpec {
   pending?: Record<string, string | number>;
 }
 
+/** A pending maintenance action, as DescribePendingMaintenanceActions lists it. */
+export interface MaintenanceSpec {
+  action: string;
+  description?: string;
+  autoAppliedAfter?: Date;
+  forcedApply?: Date;
+  currentApply?: Date;
+}
+
 interface Resource extends RdsResourceSpec {
   kind: 'instance' | 'cluster';
   /** Statuses to come: each lasts until its time (ms on the test's clock); the last one stays. */
   timeline: Array<{ status: string; until: number }>;
+  maintenance?: MaintenanceSpec[];
 }
 
 export class RdsModel {
@@ -60,6 +72,11 @@ export class RdsModel {
   /** Sets the pending modifications of `id` (empty: none). */
   pendingOf(kind: 'instance' | 'cluster', id: string, pending: Record<string, string | number>): void {
     this.get(kind, id).pending = pending;
+  }
+
+  /** The pending maintenance actions of `id` (empty: none). */
+  maintenanceOf(kind: 'instance' | 'cluster', id: string, actions: MaintenanceSpec[]): void {
+    this.get(kind, id).maintenance = actions;
   }
 
   statusOf(kind: 'instance' | 'cluster', id: string): string {
@@ -104,6 +121,29 @@ export class RdsModel {
     };
   }
 
+  describePendingMaintenanceActions(p: { ResourceIdentifier?: string }): unknown {
+    const r = [...this.resources.values()].find((x) => this.arn(x) === p.ResourceIdentifier);
+    if (!r) throw awsFault('ResourceNotFoundFault', `The specified resource ARN ${p.ResourceIdentifier ?? ''} was not found.`, 404);
+    const first = r.maintenance?.[0];
+    if (!first) return {};
+    return {
+      PendingMaintenanceActions: {
+        ResourcePendingMaintenanceActions: {
+          ResourceIdentifier: this.arn(r),
+          PendingMaintenanceActionDetails: {
+            PendingMaintenanceAction: {
+              Action: first.action,
+              Description: first.description,
+              AutoAppliedAfterDate: first.autoAppliedAfter,
+              ForcedApplyDate: first.forcedApply,
+              CurrentApplyDate: first.currentApply,
+            },
+          },
+        },
+      },
+    };
+  }
+
   private find(kind: 'instance' | 'cluster', id: string | undefined): Resource | undefined {
     const all = [...this.resources.values()].filter((r) => r.kind === kind);
     if (id === undefined) {
@@ -129,5 +169,6 @@ export function rdsDouble(server: AwsServer, now: () => number, region = 'us-eas
   const model = new RdsModel(now, region);
   server.query('DescribeDBInstances', (p) => model.describeDBInstances(p), { xmlns: RDS_XMLNS });
   server.query('DescribeDBClusters', (p) => model.describeDBClusters(p), { xmlns: RDS_XMLNS });
+  server.query('DescribePendingMaintenanceActions', (p) => model.describePendingMaintenanceActions(p), { xmlns: RDS_XMLNS });
   return model;
 }
