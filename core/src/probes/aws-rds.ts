@@ -117,7 +117,7 @@ export function create(config: AwsRdsProbeConfig, deps: ProviderDeps): Probe {
 
 /**
  * The pending maintenance actions of the resource: how many, what they are, and in how many
- * minutes the first one is applied (the earliest of its dates), so a stage can stay clear of it.
+ * minutes the earliest of them is applied (the earliest of all their dates), so a stage can stay clear of it.
  */
 async function maintenanceOf(rds: RDSClient, arn: string, name: string, ctx: StepContext): Promise<Record<string, number | string | null>> {
   const { DescribePendingMaintenanceActionsCommand } = await sdk();
