@@ -57,6 +57,8 @@ export class GcpServer {
   private readonly faults: PathFault[] = [];
   private throttled = { fraction: 0, seen: 0, left: 0 };
   private server: Server | undefined;
+  private readonly hangs: { path: RegExp; onArrival?: () => void }[] = [];
+  private readonly hanging = new Set<ServerResponse>();
   readonly now: () => number;
   url = '';
 
@@ -74,6 +76,7 @@ export class GcpServer {
   }
 
   async stop(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -91,6 +94,11 @@ export class GcpServer {
   /** The next `times` API calls matching (after `skip` of them) answer `status` with Google's error body. */
   fail(path: RegExp, status: number, options: { method?: string; times?: number; skip?: number } = {}): void {
     this.faults.push({ path, status, grpc: STATUS[status] ?? 'UNKNOWN', times: options.times ?? 1, skip: options.skip ?? 0, ...(options.method ? { method: options.method } : {}) });
+  }
+
+  /** The next API call matching never answers; `onArrival` runs when it arrives (the client now waits). */
+  hang(path: RegExp, onArrival?: () => void): void {
+    this.hangs.push({ path, ...(onArrival ? { onArrival } : {}) });
   }
 
   /** Every token handed out is refused from now on (401); with `refuseGrants`, a refresh fails too. */
@@ -129,6 +137,13 @@ export class GcpServer {
       throw err;
     }
     const body = text.trim() === '' ? undefined : parseBody(text, req.headers['content-type']);
+    const held = this.hangs.findIndex((h) => h.path.test(url.pathname));
+    if (held >= 0) {
+      const [hang] = this.hangs.splice(held, 1);
+      this.hanging.add(res);
+      hang?.onArrival?.();
+      return;
+    }
     const call: GcpCall = { method, path: url.pathname + url.search, ...(body !== undefined ? { body } : {}), status: 200 };
     this.calls.push(call);
     try {
