@@ -239,7 +239,14 @@ describe('app-service, end to end on the App Service double', () => {
     expect(azure.image()).toBe('registry.local/web:1.0.0');
     expect(azure.image('staging')).toBe('registry.local/web:2.0.0');
     expect(logged(events)).toContain('app-service target: a swap of slot staging of web app web begun earlier may still run: waiting for it to end before reading the slots');
-    expect(changed(events)).toEqual([`${PROD} image: "registry.local/web:2.0.0" -> "registry.local/web:1.0.0"`, `${SLOT} image: "registry.local/web:1.0.0" -> "registry.local/web:2.0.0"`]);
+    expect(changed(events)).toEqual([
+      // The swap the dead process began, reported by the one that saw it end…
+      `${PROD} image: "registry.local/web:1.0.0" -> "registry.local/web:2.0.0"`,
+      `${SLOT} image: "registry.local/web:2.0.0" -> "registry.local/web:1.0.0"`,
+      // …and the swap back.
+      `${PROD} image: "registry.local/web:2.0.0" -> "registry.local/web:1.0.0"`,
+      `${SLOT} image: "registry.local/web:1.0.0" -> "registry.local/web:2.0.0"`,
+    ]);
     dead.abort();
     await first.catch(() => undefined);
   });

@@ -24,8 +24,8 @@ export interface Kept {
   slotFound?: string;
   /** The image rollgate last set in the slot: the candidate. */
   slotSet?: string;
-  /** A swap begun and not yet seen to its end, with its status URL when ARM gave one. */
-  swapping?: PendingSwap;
+  /** A swap begun and not yet seen to its end: its status URL when ARM gave one, and the images it trades. */
+  swapping?: PendingSwap & { incoming?: string; outgoing?: string };
 }
 
 export interface RolloutConfig extends Omit<AppRef, 'intervalMs' | 'timeoutMs'> {
@@ -64,6 +64,9 @@ export class Rollout {
       await slots.finishSwap(pending);
       const { swapping: _, ...rest } = this.kept();
       await this.state.put(rest satisfies Kept);
+      // The process that began it died before it could report it: reported now, once it is seen done.
+      const { incoming, outgoing } = pending;
+      if (incoming !== undefined && (await slots.read(PRODUCTION)).image === incoming && incoming !== outgoing) this.recordSwap(slots, incoming, outgoing ?? '', ctx);
     }
     return slots;
   }
@@ -126,12 +129,16 @@ export class Rollout {
     await this.keep({
       wrote: wrote.includes(incoming) ? wrote : [...wrote, incoming],
       images: outgoing && images[versionOfImage(outgoing)] === undefined ? { ...images, [versionOfImage(outgoing)]: outgoing } : images,
-      swapping: {},
+      swapping: { incoming, outgoing },
     });
     ctx.log.info(`app-service target: swapping ${slots.what(this.slot)} (${incoming}) into production (${outgoing || 'no image'})`);
-    await slots.swap(ctx, (operation) => this.keep({ swapping: operation }));
+    await slots.swap(ctx, (operation) => this.keep({ swapping: { ...operation, incoming, outgoing } }));
     const { swapping: _, ...rest } = this.kept();
     await this.state.put(rest satisfies Kept);
+    this.recordSwap(slots, incoming, outgoing, ctx);
+  }
+
+  private recordSwap(slots: Slots, incoming: string, outgoing: string, ctx: StepContext): void {
     ctx.recordChange({ object: slots.object(PRODUCTION), field: 'image', before: outgoing || null, after: incoming });
     ctx.recordChange({ object: slots.object(this.slot), field: 'image', before: incoming, after: outgoing || null });
   }
