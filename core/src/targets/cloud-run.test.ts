@@ -1,0 +1,122 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ProviderError } from '../errors.js';
+import * as router from '../routers/cloud-run.js';
+import { fakeDeps, fakeStepContext } from '../testing/fakes.js';
+import { type GcpFixture, gcpFixture, PROJECT, REGION, servingView } from '../testing/gcp/fixture.js';
+import { MemoryProviderStates } from '../testing/state.js';
+import * as cloudRun from './cloud-run.js';
+import { REVISION } from './cloud-run/traffic.js';
+
+/* Every message a user can meet from the cloud-run target and router, against the Google double. */
+let gcp: GcpFixture;
+beforeEach(async () => {
+  gcp = await gcpFixture();
+  gcp.server.run.seed(PROJECT, REGION, 'web', 'europe-docker.pkg.dev/acme/web/web:1.0.0');
+});
+afterEach(() => gcp.cleanup());
+
+const ctx = () => fakeStepContext({ clock: gcp.clock, env: gcp.env });
+const target = (config: Record<string, unknown> = {}, states = new MemoryProviderStates()) =>
+  cloudRun.create(cloudRun.configSchema.parse({ type: 'cloud-run', service: 'web', interval: '1s', ...config }), gcp.deps(states));
+const failure = async (p: Promise<unknown>) => {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e as ProviderError,
+  );
+  if (!err) throw new Error('expected a failure');
+  return err;
+};
+const label = `Cloud Run service ${PROJECT}/${REGION}`;
+
+describe('cloud-run target messages', () => {
+  it('a service that does not exist: create it first, or set create', async () => {
+    const t = target({ service: 'api' });
+    expect(await t.current(ctx())).toBeUndefined();
+    expect((await failure(t.deploy('2.0.0', ctx()))).message).toBe(
+      `cloud-run target: the ${label}/api does not exist; create it first (gcloud run deploy api), or set create: true to let rollgate create it with default settings`,
+    );
+    expect((await failure(target({ service: 'api', create: true }).deploy('2.0.0', ctx()))).message).toBe(
+      `cloud-run target: to create the ${label}/api, rollgate needs the image repository: set image on the target`,
+    );
+    expect(await t.health(ctx())).toEqual({ healthy: false, ready: 0, total: 0, message: `the ${label}/api does not exist` });
+  });
+
+  it('no project or region anywhere says where to set them', async () => {
+    const deps = fakeDeps({ clock: gcp.clock }, { settings: { gcp: { endpoint: gcp.server.url } } });
+    const t = cloudRun.create(cloudRun.configSchema.parse({ type: 'cloud-run', service: 'web' }), deps);
+    const noProject = fakeStepContext({ clock: gcp.clock, env: { CLOUDSDK_AUTH_ACCESS_TOKEN: 'x' } });
+    expect((await failure(t.current(noProject))).message).toBe(
+      "cloud-run: no Google Cloud project: set `project` in the workflow's gcp block (or the provider's own), or GOOGLE_CLOUD_PROJECT in the environment",
+    );
+    expect((await failure(t.current(ctx()))).message).toBe("cloud-run: no region: set `region` in the workflow's gcp block, or on the cloud-run provider");
+  });
+
+  it('a container that is not in the template is named, with the ones that are', async () => {
+    expect((await failure(target({ container: 'sidecar' }).deploy('2.0.0', ctx()))).message).toBe(`cloud-run target: the ${label}/web has no container 'sidecar' (its containers: app)`);
+  });
+
+  it('a revision that is still not Ready when the timeout passes', async () => {
+    const err = await failure(target({ timeout: '30s' }).deploy('slow', ctx()));
+    expect(err.message).toMatch(/^cloud-run target: (deploy slow as revision web-slow: the operation \w+ did not finish within 30s|revision web-slow of the .* did not become ready within 30s \(Deploying revision\.\)); timeout waits longer$/);
+    expect(servingView(gcp.server)).toEqual([{ type: REVISION, revision: 'web-00001-abc', percent: 100 }]);
+  });
+
+  it('an operation that fails says what Cloud Run said, and the traffic stays', async () => {
+    gcp.server.failOperation('Quota exceeded for total allowable CPU per project per region.');
+    expect((await failure(target().deploy('2.0.0', ctx()))).message).toBe(
+      'cloud-run target: deploy 2.0.0 as revision web-2-0-0 failed: Quota exceeded for total allowable CPU per project per region.',
+    );
+    expect(servingView(gcp.server)).toEqual([{ type: REVISION, revision: 'web-00001-abc', percent: 100 }]);
+  });
+
+  it('permission denied names the call and the fix', async () => {
+    gcp.server.fail(/\/services\/web$/, 403, { method: 'PATCH' });
+    expect((await failure(target().deploy('2.0.0', ctx()))).message).toBe(
+      `cloud-run: cannot deploy 2.0.0 as revision web-2-0-0 (update the ${label}/web): permission denied (HTTP 403 PERMISSION_DENIED): Injected PERMISSION_DENIED.; grant the permission to the identity rollgate runs as`,
+    );
+  });
+
+  it('revert refuses to move traffic off a revision someone else deployed since', async () => {
+    const states = new MemoryProviderStates();
+    const t = target({}, states);
+    const previous = JSON.parse(JSON.stringify(await t.current(ctx())));
+    await t.deploy('2.0.0', ctx());
+    // Someone deploys 3.0.0 by hand (gcloud run deploy): a new revision with all the traffic.
+    const s = gcp.server.run.get(PROJECT, REGION, 'web');
+    gcp.server.run.update(s, { template: { revision: 'web-hotfix', containers: [{ name: 'app', image: 'europe-docker.pkg.dev/acme/web/web:3.0.0' }] }, traffic: [{ type: REVISION, revision: 'web-hotfix', percent: 100 }] });
+    gcp.clock.advance(10_000);
+    expect((await failure(target({}, states).revert(previous, ctx()))).message).toBe(
+      `cloud-run target: the ${label}/web sends traffic to web-hotfix, which rollgate did not deploy (it deployed web-2-0-0): someone else deployed since, so rollgate does not move the traffic back to web-00001-abc over it; check it, and revert by hand (gcloud run services update-traffic web) if it should go`,
+    );
+    expect(servingView(gcp.server)).toEqual([{ type: REVISION, revision: 'web-hotfix', percent: 100 }]);
+  });
+
+  it('the health of a candidate that failed says why; a revert without traffic in the journal says what to do', async () => {
+    const t = target();
+    const candidates = t.candidates as NonNullable<typeof t.candidates>;
+    await failure(candidates.deployCandidate('bad', 1, ctx()));
+    expect(await candidates.candidateHealth(ctx())).toMatchObject({ healthy: false, ready: 0, total: 1, message: expect.stringMatching(/^revision web-bad: The user-provided container failed to start/) });
+    expect((await failure(t.revert({ version: '1.0.0' }, ctx()))).message).toBe(
+      `cloud-run target: cannot tell which revisions served 1.0.0 on the ${label}/web (the journal has no traffic for it); move the traffic back by hand (gcloud run services update-traffic web)`,
+    );
+  });
+});
+
+describe('cloud-run router messages', () => {
+  const make = (config: Record<string, unknown>, targetConfig?: Record<string, unknown>) =>
+    router.create(router.configSchema.parse({ type: 'cloud-run', ...config }), { ...gcp.deps(new MemoryProviderStates()), ...(targetConfig ? { target: { type: 'cloud-run', ...targetConfig } } : {}) });
+
+  it('without a candidate revision, a share above 0 is refused and 0 changes nothing', async () => {
+    const r = make({}, { service: 'web' });
+    expect((await failure(r.setWeights({ canary: 20 }, ctx()))).message).toBe(
+      `cloud-run router: the ${label}/web has no revision tagged 'candidate', so there is no candidate to send 20% to; the cloud-run target tags the revision it starts in a canary or blue-green stage`,
+    );
+    await r.setWeights({ canary: 0 }, ctx());
+    expect(await r.getWeights(ctx())).toEqual({ canary: 0 });
+  });
+
+  it('without a service of its own or a cloud-run target, it says what to set', async () => {
+    expect((await failure(make({}).getWeights(ctx()))).message).toBe('cloud-run router: no service: set `service` on the router, or use it in a stage whose target is cloud-run');
+    expect((await failure(make({ service: 'api' }).getWeights(ctx()))).message).toBe(`cloud-run router: the ${label}/api does not exist`);
+  });
+});
