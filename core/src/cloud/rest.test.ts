@@ -84,6 +84,13 @@ describe('restCall', () => {
     expect(lines).toEqual(['cloud-run: read the service web: throttled, retrying in 3.0s (attempt 2 of 6)']);
   });
 
+  it("waits until Datadog's rate-limit window resets when it gives no Retry-After", async () => {
+    replies.push({ status: 429, headers: { 'x-ratelimit-reset': '2' }, body: { errors: ['Rate limit exceeded'] } });
+    const start = clock.now();
+    expect((await call('query the metric', { name: 'datadog' })).status).toBe(200);
+    expect(clock.now() - start).toBe(2000);
+  });
+
   it('retries 5xx with backoff, and gives up after six calls with a retryable error', async () => {
     for (let i = 0; i < 6; i++) replies.push({ status: 503, body: { error: { code: 'ServiceUnavailable', message: 'try later' } } });
     const err = (await rejection(call())) as CloudError;

@@ -97,7 +97,8 @@ export function restError(name: string, request: Pick<RestRequest, 'what'>, resp
   const api = apiError(response.body);
   const said = api.message ? `: ${api.message}` : '';
   const code = api.code ? ` ${api.code}` : '';
-  const wait = retryAfterMs(response.headers.get('retry-after'));
+  // Datadog says when its rate-limit window resets instead of Retry-After (seconds, too).
+  const wait = retryAfterMs(response.headers.get('retry-after') ?? (status === 429 ? response.headers.get('x-ratelimit-reset') : null));
   const options = { status, ...(api.code ? { code: api.code } : {}), ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
   const prefix = `${name}: cannot ${request.what}`;
   if (status === 401) {

@@ -7,9 +7,9 @@ import { awsFault, type AwsServer } from './server.js';
  * `available` again…), with their pending modifications. A missing identifier answers the
  * documented faults: DBInstanceNotFound and DBClusterNotFoundFault (HTTP 404); and the pending
  * maintenance actions of a resource (DescribePendingMaintenanceActions by ResourceIdentifier).
- * Not covered: describing more than one instance or cluster in one answer (the double answers one;
- * RDS names its list members DBInstance and DBCluster, which the shared Query encoder writes as
- * `member`, so one is written as a single element), Filters, Marker, cluster members,
+ * Lists are written with RDS's own member names (DBInstance, DBCluster, PendingMaintenanceAction).
+ * Not covered: describing more than one instance or cluster in one answer (the double answers the
+ * one named), Filters, Marker, cluster members,
  * more than one pending maintenance action per resource (the first is answered), Filters of
  * DescribePendingMaintenanceActions.
  */
@@ -88,8 +88,8 @@ export class RdsModel {
     const r = this.find('instance', p.DBInstanceIdentifier);
     if (!r) throw awsFault('DBInstanceNotFound', `DBInstance ${p.DBInstanceIdentifier ?? ''} not found.`, 404);
     return {
-      DBInstances: {
-        DBInstance: {
+      DBInstances: [
+        {
           DBInstanceIdentifier: r.id,
           DBInstanceClass: r.instanceClass,
           Engine: r.engine,
@@ -99,7 +99,7 @@ export class RdsModel {
           DBInstanceArn: this.arn(r),
           PendingModifiedValues: r.pending ?? {},
         },
-      },
+      ],
     };
   }
 
@@ -107,8 +107,8 @@ export class RdsModel {
     const r = this.find('cluster', p.DBClusterIdentifier);
     if (!r) throw awsFault('DBClusterNotFoundFault', `DBCluster ${p.DBClusterIdentifier ?? ''} not found.`, 404);
     return {
-      DBClusters: {
-        DBCluster: {
+      DBClusters: [
+        {
           DBClusterIdentifier: r.id,
           Engine: r.engine,
           EngineVersion: r.engineVersion,
@@ -117,7 +117,7 @@ export class RdsModel {
           DBClusterArn: this.arn(r),
           ...(r.pending && Object.keys(r.pending).length ? { PendingModifiedValues: r.pending } : {}),
         },
-      },
+      ],
     };
   }
 
@@ -127,20 +127,20 @@ export class RdsModel {
     const first = r.maintenance?.[0];
     if (!first) return {};
     return {
-      PendingMaintenanceActions: {
-        ResourcePendingMaintenanceActions: {
+      PendingMaintenanceActions: [
+        {
           ResourceIdentifier: this.arn(r),
-          PendingMaintenanceActionDetails: {
-            PendingMaintenanceAction: {
+          PendingMaintenanceActionDetails: [
+            {
               Action: first.action,
               Description: first.description,
               AutoAppliedAfterDate: first.autoAppliedAfter,
               ForcedApplyDate: first.forcedApply,
               CurrentApplyDate: first.currentApply,
             },
-          },
+          ],
         },
-      },
+      ],
     };
   }
 
@@ -167,8 +167,9 @@ export class RdsModel {
 /** Registers the RDS operations on `server` over a new model on the test's clock. */
 export function rdsDouble(server: AwsServer, now: () => number, region = 'us-east-1'): RdsModel {
   const model = new RdsModel(now, region);
-  server.query('DescribeDBInstances', (p) => model.describeDBInstances(p), { xmlns: RDS_XMLNS });
-  server.query('DescribeDBClusters', (p) => model.describeDBClusters(p), { xmlns: RDS_XMLNS });
-  server.query('DescribePendingMaintenanceActions', (p) => model.describePendingMaintenanceActions(p), { xmlns: RDS_XMLNS });
+  const members = { DBInstances: 'DBInstance', DBClusters: 'DBCluster', PendingMaintenanceActions: 'ResourcePendingMaintenanceActions', PendingMaintenanceActionDetails: 'PendingMaintenanceAction' };
+  server.query('DescribeDBInstances', (p) => model.describeDBInstances(p), { xmlns: RDS_XMLNS, members });
+  server.query('DescribeDBClusters', (p) => model.describeDBClusters(p), { xmlns: RDS_XMLNS, members });
+  server.query('DescribePendingMaintenanceActions', (p) => model.describePendingMaintenanceActions(p), { xmlns: RDS_XMLNS, members });
   return model;
 }

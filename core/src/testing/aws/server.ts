@@ -42,6 +42,7 @@ interface Operation {
   protocol: 'json' | 'query';
   handler: AwsHandler;
   xmlns?: string;
+  members?: Record<string, string>;
 }
 
 export interface AwsServerOptions {
@@ -70,9 +71,13 @@ export class AwsServer {
     return this;
   }
 
-  /** Registers a Query-protocol operation (`Action=<operation>`), answered in `xmlns`. */
-  query(operation: string, handler: AwsHandler, options: { xmlns: string }): this {
-    this.operations.set(operation, { protocol: 'query', handler, xmlns: options.xmlns });
+  /**
+   * Registers a Query-protocol operation (`Action=<operation>`), answered in `xmlns`. Lists are
+   * `<member>` elements unless `members` names the element of a list (RDS: `DBInstances` holds
+   * `DBInstance` elements), as the service's model does.
+   */
+  query(operation: string, handler: AwsHandler, options: { xmlns: string; members?: Record<string, string> }): this {
+    this.operations.set(operation, { protocol: 'query', handler, xmlns: options.xmlns, ...(options.members ? { members: options.members } : {}) });
     return this;
   }
 
@@ -160,7 +165,7 @@ export class AwsServer {
       }
       const result = await operation.handler(params, { operation: short });
       if (protocol === 'json') return answer(200, JSON.stringify(result ?? {}));
-      return answer(200, resultXml(short, result, operation.xmlns ?? ''));
+      return answer(200, resultXml(short, result, operation.xmlns ?? '', operation.members ?? {}));
     } catch (err) {
       if (err instanceof AwsFault) return fault(err);
       return fault(awsFault(protocol === 'json' ? 'ServerException' : 'InternalFailure', (err as Error).message, 500));
@@ -205,8 +210,8 @@ export function formToObject(form: URLSearchParams): Record<string, unknown> {
   return root;
 }
 
-function resultXml(operation: string, result: unknown, xmlns: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<${operation}Response xmlns="${xmlns}"><${operation}Result>${toXml(result ?? {})}</${operation}Result><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></${operation}Response>`;
+function resultXml(operation: string, result: unknown, xmlns: string, members: Record<string, string>): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${operation}Response xmlns="${xmlns}"><${operation}Result>${toXml(result ?? {}, members)}</${operation}Result><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></${operation}Response>`;
 }
 
 function errorXml(fault: AwsFault, xmlns = ''): string {
@@ -214,15 +219,18 @@ function errorXml(fault: AwsFault, xmlns = ''): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${xmlns}"><Error><Type>${type}</Type><Code>${escape(fault.code)}</Code><Message>${escape(fault.message)}</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`;
 }
 
-/** Objects as nested elements, arrays as `<member>` lists, dates as ISO 8601. */
-export function toXml(value: unknown): string {
+/** Objects as nested elements, arrays as `<member>` lists (or the element `members` names for the list), dates as ISO 8601. */
+export function toXml(value: unknown, members: Record<string, string> = {}, list = ''): string {
   if (value === null || value === undefined) return '';
-  if (Array.isArray(value)) return value.map((v) => `<member>${toXml(v)}</member>`).join('');
+  if (Array.isArray(value)) {
+    const element = members[list] ?? 'member';
+    return value.map((v) => `<${element}>${toXml(v, members)}</${element}>`).join('');
+  }
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object') {
     return Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `<${k}>${toXml(v)}</${k}>`)
+      .map(([k, v]) => `<${k}>${toXml(v, members, k)}</${k}>`)
       .join('');
   }
   return escape(String(value));
