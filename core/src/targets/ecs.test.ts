@@ -134,4 +134,41 @@ describe('ecs target', () => {
     expect(aws.ecs.clusters.get('prod')?.services.get('web')?.deployments).toEqual([expect.objectContaining({ taskDefinition: expect.stringMatching(/web:2$/), rolloutState: 'COMPLETED' })]);
     expect(changes).toEqual([{ object: 'ecs-service/prod/web', field: 'taskDefinition', before: 'web:1', after: 'web:2' }]);
   });
+
+  describe('candidates', () => {
+    const candidates = (t: ReturnType<typeof target>) => t.candidates as NonNullable<ReturnType<typeof target>['candidates']>;
+
+    it('a candidate moved to another version and count: both changes reported', async () => {
+      const c = candidates(target());
+      await c.deployCandidate('2.0.0', 1, ctx());
+      changes.length = 0;
+      await c.deployCandidate('2.0.1', 2, ctx());
+      expect(changes).toEqual([
+        { object: 'ecs-service/prod/web-candidate', field: 'taskDefinition', before: 'web:2', after: 'web:3' },
+        { object: 'ecs-service/prod/web-candidate', field: 'desiredCount', before: 1, after: 2 },
+      ]);
+    });
+
+    it('removeCandidate leaves a stable count someone else set since, and says so', async () => {
+      const c = candidates(target());
+      await c.deployCandidate('2.0.0', 1, ctx());
+      await c.scale({ stable: 2, candidate: 1 }, ctx());
+      aws.ecs.updateService({ cluster: 'prod', service: 'web', desiredCount: 5 });
+      aws.clock.advance(2_000);
+      await c.removeCandidate(ctx());
+      expect(aws.ecs.clusters.get('prod')?.services.get('web')?.desiredCount).toBe(5);
+      expect(lines).toContain('ecs target: service prod/web runs 5 tasks, not the 2 rollgate set: someone else scaled it, so rollgate leaves its count');
+    });
+
+    it('a first deploy through a candidate: promote creates the stable service from the manifest with the candidate’s task definition', async () => {
+      const c = candidates(target({ service: 'api', manifest: 'web.yaml' }));
+      expect(await c.fullScale(ctx())).toBe(3);
+      await c.deployCandidate('2.0.0', 3, ctx());
+      await c.promote(ctx());
+      const api = aws.ecs.clusters.get('prod')?.services.get('api');
+      expect(api).toMatchObject({ status: 'ACTIVE', desiredCount: 3 });
+      expect(aws.ecs.taskDefinition(api?.taskDefinition)?.containerDefinitions[0]?.image).toBe('123456789012.dkr.ecr.us-east-1.amazonaws.com/web:2.0.0');
+      expect(changes.filter((x) => x.object === 'ecs-service/prod/api')).toEqual([{ object: 'ecs-service/prod/api', field: 'created', before: null, after: 'web:2' }]);
+    });
+  });
 });

@@ -95,17 +95,18 @@ export function ecsCandidates(parts: Parts, stable: ReturnType<typeof stableServ
     async promote(ctx) {
       const arn = kept().candidate;
       const s = await api.service(config.service, ctx);
-      const full = kept().stableCount ?? s?.desiredCount ?? 1;
       if (!arn) throw new ProviderError(`ecs target: there is no candidate to promote: no candidate task definition was kept for ${what} (deployCandidate never ran in this run)`);
       if (!s) {
-        // A first deploy through a candidate: the candidate's settings become the stable service's.
+        // A first deploy through a candidate: the manifest's service, at its count, runs the candidate's task definition.
         const { fromManifest } = await parts.base(ctx);
+        const full = kept().stableCount ?? fromManifest?.service.desiredCount ?? 1;
         await keep({ created: true, wrote: [...(kept().wrote ?? []), arn] });
         await api.create({ ...fromManifest?.service, serviceName: config.service, taskDefinition: arn, desiredCount: full }, ctx);
         ctx.recordChange({ object: parts.object(config.service), field: 'created', before: null, after: shortArn(arn) });
         await awaitDeployment(api, config.service, arn, limits, ctx, true);
         return;
       }
+      const full = kept().stableCount ?? s.desiredCount ?? 1;
       if (s.taskDefinition !== arn) {
         const { def } = await api.taskDefinition(s.taskDefinition as string, ctx);
         const running = parts.containerOf(def, `task definition ${shortArn(s.taskDefinition)}`).image ?? '';
