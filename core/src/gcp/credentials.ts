@@ -36,7 +36,8 @@ export function googleCredentials(who: string): GoogleCredentials {
   return {
     async token(ctx) {
       if (cached && ctx.clock.now() < cached.expiresAt - EARLY_MS) return cached.token;
-      pending ??= obtain(ctx).finally(() => {
+      // Held on the clock as a whole: a file read is real I/O, and a virtual clock must not run ahead of it.
+      pending ??= hold(ctx, obtain(ctx)).finally(() => {
         pending = undefined;
       });
       try {
@@ -54,13 +55,15 @@ export function googleCredentials(who: string): GoogleCredentials {
       const env = ctx.env;
       const path = env.GOOGLE_APPLICATION_CREDENTIALS;
       if (path) {
-        const file = await readCredentialFile(path, `GOOGLE_APPLICATION_CREDENTIALS (${path})`).catch(() => undefined);
+        const file = await hold(ctx, readCredentialFile(path, `GOOGLE_APPLICATION_CREDENTIALS (${path})`).catch(() => undefined));
         if (file) return file.project_id ?? file.quota_project_id;
       }
       return env.CLOUDSDK_CORE_PROJECT ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT;
     },
   };
 }
+
+const hold = <T>(ctx: StepContext, work: Promise<T>): Promise<T> => (ctx.clock.hold ? ctx.clock.hold(work) : work);
 
 /** The first standard source that is there, and a token from it. */
 async function obtain(ctx: StepContext): Promise<Grant> {

@@ -18,7 +18,7 @@ export const settingsSchema = z
       .optional()
       .describe('One base URL for every Google API rollgate calls (Cloud Run Admin, Cloud SQL Admin, Cloud Monitoring), such as a local double; default: each API\'s own googleapis.com host'),
   })
-  .describe('Where rollgate acts on Google Cloud (project, region); credentials come from the standard Google sources');
+  .describe('Where rollgate acts on Google Cloud (project, region, endpoint); credentials come from the standard Google sources,');
 export type GcpSettings = z.output<typeof settingsSchema>;
 
 /** The settings of an environment, defaults applied when the workflow has no `gcp` block. */

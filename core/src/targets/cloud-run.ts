@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { duration } from '../config/fields.js';
 import { ProviderError } from '../errors.js';
 import { gcpApi } from '../gcp/client.js';
-import type { DeployedState, HealthReport } from '../model/results.js';
+import type { HealthReport } from '../model/results.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
 import type { Target } from '../ports/target.js';
