@@ -20,10 +20,11 @@ import { slotHealth } from './app-service/warm-up.js';
  * replica split is read as a traffic share (the full scale of a slot is 100) set through the
  * routing rules of "Testing in production" (`experiments.rampUpRules`), so each setWeight sends
  * that percent of production's requests to the slot; the promotion is the swap. No router is
- * needed, and none is written for App Service: rollgate's blue-green strategy requires a router
- * by validation, so on App Service blue-green is written as a canary with one `setWeight: 100`
- * step (all traffic to the warmed slot by the routing rule, a pause while the old version stays
- * in production for a quick way back, then the swap); examples/azure/app-service-blue-green.yml.
+ * needed. blue-green: rollgate's blue-green strategy requires a router by validation, so it takes
+ * the `app-service` router (app-service/router.ts: the same routing rule as a TrafficRouter; the
+ * switch is the rule at 100 %, the promotion the swap), which still awaits its registry line;
+ * without it, blue-green is written as a canary with one `setWeight: 100` step and a pause
+ * (examples/azure/app-service-blue-green.yml), which runs the same calls.
  */
 export const type = 'app-service';
 

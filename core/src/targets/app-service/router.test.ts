@@ -1,0 +1,67 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CandidateTarget } from '../../ports/target.js';
+import { type AppServiceFixture, appServiceFixture } from '../../testing/azure/app-service/fixture.js';
+import { contractCall, providerFailure } from '../../testing/contracts/kit.js';
+import { MemoryProviderStates } from '../../testing/state.js';
+import * as appService from '../app-service.js';
+import * as router from './router.js';
+
+/*
+ * The app-service router with the app-service target, called in the order the engine's blue-green
+ * runs them (deploy-candidate, set-weight 100, promote, finalize; or set-weight 100 then a
+ * rollback), against the App Service double: what the router adds until it is registered and a
+ * `type: blue-green` run can go through runWorkflow.
+ */
+let azure: AppServiceFixture;
+beforeEach(async () => {
+  azure = await appServiceFixture();
+});
+afterEach(() => azure.cleanup());
+
+const targetConfig = { type: 'app-service', app: 'web', slot: 'staging', healthPath: '/health', interval: '1s', timeout: '1m' };
+const call = () => contractCall({ clock: azure.clock, env: azure.env });
+
+function providers() {
+  const target = appService.create(appService.configSchema.parse(targetConfig), azure.deps(new MemoryProviderStates()));
+  const route = router.create(router.configSchema.parse({ type: 'app-service' }), azure.deps(new MemoryProviderStates(), targetConfig));
+  return { candidates: target.candidates as CandidateTarget, route };
+}
+
+describe('app-service router', () => {
+  it("blue-green: the warmed slot takes all traffic by the rule, the swap promotes it, finalize leaves no rule", async () => {
+    const { candidates, route } = providers();
+    await candidates.deployCandidate('2.0.0', 100, call().ctx);
+    await route.setWeights({ canary: 100 }, call().ctx);
+    expect(await route.getWeights(call().ctx)).toEqual({ canary: 100 });
+    expect(azure.image()).toBe('registry.local/web:1.0.0');
+    await candidates.promote(call().ctx);
+    await route.finalize(call().ctx);
+    expect(azure.image()).toBe('registry.local/web:2.0.0');
+    expect(azure.image('staging')).toBe('registry.local/web:1.0.0');
+    expect(await route.getWeights(call().ctx)).toEqual({ canary: 0 });
+  });
+
+  it('blue-green rolled back after the switch: traffic back to production at once, nothing swapped', async () => {
+    const { candidates, route } = providers();
+    await candidates.deployCandidate('2.0.0', 100, call().ctx);
+    await route.setWeights({ canary: 100 }, call().ctx);
+    await route.setWeights({ canary: 0 }, call().ctx);
+    await candidates.removeCandidate(call().ctx);
+    await route.finalize(call().ctx);
+    expect(azure.share()).toBe(0);
+    expect(azure.image()).toBe('registry.local/web:1.0.0');
+    expect(azure.image('staging')).toBe('registry.local/web:0.9.0');
+  });
+
+  it('needs a web app: its own, or the target of its stage', async () => {
+    const route = router.create(router.configSchema.parse({ type: 'app-service' }), azure.deps(new MemoryProviderStates()));
+    expect((await providerFailure(route.getWeights(call().ctx))).message).toBe(
+      'app-service router: no web app: set app on the router, or use it in a stage whose target is app-service',
+    );
+  });
+
+  it('refuses a share outside 0..100', async () => {
+    const { route } = providers();
+    expect((await providerFailure(route.setWeights({ canary: 120 }, call().ctx))).message).toBe('app-service router: a share of 120 % is not between 0 and 100');
+  });
+});
