@@ -115,7 +115,8 @@ export function containerAppsCandidates(parts: CandidateParts): CandidateTarget 
       const candidate = candidateOf(live, label);
       // Promoted already: the candidate's label is gone once it takes all traffic as the stable revision.
       if (!candidate) return;
-      const retire = stableOf(live, label).map((t) => t.revisionName).filter((n) => n !== candidate.revisionName);
+      const served = [...stableOf(live, label), ...stableOf(parts.kept().found ?? [], label)];
+      const retire = served.map((t) => t.revisionName).filter((n) => n !== candidate.revisionName);
       await parts.keep({ retire: [...new Set([...(parts.kept().retire ?? []), ...retire])] });
       await moveTraffic(parts, arm, ref, app, [{ revisionName: candidate.revisionName, weight: FULL }], ctx);
     },

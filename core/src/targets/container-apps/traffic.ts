@@ -39,7 +39,8 @@ export const candidateOf = (traffic: readonly Pinned[], label: string): Pinned |
 /**
  * `total` percent spread over `base`'s revisions in `base`'s proportions (all to the first when
  * `base` carries none), whole numbers by largest remainder so they add up to exactly `total`.
- * Labels of stable entries are kept; entries that end at 0 are kept only when labelled.
+ * Labels are kept, and so are entries that end at 0 (the revision stays in the list, and is known
+ * as one of the stable ones while the candidate takes all traffic).
  */
 export function spread(base: readonly Pinned[], total: number): Pinned[] {
   if (base.length === 0) return [];
@@ -53,7 +54,7 @@ export function spread(base: readonly Pinned[], total: number): Pinned[] {
     floors[i] = (floors[i] as number) + 1;
     left--;
   }
-  return base.map((t, i) => ({ ...t, weight: floors[i] as number })).filter((t) => t.weight > 0 || t.label);
+  return base.map((t, i) => ({ ...t, weight: floors[i] as number }));
 }
 
 /** The stable entries of `base` sharing `100 - share`, and the candidate with `share` under its label. */

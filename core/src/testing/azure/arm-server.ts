@@ -158,6 +158,11 @@ export class ArmServer {
     this.identity.refusing = { code, error: 'invalid_client', description };
   }
 
+  /** Entra ID issues tokens again (the secret renewed). */
+  acceptTokens(): void {
+    this.identity.refusing = undefined;
+  }
+
   /** The next `times` requests whose path matches `pattern` (and `method`) are answered with this error. */
   fail(pattern: RegExp, status: number, code: string, message: string, options: { method?: string; times?: number } = {}): void {
     this.faults.push({ pattern, method: options.method?.toUpperCase(), status, code, message, times: options.times ?? 1 });
