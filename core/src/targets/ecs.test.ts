@@ -119,6 +119,14 @@ describe('ecs target', () => {
     );
   });
 
+  it('a service under CodeDeploy: says rollgate does not deploy it, before changing anything', async () => {
+    aws.ecs.createService({ cluster: 'prod', serviceName: 'api', taskDefinition: 'web:1', desiredCount: 1, deploymentController: { type: 'CODE_DEPLOY' } });
+    expect(await message(target({ service: 'api' }).deploy('2.0.0', ctx()))).toBe(
+      'ecs target: service prod/api uses the CODE_DEPLOY deployment controller, whose deployments ECS does not take through UpdateService; rollgate deploys services with the ECS (rolling update) controller: deploy this one with CodeDeploy, or recreate it with deploymentController ECS',
+    );
+    expect(aws.server.callsOf('RegisterTaskDefinition')).toEqual([]);
+  });
+
   it('a cluster that does not exist: ECS’s own words, naming the service', async () => {
     expect(await message(target({ cluster: 'staging' }).current(ctx()))).toBe('ecs target: cannot read service staging/web: ClusterNotFoundException: Cluster not found.');
   });

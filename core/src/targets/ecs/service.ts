@@ -100,6 +100,13 @@ export function ecsParts(api: EcsApi, config: EcsConfig, limits: Limits, deps: P
     },
     async base(ctx) {
       const service = await api.service(config.service, ctx);
+      const controller = service?.deploymentController?.type;
+      if (controller !== undefined && controller !== 'ECS') {
+        throw new ProviderError(
+          `ecs target: service ${config.cluster}/${config.service} uses the ${controller} deployment controller, whose deployments ECS does not take through UpdateService; rollgate deploys services with the ECS (rolling update) controller: deploy this one with ${controller === 'CODE_DEPLOY' ? 'CodeDeploy' : 'its own controller'}, or recreate it with deploymentController ECS`,
+          { nothingChanged: true },
+        );
+      }
       if (service) return { service, ...(await api.taskDefinition(service.taskDefinition as string, ctx)) };
       if (config.manifest === undefined) {
         throw new ProviderError(

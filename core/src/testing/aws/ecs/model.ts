@@ -187,7 +187,7 @@ export class EcsModel {
       deployments,
       events: service.events.slice(0, 100).map((e) => ({ ...e, createdAt: e.createdAt / 1000 })),
       createdAt: service.createdAt / 1000,
-      deploymentController: { type: 'ECS' },
+      deploymentController: structuredClone(service.deploymentController),
     };
   }
 
@@ -238,6 +238,7 @@ export class EcsModel {
       events: [],
       createdAt: this.now,
       stableTaskDefinition: undefined,
+      deploymentController: { type: 'ECS', ...((input.deploymentController as object | undefined) ?? {}) },
     };
     service.deployments.push(this.newDeployment(def.taskDefinitionArn, desiredCount));
     cluster.services.set(name, service);
@@ -255,6 +256,9 @@ export class EcsModel {
     const service = this.serviceOf(cluster, input.service);
     if (!service) throw new EcsFault('ServiceNotFoundException', 'Service not found.');
     if (service.status !== 'ACTIVE') throw new EcsFault('ServiceNotActiveException', 'Service was not ACTIVE.');
+    if (input.taskDefinition !== undefined && service.deploymentController.type !== 'ECS') {
+      throw new EcsFault('InvalidParameterException', `Unable to update task definition on services with a ${service.deploymentController.type} deployment controller. Use AWS CodeDeploy to trigger a new deployment.`);
+    }
     const before = this.view(service);
     if (input.deploymentConfiguration !== undefined) service.deploymentConfiguration = { ...service.deploymentConfiguration, ...(input.deploymentConfiguration as object) };
     if (typeof input.desiredCount === 'number') {

@@ -87,6 +87,7 @@ export interface EcsService {
   /** Newest first. */
   events: ServiceEvent[];
   createdAt: number;
+  deploymentController: { type: string };
   /** The task definition of the last deployment that completed: what a circuit breaker rolls back to. */
   stableTaskDefinition: string | undefined;
 }
