@@ -118,7 +118,7 @@ describe('app-service, end to end on the App Service double', () => {
     expect(changed(events)).toContain(`${PROD} traffic to staging: "0%" -> "100%"`);
   });
 
-  it("blue-green by its own strategy type is refused at validation: App Service's switch is the target's, not a router's", async () => {
+  it('blue-green without a router is refused at validation (it takes the app-service router, or a canary to 100)', async () => {
     await expect(load({ strategy: { type: 'blue-green' } }, '2.0.0')).rejects.toThrow(/blue-green switches traffic with a router: add `router` to the stage/);
   });
 
