@@ -94,7 +94,12 @@ export async function readRevision(arm: Arm, ref: AppRef, revision: string): Pro
 /** PATCHes the app and follows the operation to its end (a new revision provisioned, the traffic applied). */
 export async function patchApp(arm: Arm, ref: AppRef, body: unknown, what: string, timeoutMs?: number): Promise<void> {
   const response = await arm.call({ method: 'PATCH', path: ref.path, apiVersion: API_VERSION, body, what });
-  await arm.poll(response, { what, path: ref.path, apiVersion: API_VERSION, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  try {
+    await arm.poll(response, { what, path: ref.path, apiVersion: API_VERSION, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  } catch (err) {
+    if (!(err instanceof Error) || !/did not finish within/.test(err.message)) throw err;
+    throw new ProviderError(`${err.message} (the revision is still provisioning: see its system logs, az containerapp logs show --name ${ref.name} --type system); the target's timeout waits longer`, { cause: err });
+  }
 }
 
 /** Sets the app's traffic (the rest of its ingress as read), and follows the change to its end. */
