@@ -7,20 +7,13 @@ import { loadWorkflowFile } from '../../core/src/definition/load.js';
 import { runWorkflow } from '../../core/src/engine/executor.js';
 import { MemoryRunStore } from '../../core/src/engine/memory-run-store.js';
 import type { RunEvent } from '../../core/src/model/events.js';
-import { routers } from '../../core/src/registries.js';
 import { type AppServiceFixture, appServiceFixture } from '../../core/src/testing/azure/app-service/fixture.js';
 
 /*
  * `type: blue-green` on App Service with the app-service router, end to end through runWorkflow on
  * the App Service double: deploy to the slot, warm up, all traffic to it by the routing rule, the
  * scale-down delay with the old version still in production, then the swap.
- *
- * Skipped while the router is not registered: it is written (core/src/targets/app-service/router.ts,
- * with its contract suite and the blue-green sequence at port level in router.test.ts), but its
- * registry line in core/src/routers/index.ts belongs to another slice of the work. Registering it
- * makes this run.
  */
-const registered = Object.hasOwn(routers, 'app-service');
 
 let azure: AppServiceFixture;
 let dir: string;
@@ -59,7 +52,7 @@ async function run(version: string) {
   return { outcome, events };
 }
 
-describe.skipIf(!registered)('app-service blue-green with the app-service router (skipped until the router is registered)', () => {
+describe('app-service blue-green with the app-service router', () => {
   it('warms the slot, switches all traffic to it, then swaps it into production', async () => {
     const { outcome, events } = await run('2.0.0');
     expect(outcome.exitCode, JSON.stringify(events.filter((e) => e.kind.includes('fail')))).toBe(0);

@@ -21,10 +21,8 @@ import { slotHealth } from './app-service/warm-up.js';
  * routing rules of "Testing in production" (`experiments.rampUpRules`), so each setWeight sends
  * that percent of production's requests to the slot; the promotion is the swap. No router is
  * needed. blue-green: rollgate's blue-green strategy requires a router by validation, so it takes
- * the `app-service` router (app-service/router.ts: the same routing rule as a TrafficRouter; the
- * switch is the rule at 100 %, the promotion the swap), which still awaits its registry line;
- * without it, blue-green is written as a canary with one `setWeight: 100` step and a pause
- * (examples/azure/app-service-blue-green.yml), which runs the same calls.
+ * the `app-service` router (routers/app-service.ts: the same routing rule as a TrafficRouter; the
+ * switch is the rule at 100 %, the promotion the swap).
  */
 export const type = 'app-service';
 

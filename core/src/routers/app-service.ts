@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { armClient } from '../../azure/arm.js';
-import { ProviderError } from '../../errors.js';
-import type { ProviderDeps } from '../../ports/provider-deps.js';
-import type { StepContext } from '../../ports/step-context.js';
-import type { TrafficRouter } from '../../ports/traffic-router.js';
-import { shareOf, withShare } from './plan.js';
-import { PRODUCTION, Slots } from './slots.js';
+import { armClient } from '../azure/arm.js';
+import { ProviderError } from '../errors.js';
+import type { ProviderDeps } from '../ports/provider-deps.js';
+import type { StepContext } from '../ports/step-context.js';
+import type { TrafficRouter } from '../ports/traffic-router.js';
+import { shareOf, withShare } from '../targets/app-service/plan.js';
+import { PRODUCTION, Slots } from '../targets/app-service/slots.js';
 
 /*
  * The `app-service` traffic router: production's routing rule of "Testing in production"
@@ -13,12 +13,6 @@ import { PRODUCTION, Slots } from './slots.js';
  * the deployment slot. What rollgate's `blue-green` strategy (and a canary that wants its router
  * named) needs on App Service: the switch to 100 % is the rule, the promotion is the target's swap,
  * and finalize puts rollgate's share back as found (none). Rules of others are never touched.
- *
- * NOT REGISTERED YET: it lives beside the app-service target because the slice that wrote it owned
- * only the target's folder; registering it is one line in core/src/routers/index.ts
- * (`'app-service': appServiceRouter` from './../targets/app-service/router.js', or moved to
- * core/src/routers/app-service.ts). Until then the target's own candidate share does the same
- * without a router (see core/src/targets/app-service.ts).
  */
 export const type = 'app-service';
 

@@ -1,9 +1,9 @@
-import type { StepContext } from '../../ports/step-context.js';
-import type { TrafficRouter } from '../../ports/traffic-router.js';
-import { appServiceFixture } from '../../testing/azure/app-service/fixture.js';
-import { RESOURCE_GROUP } from '../../testing/azure/base/fixture.js';
-import { describeTrafficRouterContract } from '../../testing/contracts/traffic-router.js';
-import * as router from './router.js';
+import type { StepContext } from '../ports/step-context.js';
+import type { TrafficRouter } from '../ports/traffic-router.js';
+import { appServiceFixture } from '../testing/azure/app-service/fixture.js';
+import { RESOURCE_GROUP } from '../testing/azure/base/fixture.js';
+import { describeTrafficRouterContract } from '../testing/contracts/traffic-router.js';
+import * as router from './app-service.js';
 
 /*
  * The app-service router against the App Service double: production's routing rules of web app

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CandidateTarget } from '../../ports/target.js';
-import { type AppServiceFixture, appServiceFixture } from '../../testing/azure/app-service/fixture.js';
-import { contractCall, providerFailure } from '../../testing/contracts/kit.js';
-import { MemoryProviderStates } from '../../testing/state.js';
-import * as appService from '../app-service.js';
-import * as router from './router.js';
+import type { CandidateTarget } from '../ports/target.js';
+import { type AppServiceFixture, appServiceFixture } from '../testing/azure/app-service/fixture.js';
+import { contractCall, providerFailure } from '../testing/contracts/kit.js';
+import { MemoryProviderStates } from '../testing/state.js';
+import * as appService from '../targets/app-service.js';
+import * as router from './app-service.js';
 
 /*
  * The app-service router with the app-service target, called in the order the engine's blue-green
