@@ -132,6 +132,18 @@ describe('cloud-run, end to end on the Google API double', () => {
     expect(retries.length).toBeGreaterThan(0);
   });
 
+  it('a token refused mid-run (401) is replaced once from the same key, and the rollout goes on', async () => {
+    const stage = { strategy: { type: 'canary', steps: [{ setWeight: 50 }, { pause: { duration: '1m' } }] }, router };
+    const { outcome, events } = await run(stage, '2.0.0', undefined, (e) => {
+      if (e.kind === 'weight.changed') gcp.server.expireTokens(false);
+    });
+    expect(outcome.exitCode, failures(events)).toBe(0);
+    expect(servingView(gcp.server)).toEqual(promoted);
+    expect(gcp.server.calls.filter((c) => c.status === 401).length).toBeGreaterThan(0);
+    expect(gcp.server.exchanges.filter((x) => x === '/token').length).toBeGreaterThanOrEqual(2);
+    expectNoSecrets(events);
+  });
+
   it('credentials expired mid-run and the refresh refused: the run fails naming the call, and no token or key is in any event', async () => {
     const stage = { strategy: { type: 'canary', abortScaleDownDelay: '0s', steps: [{ setWeight: 50 }, { pause: { duration: '1m' } }] }, router };
     const { outcome, events } = await run(stage, '2.0.0', undefined, (e) => {

@@ -95,7 +95,10 @@ export function create(config: Config, deps: ProviderDeps): Target {
       const s = await service(ctx);
       const live = await s.read(ctx);
       if (!live) return undefined;
-      const traffic = withoutTag(explicit(live.traffic, live.latestReadyRevision), config.candidateTag);
+      const all = explicit(live.traffic, live.latestReadyRevision);
+      // The stable revisions; when the candidate took all the traffic (blue-green switched), it is what runs.
+      const stable = withoutTag(all, config.candidateTag);
+      const traffic = stable.length > 0 ? stable : all;
       const main = [...traffic].sort((a, b) => (b.percent ?? 0) - (a.percent ?? 0))[0];
       if (!main?.revision) return undefined;
       const image =

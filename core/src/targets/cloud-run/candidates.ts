@@ -66,9 +66,11 @@ export function cloudRunCandidates(parts: CandidateParts): CandidateTarget {
       const plan = await planRevision(service, config, version, ctx);
       if (!plan) throw new ProviderError(`cloud-run target: the ${service.label} does not exist`);
       // Kept before the change: a later process puts this traffic back when it removes the candidate.
-      const found = kept.candidate?.version === version && kept.found ? kept.found : withoutTag(explicit(live.traffic, live.latestReadyRevision), tag);
+      // Another candidate's entry (a run that left it) goes; the others share all the traffic, as they did.
+      const next = (traffic: TrafficEntry[]) => split(traffic, { revision: plan.name, tag }, 0);
+      const found = kept.candidate?.version === version && kept.found ? kept.found : withoutTag(next(explicit(live.traffic, live.latestReadyRevision)), tag);
       await parts.keep({ found, candidate: { revision: plan.name, version }, wrote: [...new Set([...(kept.wrote ?? []), plan.name])] });
-      await ensureRevision(service, config, version, plan, (traffic) => [...withoutTag(traffic, tag), { type: REVISION, revision: plan.name, percent: 0, tag }], ctx);
+      await ensureRevision(service, config, version, plan, next, ctx);
       ctx.recordChange({ object: service.label, field: 'candidate', before: present?.revision ?? null, after: plan.name });
     },
 
