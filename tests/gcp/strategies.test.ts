@@ -192,6 +192,29 @@ describe('cloud-run, end to end on the Google API double', () => {
     expect(servingView(gcp.server)).toEqual(before);
   });
 
+  it('a canary stopped at an approval goes on in a new process: the router finds the candidate by its tag, and promotes it', async () => {
+    const strategy = { type: 'canary', steps: [{ setWeight: 20 }, { approval: {} }, { setWeight: 60 }] };
+    const first = await run({ strategy, router });
+    expect(first.outcome.exitCode, failures(first.events)).toBe(3);
+    expect(servingView(gcp.server)).toEqual([
+      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'web-00001-abc', percent: 80 },
+      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'web-2-0-0', percent: 20, tag: 'candidate' },
+    ]);
+    const events: RunEvent[] = [];
+    const resumed = await resumeRun({
+      loaded: first.loaded,
+      store: first.store,
+      context: { actor: 'bob', ci: 'local' },
+      clock: gcp.clock,
+      env: { PATH: process.env.PATH ?? '', ...gcp.env },
+      decision: { approve: true, by: 'bob' },
+      subscribers: [(e) => events.push(e)],
+    });
+    expect(resumed.exitCode, failures(events)).toBe(0);
+    expect(servingView(gcp.server)).toEqual(promoted);
+    expect(changed(events)).toContain('traffic: "web-00001-abc 80%, web-2-0-0 20% (candidate)" -> "web-00001-abc 40%, web-2-0-0 60% (candidate)"');
+  });
+
   it('a stale etag (someone wrote the service between read and write) is read again and retried, logged', async () => {
     gcp.server.fail(/\/services\/web$/, 409, { method: 'PATCH', times: 2 });
     const { outcome, events } = await run({});
