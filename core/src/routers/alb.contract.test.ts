@@ -1,4 +1,3 @@
-import { afterAll, beforeAll, vi } from 'vitest';
 import { describeTrafficRouterContract } from '../testing/contracts/traffic-router.js';
 import { awsFixture } from '../testing/aws/fixture.js';
 import { awsFault } from '../testing/aws/server.js';
@@ -9,14 +8,9 @@ import * as alb from './alb.js';
  * double: a listener rule forwarding to web-blue (weight 1) and web-green (weight 0, so ELB
  * health-checks it), sticky for 5 minutes; web-green has a healthy target. Someone else's split is
  * the rule's weights set before rollgate touches it. Faults are ELB's InternalFailure on every
- * attempt of one call (the client retries a single one by itself). The router suite's step
- * contexts carry no environment, so the double's static test keys reach the SDK's default chain
- * through this worker's own environment.
+ * attempt of one call (the client retries a single one by itself). The step contexts carry the
+ * double's static test keys as a runner's environment would.
  */
-beforeAll(() => {
-  for (const [name, value] of Object.entries({ AWS_ACCESS_KEY_ID: 'AKIDROLLGATETEST', AWS_SECRET_ACCESS_KEY: 'rollgate-test-secret-not-shown' })) vi.stubEnv(name, value);
-});
-afterAll(() => vi.unstubAllEnvs());
 describeTrafficRouterContract('alb', async () => {
   const aws = await awsFixture();
   const blue = aws.elbv2.targetGroup('web-blue');
@@ -30,6 +24,7 @@ describeTrafficRouterContract('alb', async () => {
   const operations = { setWeights: 'ModifyRule', getWeights: 'DescribeRules' } as const;
   return {
     clock: aws.clock,
+    env: aws.env,
     deps: aws.deps,
     create: (deps) => alb.create(alb.configSchema.parse({ type: 'alb', ruleArn: rule, stableTargetGroupArn: blue, candidateTargetGroupArn: green }), deps),
     observe: () => aws.elbv2.rules.get(rule)?.Actions,

@@ -29,6 +29,8 @@ export type RouterOperation = 'setWeights' | 'getWeights' | 'finalize';
 export interface TrafficRouterFixture extends Factory<TrafficRouter> {
   /** The contexts' clock, the same as the deps' (default: wall time). */
   clock?: Clock;
+  /** The contexts' environment (a cloud's standard credential variables), as the runner's would be. */
+  env?: Record<string, string>;
   /** The routing as it stands, read without the router under test, as JSON compared with `toEqual`. */
   observe(states: MemoryProviderStates): unknown;
   /**
@@ -75,7 +77,7 @@ export function describeTrafficRouterContract(name: string, setup: () => Promise
       f = undefined;
     });
     const fixture = () => f as TrafficRouterFixture;
-    const call = (): ContractCall => contractCall({ clock: fixture().clock });
+    const call = (): ContractCall => contractCall({ clock: fixture().clock, ...(fixture().env ? { env: fixture().env } : {}) });
     const ctx = (): StepContext => call().ctx;
     const start = () => startProcess(fixture());
     const next = (p: ContractProcess<TrafficRouter>) => nextProcess(fixture(), p);
@@ -204,9 +206,9 @@ export function describeTrafficRouterContract(name: string, setup: () => Promise
     it('returns promptly when its signal is already aborted', async () => {
       const router = start().provider;
       const since = fixture().clock?.now() ?? 0;
-      await settle(router.setWeights(share(30), abortedCall({ clock: fixture().clock }).ctx));
-      await settle(router.getWeights(abortedCall({ clock: fixture().clock }).ctx));
-      await settle(router.finalize(abortedCall({ clock: fixture().clock }).ctx));
+      await settle(router.setWeights(share(30), abortedCall({ clock: fixture().clock, ...(fixture().env ? { env: fixture().env } : {}) }).ctx));
+      await settle(router.getWeights(abortedCall({ clock: fixture().clock, ...(fixture().env ? { env: fixture().env } : {}) }).ctx));
+      await settle(router.finalize(abortedCall({ clock: fixture().clock, ...(fixture().env ? { env: fixture().env } : {}) }).ctx));
       expectNoTimePassed(fixture().clock, since);
     });
   });
