@@ -7,7 +7,7 @@ import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
 import type { Target } from '../ports/target.js';
 import { versionOfImage } from '../util/image-ref.js';
-import { type AppRef, appRef, type ContainerApp, healthOf, readApp, readRevision, requireMultiple, revisionAction, awaitRevision } from './container-apps/api.js';
+import { type AppRef, appRef, awaitRevision, type ContainerApp, deleteApp, healthOf, readApp, readRevision, requireMultiple, revisionAction } from './container-apps/api.js';
 import { containerAppsCandidates, deactivateIfIdle } from './container-apps/candidates.js';
 import { createApp, ensureRevision, imageOfRevision, type Kept, liveTraffic, moveTraffic, type Parts } from './container-apps/revisions.js';
 import { candidateOf, describeTraffic, type Pinned, sameTraffic, stableOf } from './container-apps/traffic.js';
@@ -117,9 +117,7 @@ export function create(config: ContainerAppsTargetConfig, deps: ProviderDeps): T
       if (previous === undefined) {
         // Nothing ran before: remove the app only when rollgate created it.
         if (!app || !parts.kept().created) return;
-        const response = await arm.call({ method: 'DELETE', path: ref.path, apiVersion: '2024-03-01', what: `delete ${ref.what}` });
-        if (response.status !== 204) await arm.poll(response, { what: `delete ${ref.what}` });
-        ctx.recordChange({ object: ref.object, field: 'created', before: 'present', after: null });
+        await deleteApp(arm, ref, ctx);
         return;
       }
       if (!app) throw new ProviderError(`container-apps: ${ref.what} does not exist any more, so ${previous.version} cannot be put back; someone deleted it`);

@@ -108,6 +108,14 @@ export async function setTraffic(arm: Arm, ref: AppRef, app: ContainerApp, traff
   await patchApp(arm, ref, { properties: { configuration: { ingress: { ...ingress, traffic } } } }, `send ${describeTraffic(traffic)} of ${ref.what}`);
 }
 
+/** Deletes the app (what a rollback of the deploy that created it does), following the operation; reported. */
+export async function deleteApp(arm: Arm, ref: AppRef, ctx: StepContext): Promise<void> {
+  const response = await arm.call({ method: 'DELETE', path: ref.path, apiVersion: API_VERSION, what: `delete ${ref.what}` });
+  if (response.status === 204) return;
+  await arm.poll(response, { what: `delete ${ref.what}` });
+  ctx.recordChange({ object: ref.object, field: 'created', before: 'present', after: null });
+}
+
 export async function revisionAction(arm: Arm, ref: AppRef, revision: string, action: 'activate' | 'deactivate'): Promise<void> {
   await arm.call({ method: 'POST', path: `${ref.path}/revisions/${encodeURIComponent(revision)}/${action}`, apiVersion: API_VERSION, what: `${action} revision ${revision} of ${ref.what}` });
 }

@@ -1,7 +1,7 @@
 import { ProviderError } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
 import type { CandidateTarget } from '../../ports/target.js';
-import { API_VERSION, type AppRef, healthOf, readApp, readRevision, requireMultiple, revisionAction } from './api.js';
+import { type AppRef, deleteApp, healthOf, readApp, readRevision, requireMultiple, revisionAction } from './api.js';
 import { createApp, ensureRevision, liveTraffic, moveTraffic, type Parts } from './revisions.js';
 import { candidateOf, type Pinned, spread, stableOf, withCandidate } from './traffic.js';
 import type { Arm } from '../../azure/arm.js';
@@ -57,13 +57,6 @@ export function containerAppsCandidates(parts: CandidateParts): CandidateTarget 
     const name = candidate?.revisionName ?? (parts.kept().made ?? []).at(-1);
     if (!deactivate || !name || !(parts.kept().made ?? []).includes(name)) return;
     await deactivateIfIdle(arm, ref, name, ctx);
-  }
-
-  async function deleteApp(arm: Arm, ref: AppRef, ctx: StepContext): Promise<void> {
-    const response = await arm.call({ method: 'DELETE', path: ref.path, apiVersion: API_VERSION, what: `delete ${ref.what}` });
-    if (response.status === 204) return;
-    await arm.poll(response, { what: `delete ${ref.what}` });
-    ctx.recordChange({ object: ref.object, field: 'created', before: 'present', after: null });
   }
 
   return {
