@@ -162,6 +162,19 @@ describe('container-apps, end to end on the ARM double', () => {
     expect(logged(events).filter((l) => / throttled, retrying in 1\.0s \(attempt 2 of 6\)$/.test(l)).length).toBeGreaterThan(0);
   });
 
+  it('tokens that lapse mid-run are replaced: one revoked at the first weight (401, refreshed once) and ones that expire during 24 minutes of pauses', async () => {
+    await azure.cleanup();
+    azure = await containerAppsFixture({ tokenLifetimeS: 900 });
+    azure.apps.seed('web', { image: 'acme.azurecr.io/web:1.0.0', suffix: 'v1-0-0' });
+    const strategy = { type: 'canary', steps: [{ setWeight: 10 }, { pause: { duration: '12m' } }, { setWeight: 50 }, { pause: { duration: '12m' } }] };
+    const { outcome, events, store } = await run({ router, strategy }, '2.0.0', { watch: (e) => e.kind === 'weight.changed' && e.to === 10 && azure.server.expireTokens() });
+    expect(outcome.exitCode, failures(events)).toBe(0);
+    expect(view()).toEqual(promoted);
+    // Tokens live 15 minutes and are replaced 5 minutes before: one at the start, one after the revocation, two more.
+    expect(azure.server.identity.issued.length).toBeGreaterThanOrEqual(4);
+    expectNoSecrets(events, await store.load());
+  });
+
   it('credentials that expire mid-run, and cannot be renewed: the run stops naming the call, the rollback cannot finish either, and no secret is in any event', async () => {
     const stage = { router, strategy: { type: 'canary', abortScaleDownDelay: '0s', steps: [{ setWeight: 20 }, { pause: { duration: '1m' } }] } };
     const { outcome, events, store } = await run(stage, '2.0.0', {
