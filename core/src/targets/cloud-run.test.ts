@@ -126,6 +126,27 @@ describe('cloud-run candidates', () => {
   });
 });
 
+describe('cloud-run undo after a promotion', () => {
+  it('a later process reverts a promoted candidate: the traffic back on the revision that served, the tagless new revision kept', async () => {
+    const states = new MemoryProviderStates();
+    const first = target({}, states);
+    const previous = JSON.parse(JSON.stringify(await first.current(ctx())));
+    await first.candidates?.deployCandidate('2.0.0', 100, ctx());
+    await first.candidates?.promote(ctx());
+    expect(servingView(gcp.server)).toEqual([{ type: REVISION, revision: 'web-2-0-0', percent: 100 }]);
+    const later = target({}, states);
+    await later.revert(previous, ctx());
+    expect(servingView(gcp.server)).toEqual([{ type: REVISION, revision: 'web-00001-abc', percent: 100 }]);
+    // The rest of a rollback after a promotion finds no candidate: nothing more changes.
+    const r = router.create(router.configSchema.parse({ type: 'cloud-run' }), { ...gcp.deps(new MemoryProviderStates()), target: { type: 'cloud-run', service: 'web' } });
+    await r.setWeights({ canary: 0 }, ctx());
+    await later.candidates?.removeCandidate(ctx());
+    await r.finalize(ctx());
+    expect(servingView(gcp.server)).toEqual([{ type: REVISION, revision: 'web-00001-abc', percent: 100 }]);
+    expect(gcp.server.run.get(PROJECT, REGION, 'web').revisions.map((x) => x.id)).toEqual(['web-00001-abc', 'web-2-0-0']);
+  });
+});
+
 describe('cloud-run router messages', () => {
   const make = (config: Record<string, unknown>, targetConfig?: Record<string, unknown>) =>
     router.create(router.configSchema.parse({ type: 'cloud-run', ...config }), { ...gcp.deps(new MemoryProviderStates()), ...(targetConfig ? { target: { type: 'cloud-run', ...targetConfig } } : {}) });
