@@ -92,6 +92,14 @@ describe('azure resource manager client', () => {
     expect(lines.filter((l) => l.startsWith('container-apps: read thing a: throttled, retrying in 1.0s'))).toHaveLength(2);
   });
 
+  it('the double refuses a request without api-version as ARM does', async () => {
+    const arm = await client();
+    const token = (await arm.call({ path: thing, apiVersion: API, what: 'read thing a' }).catch(() => undefined), azure.server.identity.issued.at(-1));
+    const answer = await fetch(`${azure.server.url}${thing}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toEqual({ error: { code: 'MissingApiVersionParameter', message: 'The api-version query parameter (?api-version=) is required for all requests.' } });
+  });
+
   it('a 404 is a CloudError with status 404, with ARM\'s code and message', async () => {
     const err = await failure((await client()).call({ path: thing, apiVersion: API, what: 'read thing a' }));
     expect(isNotFound(err)).toBe(true);

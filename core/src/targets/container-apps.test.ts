@@ -98,6 +98,17 @@ describe('container-apps target', () => {
     expect(err?.message).toBe('container-apps: cannot start revision web--slow (acme.azurecr.io/web:slow) of container app rg-web/web: the operation did not finish within 2m (the revision is still provisioning: see its system logs, az containerapp logs show --name web --type system); the target\'s timeout waits longer');
   });
 
+  it('a change that meets another operation on the app (409 ContainerAppOperationInProgress) waits for it to end, logged', async () => {
+    const app = seed();
+    // Someone else's change is still being applied for the next 25 s.
+    app.busyUntil = azure.clock.now() + 25_000;
+    const lines: string[] = [];
+    const c = { ...ctx(), log: { info: (m: string) => void lines.push(m), warn: () => {}, output: () => {} } };
+    await target().deploy('2.0.0', c);
+    expect((azure.apps.view('web') as { traffic: unknown }).traffic).toEqual([{ revisionName: 'web--v2-0-0', weight: 100 }]);
+    expect(lines).toContain('container-apps: another operation is in progress on container app rg-web/web: waiting for it to end (attempt 2 of 10)');
+  });
+
   it('candidate health says what the revision is doing', async () => {
     seed();
     const t = target();

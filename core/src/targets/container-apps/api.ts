@@ -1,5 +1,6 @@
 import type { Arm } from '../../azure/arm.js';
 import { isNotFound } from '../../azure/arm.js';
+import { CloudError } from '../../cloud/retrying.js';
 import { ProviderError } from '../../errors.js';
 import type { HealthReport } from '../../model/results.js';
 import type { StepContext } from '../../ports/step-context.js';
@@ -92,8 +93,8 @@ export async function readRevision(arm: Arm, ref: AppRef, revision: string): Pro
 }
 
 /** PATCHes the app and follows the operation to its end (a new revision provisioned, the traffic applied). */
-export async function patchApp(arm: Arm, ref: AppRef, body: unknown, what: string, timeoutMs?: number): Promise<void> {
-  const response = await arm.call({ method: 'PATCH', path: ref.path, apiVersion: API_VERSION, body, what });
+export async function patchApp(arm: Arm, ref: AppRef, body: unknown, what: string, ctx: StepContext, timeoutMs?: number): Promise<void> {
+  const response = await busyRetried(() => arm.call({ method: 'PATCH', path: ref.path, apiVersion: API_VERSION, body, what }), ref, ctx);
   try {
     await arm.poll(response, { what, path: ref.path, apiVersion: API_VERSION, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   } catch (err) {
@@ -102,10 +103,31 @@ export async function patchApp(arm: Arm, ref: AppRef, body: unknown, what: strin
   }
 }
 
+/** Attempts at a change that meets another operation on the app (409 ContainerAppOperationInProgress). */
+const BUSY_ATTEMPTS = 10;
+const BUSY_WAIT_MS = 10_000;
+
+/**
+ * A write sent again while Container Apps answers that another operation on the app is in
+ * progress (someone else's deploy, a scale change): it is refused, not queued, until that ends.
+ */
+async function busyRetried<T>(write: () => Promise<T>, ref: AppRef, ctx: StepContext): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      const busy = err instanceof CloudError && err.status === 409 && /InProgress/i.test(err.code ?? '');
+      if (!busy || attempt >= BUSY_ATTEMPTS) throw err;
+      ctx.log.info(`container-apps: another operation is in progress on ${ref.what}: waiting for it to end (attempt ${attempt + 1} of ${BUSY_ATTEMPTS})`);
+      await ctx.clock.sleep(BUSY_WAIT_MS, ctx.signal);
+    }
+  }
+}
+
 /** Sets the app's traffic (the rest of its ingress as read), and follows the change to its end. */
-export async function setTraffic(arm: Arm, ref: AppRef, app: ContainerApp, traffic: readonly Pinned[]): Promise<void> {
+export async function setTraffic(arm: Arm, ref: AppRef, app: ContainerApp, traffic: readonly Pinned[], ctx: StepContext): Promise<void> {
   const ingress = app.properties?.configuration?.ingress ?? {};
-  await patchApp(arm, ref, { properties: { configuration: { ingress: { ...ingress, traffic } } } }, `send ${describeTraffic(traffic)} of ${ref.what}`);
+  await patchApp(arm, ref, { properties: { configuration: { ingress: { ...ingress, traffic } } } }, `send ${describeTraffic(traffic)} of ${ref.what}`, ctx);
 }
 
 /** Deletes the app (what a rollback of the deploy that created it does), following the operation; reported. */

@@ -91,7 +91,7 @@ export async function ensureRevision(parts: Parts, arm: Arm, ref: AppRef, app: C
     const ingress = app.properties?.configuration?.ingress;
     const body = { properties: { template, ...(ingress ? { configuration: { ingress: { ...ingress, traffic: liveTraffic(app) } } } : {}) } };
     ctx.recordChange({ object: ref.object, field: `revision ${name}`, before: null, after: image });
-    await patchApp(arm, ref, body, `start revision ${name} (${image}) of ${ref.what}`, parts.limits.timeoutMs);
+    await patchApp(arm, ref, body, `start revision ${name} (${image}) of ${ref.what}`, ctx, parts.limits.timeoutMs);
   }
   await awaitRevision(arm, ref, name, parts.limits, ctx);
   return name;
@@ -111,7 +111,7 @@ export async function moveTraffic(parts: Parts, arm: Arm, ref: AppRef, app: Cont
   if (sameTraffic(live, desired)) return;
   if (ctx.signal.aborted) throw ctx.signal.reason;
   await parts.keep({ ...(parts.kept().found ? {} : { found: found ?? live }), set: desired });
-  await setTraffic(arm, ref, app, desired);
+  await setTraffic(arm, ref, app, desired, ctx);
   ctx.recordChange({ object: ref.object, field: 'traffic', before: describeTraffic(live), after: describeTraffic(desired) });
 }
 

@@ -11,6 +11,7 @@ import { type AppState, ContainerAppsWorld, type ContainerAppsOptions, type Revi
  * - `properties.configuration.activeRevisionsMode` Single or Multiple, `ingress.traffic`
  *   entries (`revisionName` or `latestRevision`, `weight`, `label`) checked as ARM checks them:
  *   weights sum to 100, named revisions exist and are active, labels unique, no split in Single mode;
+ *   a PATCH while another operation runs on the app is refused (409 ContainerAppOperationInProgress);
  * - revisions: GET one, list, POST activate / deactivate (refused while it takes traffic), with
  *   `provisioningState`, `runningState`, `healthState`, `replicas`, `trafficWeight`, `active`.
  * Not covered: secrets, registries, Dapr, jobs, replicas' own API, revision restart, labels' FQDNs.
@@ -138,6 +139,10 @@ export class ContainerAppsDouble {
   }
 
   private patch(app: AppState, body: Patch): Answer {
+    // Container Apps refuses a change while another operation on the app runs (it does not queue it).
+    if (this.world.provisioningState(app) === 'InProgress') {
+      throw armFault(409, 'ContainerAppOperationInProgress', `Cannot modify a container app '${app.name}' because there is a pending operation on it. Please try again later.`);
+    }
     const props = body?.properties ?? {};
     const mode = props.configuration?.activeRevisionsMode ?? app.mode;
     const traffic = props.configuration?.ingress?.traffic;
