@@ -1,5 +1,6 @@
 import { ProviderError } from '../errors.js';
 import { restCall, type RestRequest, type RestResponse } from '../cloud/rest.js';
+import { callWithRetry } from '../cloud/retrying.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
 import { googleCredentials } from './credentials.js';
@@ -23,10 +24,19 @@ export interface GcpApi {
 export function gcpApi(deps: ProviderDeps, who: string): GcpApi {
   const settings = settingsOf(deps.settings('gcp'));
   const auth = googleCredentials(who);
-  const service = { name: who, auth };
+  const service = {
+    name: who,
+    auth,
+    headers: (): Record<string, string> => {
+      const quota = auth.quotaProject();
+      return quota ? { 'x-goog-user-project': quota } : {};
+    },
+  };
   return {
     async call<T>(request: RestRequest, ctx: StepContext) {
       try {
+        // The token first: the quota project header is known once its credential file was read.
+        await callWithRetry(() => auth.token(ctx), { service: who, what: request.what, ctx });
         return await restCall<T>(service, request, ctx);
       } catch (err) {
         // The source's message starts with the provider's name; the call goes right after it.

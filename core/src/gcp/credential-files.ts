@@ -11,7 +11,10 @@ import { CLOUD_PLATFORM, CredentialsError, exchange, type Grant, oauthGrant, ref
  *   GitHub's OIDC token): a subject token read from credential_source (a file, or a URL with
  *   headers, as text or JSON), exchanged at the STS token_url, then, when the file names
  *   service_account_impersonation_url, for the service account's own token;
- * - `authorized_user` (gcloud auth application-default login): its refresh token at the token URI.
+ * - `authorized_user` (gcloud auth application-default login): its refresh token at the token URI;
+ * - `impersonated_service_account` (gcloud auth application-default login
+ *   --impersonate-service-account): its source_credentials' token exchanged for the service
+ *   account's own.
  */
 
 const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
@@ -32,6 +35,7 @@ export interface CredentialFile {
   subject_token_type?: string;
   token_url?: string;
   service_account_impersonation_url?: string;
+  source_credentials?: CredentialFile;
   credential_source?: {
     file?: string;
     url?: string;
@@ -68,9 +72,15 @@ export async function grantFrom(file: CredentialFile, source: string, ctx: StepC
       return externalAccount(file, source, ctx);
     case 'authorized_user':
       return authorizedUser(file, source, ctx);
+    case 'impersonated_service_account': {
+      need(file, ['service_account_impersonation_url'], source);
+      const inner = file.source_credentials;
+      if (!inner || inner.type === 'impersonated_service_account') throw new CredentialsError(`${source}: the impersonated_service_account file has no usable source_credentials; log in again (gcloud auth application-default login --impersonate-service-account)`);
+      return impersonated(await grantFrom(inner, source, ctx), file.service_account_impersonation_url as string, source, ctx);
+    }
     default:
       throw new CredentialsError(
-        `${source}: credential type ${JSON.stringify(file.type ?? null)} is not one rollgate reads (service_account, external_account, authorized_user); use a service account key or workload identity federation (google-github-actions/auth)`,
+        `${source}: credential type ${JSON.stringify(file.type ?? null)} is not one rollgate reads (service_account, external_account, authorized_user, impersonated_service_account); use a service account key or workload identity federation (google-github-actions/auth)`,
       );
   }
 }
@@ -137,14 +147,19 @@ async function externalAccount(file: CredentialFile, source: string, ctx: StepCo
   const federated = oauthGrant(sts, source, ctx);
   const impersonate = file.service_account_impersonation_url;
   if (!impersonate) return federated;
-  const sa = decodeURIComponent(/serviceAccounts\/([^:/]+)/.exec(impersonate)?.[1] ?? 'the service account');
+  return impersonated(federated, impersonate, source, ctx);
+}
+
+/** The service account's own token, for a token allowed to impersonate it (IAM Credentials generateAccessToken). */
+async function impersonated(grant: Grant, url: string, source: string, ctx: StepContext): Promise<Grant> {
+  const sa = decodeURIComponent(/serviceAccounts\/([^:/]+)/.exec(url)?.[1] ?? 'the service account');
   const body = await exchange(
     {
-      url: impersonate,
+      url,
       json: { scope: [CLOUD_PLATFORM], lifetime: '3600s' },
-      headers: { authorization: `Bearer ${federated.token}` },
+      headers: { authorization: `Bearer ${grant.token}` },
       source: `${source}, impersonating ${sa}`,
-      fix: `grant the workload identity pool's principal roles/iam.workloadIdentityUser on ${sa}`,
+      fix: `grant the caller (the workload identity pool's principal, or your account) roles/iam.serviceAccountTokenCreator or roles/iam.workloadIdentityUser on ${sa}`,
     },
     ctx,
   );

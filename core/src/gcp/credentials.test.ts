@@ -64,7 +64,8 @@ describe('google credentials: a service account key', () => {
     const cases: [string, string][] = [
       [join(f.dir, 'nope.json'), `cannot read ${join(f.dir, 'nope.json')} (ENOENT); point it at the JSON file the login step wrote, or unset it`],
       [write('bad.json', '{"private_key": "-----BEGIN'), 'is not a JSON credential file; download the key again, or re-run the login step that wrote it'],
-      [write('imp.json', { type: 'impersonated_service_account' }), 'credential type "impersonated_service_account" is not one rollgate reads'],
+      [write('gdch.json', { type: 'gdch_service_account' }), 'credential type "gdch_service_account" is not one rollgate reads'],
+      [write('imp.json', { type: 'impersonated_service_account' }), 'the impersonated_service_account file has no service_account_impersonation_url'],
       [write('short.json', { type: 'service_account', client_email: SERVICE_ACCOUNT }), 'the service_account file has no private_key; download or generate it again'],
       [write('pem.json', { type: 'service_account', client_email: SERVICE_ACCOUNT, private_key: 'not a key' }), `its private_key cannot sign (not a PEM RSA key); create a new key for ${SERVICE_ACCOUNT}`],
     ];
@@ -124,7 +125,7 @@ describe('google credentials: workload identity federation (external_account)', 
     f.server.tokens.subjects.set('subject-2', audience);
     const denied = write('wif2.json', config({ file: write('oidc-token2', 'subject-2') }));
     expect((await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: denied })))).message).toContain(
-      `, impersonating ${SERVICE_ACCOUNT}: ${f.server.host} refused the exchange (HTTP 403, PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).); grant the workload identity pool's principal roles/iam.workloadIdentityUser on ${SERVICE_ACCOUNT}`,
+      `, impersonating ${SERVICE_ACCOUNT}: ${f.server.host} refused the exchange (HTTP 403, PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).); grant the caller (the workload identity pool's principal, or your account) roles/iam.serviceAccountTokenCreator or roles/iam.workloadIdentityUser on ${SERVICE_ACCOUNT}`,
     );
     const noPermission = write('wif3.json', config({ url: `${f.server.url}/oidc?audience=x`, headers: { Authorization: 'Bearer wrong' }, format: { type: 'json' } }));
     expect((await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: noPermission })))).message).toContain(
@@ -151,6 +152,19 @@ describe('google credentials: other sources', () => {
     expect(err.message).not.toContain('refresh-old');
   });
 
+  it('an impersonated service account (gcloud --impersonate-service-account) exchanges its source token for the service account\'s', async () => {
+    f.server.tokens.users.set('client-1', { secret: 'client-secret', refreshToken: 'refresh-1' });
+    f.server.tokens.impersonable.add(SERVICE_ACCOUNT);
+    const file = {
+      type: 'impersonated_service_account',
+      service_account_impersonation_url: `${f.server.url}/v1/projects/-/serviceAccounts/${SERVICE_ACCOUNT}:generateAccessToken`,
+      source_credentials: { type: 'authorized_user', client_id: 'client-1', client_secret: 'client-secret', refresh_token: 'refresh-1', token_uri: `${f.server.url}/token` },
+    };
+    const token = await googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: write('imp.json', file) }));
+    expect(f.server.tokens.valid(token)).toBe(true);
+    expect(f.server.exchanges).toEqual(['/token', `/v1/projects/-/serviceAccounts/${SERVICE_ACCOUNT}:generateAccessToken`]);
+  });
+
   it('gcloud application-default file under CLOUDSDK_CONFIG is read when no variable names credentials', async () => {
     writeFileSync(join(f.dir, 'application_default_credentials.json'), serviceAccountKey(f.server, f.privateKey));
     const token = await googleCredentials('cloud-run').token(ctx({ CLOUDSDK_CONFIG: f.dir }));
@@ -168,11 +182,34 @@ describe('google credentials: other sources', () => {
     expect(f.server.exchanges).toEqual(['/computeMetadata/v1/instance/service-accounts/default/token']);
   });
 
+  it('with no source and METADATA_SERVER_DETECTION=none, the error lists every source and how to set one', async () => {
+    const err = await failure(googleCredentials('cloud-sql').token(ctx({ METADATA_SERVER_DETECTION: 'none' })));
+    expect(err.message).toBe(
+      'cloud-sql: no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS to a service account key or a workload identity federation file (google-github-actions/auth writes one), or CLOUDSDK_AUTH_ACCESS_TOKEN, or run on Google Cloud with a service account attached',
+    );
+    expect(f.server.exchanges).toEqual([]);
+  });
+
   it('a metadata server named by GCE_METADATA_HOST that does not answer is a retryable error naming it', async () => {
     // A metadata host that cannot resolve stands for a machine outside Google Cloud.
     const creds = googleCredentials('cloud-sql');
     const err = await failure(creds.token(ctx({ GCE_METADATA_HOST: '127.0.0.1:9' })));
     expect(err.message).toContain('cloud-sql: the metadata server (127.0.0.1:9): 127.0.0.1:9 is unreachable');
     expect(err.retryable).toBe(true);
+  });
+});
+
+describe('google api calls', () => {
+  it('carry the quota project of a user credential file (x-goog-user-project), as Google libraries send it', async () => {
+    const { gcpApi } = await import('./client.js');
+    const { fakeDeps } = await import('../testing/fakes.js');
+    f.server.tokens.users.set('client-1', { secret: 'client-secret', refreshToken: 'refresh-1' });
+    f.server.sql.set(PROJECT, 'orders', { state: 'RUNNABLE' });
+    const user = { type: 'authorized_user', client_id: 'client-1', client_secret: 'client-secret', refresh_token: 'refresh-1', token_uri: `${f.server.url}/token`, quota_project_id: 'acme-billing' };
+    const api = gcpApi(fakeDeps({ clock: f.clock }, { settings: { gcp: f.settings } }), 'cloud-sql');
+    await api.call({ url: `${f.server.url}/v1/projects/${PROJECT}/instances/orders`, what: 'read orders' }, ctx({ GOOGLE_APPLICATION_CREDENTIALS: write('user.json', user) }));
+    expect(f.server.calls.at(-1)?.quotaProject).toBe('acme-billing');
+    await gcpApi(fakeDeps({ clock: f.clock }, { settings: { gcp: f.settings } }), 'cloud-sql').call({ url: `${f.server.url}/v1/projects/${PROJECT}/instances/orders`, what: 'read orders' }, ctx(f.env));
+    expect(f.server.calls.at(-1)?.quotaProject).toBeUndefined();
   });
 });

@@ -26,12 +26,18 @@ const METADATA_TIMEOUT_MS = 3_000;
 export interface GoogleCredentials extends TokenSource {
   /** The project the credentials name (a key's project_id, the quota project), when they name one. */
   project(ctx: StepContext): Promise<string | undefined>;
+  /**
+   * The project billed for the calls (x-goog-user-project), as Google's libraries send it: the
+   * credential file's quota_project_id, or GOOGLE_CLOUD_QUOTA_PROJECT; known once a token was obtained.
+   */
+  quotaProject(): string | undefined;
 }
 
 /** The standard Google credentials of one provider; `who` names it in messages (`cloud-run`). */
 export function googleCredentials(who: string): GoogleCredentials {
   let cached: Grant | undefined;
-  let pending: Promise<Grant> | undefined;
+  let pending: Promise<Grant & { quota?: string | undefined }> | undefined;
+  let quota: string | undefined;
 
   return {
     async token(ctx) {
@@ -41,7 +47,9 @@ export function googleCredentials(who: string): GoogleCredentials {
         pending = undefined;
       });
       try {
-        cached = await pending;
+        const got = await pending;
+        cached = got;
+        quota = ctx.env.GOOGLE_CLOUD_QUOTA_PROJECT ?? got.quota;
       } catch (err) {
         if (err instanceof CredentialsError) throw new CredentialsError(`${who}: ${err.message}`, { retryable: err.retryable, cause: err });
         throw err;
@@ -51,6 +59,7 @@ export function googleCredentials(who: string): GoogleCredentials {
     refresh() {
       cached = undefined;
     },
+    quotaProject: () => quota,
     async project(ctx) {
       const env = ctx.env;
       const path = env.GOOGLE_APPLICATION_CREDENTIALS;
@@ -63,15 +72,19 @@ export function googleCredentials(who: string): GoogleCredentials {
   };
 }
 
+const NO_CREDENTIALS =
+  'no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS to a service account key or a workload identity federation file (google-github-actions/auth writes one), or CLOUDSDK_AUTH_ACCESS_TOKEN, or run on Google Cloud with a service account attached';
+
 const hold = <T>(ctx: StepContext, work: Promise<T>): Promise<T> => (ctx.clock.hold ? ctx.clock.hold(work) : work);
 
-/** The first standard source that is there, and a token from it. */
-async function obtain(ctx: StepContext): Promise<Grant> {
+/** The first standard source that is there, a token from it, and the quota project its file names. */
+async function obtain(ctx: StepContext): Promise<Grant & { quota?: string | undefined }> {
   const env = ctx.env;
   const path = env.GOOGLE_APPLICATION_CREDENTIALS;
   if (path) {
     const source = `the credentials in GOOGLE_APPLICATION_CREDENTIALS (${path})`;
-    return grantFrom(await readCredentialFile(path, source), source, ctx);
+    const file = await readCredentialFile(path, source);
+    return { ...(await grantFrom(file, source, ctx)), quota: file.quota_project_id };
   }
   const plain = env.CLOUDSDK_AUTH_ACCESS_TOKEN;
   // gcloud does not say when it expires: kept for its usual hour, dropped at once on a 401.
@@ -79,7 +92,8 @@ async function obtain(ctx: StepContext): Promise<Grant> {
   const adc = await gcloudFile(env);
   if (adc) {
     const source = `gcloud's application-default credentials (${adc})`;
-    return grantFrom(await readCredentialFile(adc, source), source, ctx);
+    const file = await readCredentialFile(adc, source);
+    return { ...(await grantFrom(file, source, ctx)), quota: file.quota_project_id };
   }
   return metadata(ctx);
 }
@@ -97,6 +111,8 @@ async function gcloudFile(env: Record<string, string>): Promise<string | undefin
 
 /** A token of the attached service account from the metadata server. */
 async function metadata(ctx: StepContext): Promise<Grant> {
+  // As Google's libraries read it: `none` says this is not Google Cloud, so the server is not asked.
+  if (ctx.env.METADATA_SERVER_DETECTION === 'none' && !ctx.env.GCE_METADATA_HOST) throw new CredentialsError(NO_CREDENTIALS);
   const host = ctx.env.GCE_METADATA_HOST ?? 'metadata.google.internal';
   const source = `the metadata server (${host})`;
   try {
@@ -115,9 +131,6 @@ async function metadata(ctx: StepContext): Promise<Grant> {
   } catch (err) {
     if (!(err instanceof CredentialsError) || !err.retryable || ctx.env.GCE_METADATA_HOST) throw err;
     // Not on Google Cloud: no metadata server, and no other source either.
-    throw new CredentialsError(
-      'no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS to a service account key or a workload identity federation file (google-github-actions/auth writes one), or CLOUDSDK_AUTH_ACCESS_TOKEN, or run on Google Cloud with a service account attached (the metadata server did not answer)',
-      { cause: err },
-    );
+    throw new CredentialsError(`${NO_CREDENTIALS} (the metadata server did not answer)`, { cause: err });
   }
 }

@@ -31,6 +31,8 @@ export interface GcpCall {
   path: string;
   body?: unknown;
   status: number;
+  /** The x-goog-user-project header (the project billed), when sent. */
+  quotaProject?: string;
 }
 
 interface PathFault {
@@ -144,7 +146,8 @@ export class GcpServer {
       hang?.onArrival?.();
       return;
     }
-    const call: GcpCall = { method, path: url.pathname + url.search, ...(body !== undefined ? { body } : {}), status: 200 };
+    const quota = req.headers['x-goog-user-project'] as string | undefined;
+    const call: GcpCall = { method, path: url.pathname + url.search, ...(body !== undefined ? { body } : {}), status: 200, ...(quota ? { quotaProject: quota } : {}) };
     this.calls.push(call);
     try {
       if (!this.tokens.valid(bearer)) throw new GoogleFault(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
