@@ -218,15 +218,35 @@ describe('container-apps, end to end on the ARM double', () => {
     expect(view()).toEqual(before);
   });
 
-  it('an app in Single revision mode is refused before anything changes, saying how to switch it', async () => {
-    await azure.cleanup();
-    azure = await containerAppsFixture();
-    azure.apps.seed('web', { image: 'acme.azurecr.io/web:1.0.0', suffix: 'v1-0-0', mode: 'Single' });
-    const { outcome, events } = await run({});
-    expect(outcome.exitCode).toBe(1);
-    expect(stepError(events)).toContain(
-      'container-apps: container app rg-web/web is in Single revision mode, where a new revision takes all traffic as soon as it is ready: rollgate needs Multiple revision mode to start a version beside the running one and move traffic itself; switch it once (az containerapp revision set-mode --name web --resource-group rg-web --mode multiple) and run again',
-    );
-    expect(changed(events)).toEqual([]);
+  describe('an app in Single revision mode', () => {
+    beforeEach(async () => {
+      await azure.cleanup();
+      azure = await containerAppsFixture();
+      azure.apps.seed('web', { image: 'acme.azurecr.io/web:1.0.0', suffix: 'v1-0-0', mode: 'Single' });
+    });
+    const single = (name: string, image: string) => ({ mode: 'Single', traffic: [{ latestRevision: true, weight: 100 }], active: [{ name, images: [image] }] });
+
+    it('direct: the new revision, which Container Apps serves once it is ready, the old one deactivated by Container Apps', async () => {
+      const { outcome, events } = await run({});
+      expect(outcome.exitCode, failures(events)).toBe(0);
+      expect(view()).toEqual(single('web--v2-0-0', 'acme.azurecr.io/web:2.0.0'));
+      expect(changed(events)).toEqual(['revision web--v2-0-0: null -> "acme.azurecr.io/web:2.0.0"', 'traffic: "web--v1-0-0 100%" -> "web--v2-0-0 100%"']);
+    });
+
+    it('a bad version: Container Apps keeps the old revision serving, and rollgate deactivates the failed one', async () => {
+      const { outcome, events } = await run({}, 'bad');
+      expect(outcome.exitCode).toBe(1);
+      expect(view()).toEqual(single('web--v1-0-0', 'acme.azurecr.io/web:1.0.0'));
+      expect(changed(events)).toEqual(['revision web--bad: null -> "acme.azurecr.io/web:bad"', 'revision web--bad: "active" -> "inactive"']);
+    });
+
+    it('a canary is refused before anything changes, saying how to switch the mode', async () => {
+      const { outcome, events } = await run({ strategy: { type: 'canary', steps: [{ setWeight: 20 }] } });
+      expect(outcome.exitCode).toBe(1);
+      expect(stepError(events)).toContain(
+        'container-apps: container app rg-web/web is in Single revision mode, where a new revision takes all traffic as soon as it is ready: a canary or blue-green needs Multiple revision mode to start a version beside the running one and move traffic itself (a direct deploy works in either); switch it once (az containerapp revision set-mode --name web --resource-group rg-web --mode multiple) and run again',
+      );
+      expect(changed(events)).toEqual([]);
+    });
   });
 });

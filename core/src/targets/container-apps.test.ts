@@ -109,6 +109,29 @@ describe('container-apps target', () => {
     expect(lines).toContain('container-apps: another operation is in progress on container app rg-web/web: waiting for it to end (attempt 2 of 10)');
   });
 
+  it('Single revision mode: a revert is a new revision of the previous image (an old one cannot take traffic back), and only over what rollgate made', async () => {
+    azure.apps.seed('web', { image: 'acme.azurecr.io/web:1.0.0', suffix: 'v1-0-0', mode: 'Single' });
+    const t = target();
+    const previous = await t.current(ctx());
+    await t.deploy('2.0.0', ctx());
+    changes.length = 0;
+    await t.revert(previous, ctx());
+    expect(fields()).toEqual(['revision web--v1-0-0-2: null -> "acme.azurecr.io/web:1.0.0"', 'traffic: "web--v2-0-0 100%" -> "web--v1-0-0-2 100%"']);
+    expect(azure.apps.view('web')).toEqual({ mode: 'Single', traffic: [{ latestRevision: true, weight: 100 }], active: [{ name: 'web--v1-0-0-2', images: ['acme.azurecr.io/web:1.0.0'] }] });
+    expect((await t.current(ctx()))?.version).toBe('1.0.0');
+    // Reverting again changes nothing; over someone else's deploy it refuses.
+    changes.length = 0;
+    await t.revert(previous, ctx());
+    expect(changes).toEqual([]);
+    // Someone else deploys another image (their own process, their own state); this run's revert refuses.
+    const theirs = containerApps.create(containerApps.configSchema.parse({ type: 'container-apps', app: 'web', image: 'acme.azurecr.io/other' }), azure.deps(new MemoryProviderStates()));
+    await theirs.deploy('9.9.9', ctx());
+    const err = await failure(t.revert(previous, ctx()));
+    expect(err?.message).toBe(
+      'container-apps: container app rg-web/web serves revision web--v9-9-9 (acme.azurecr.io/other:9.9.9), which rollgate did not make: someone else deployed it since, so rollgate does not put acme.azurecr.io/web:1.0.0 back over it; check it, and revert by hand if it should go',
+    );
+  });
+
   it('candidate health says what the revision is doing', async () => {
     seed();
     const t = target();

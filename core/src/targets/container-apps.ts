@@ -7,8 +7,9 @@ import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
 import type { Target } from '../ports/target.js';
 import { versionOfImage } from '../util/image-ref.js';
-import { type AppRef, appRef, awaitRevision, type ContainerApp, deleteApp, healthOf, readApp, readRevision, requireMultiple, revisionAction } from './container-apps/api.js';
+import { type AppRef, appRef, awaitRevision, type ContainerApp, deleteApp, healthOf, isMultiple, readApp, readRevision, revisionAction } from './container-apps/api.js';
 import { containerAppsCandidates, deactivateIfIdle } from './container-apps/candidates.js';
+import { deploySingle, revertSingle } from './container-apps/single.js';
 import { createApp, ensureRevision, imageOfRevision, type Kept, liveTraffic, moveTraffic, type Parts } from './container-apps/revisions.js';
 import { candidateOf, describeTraffic, type Pinned, sameTraffic, stableOf } from './container-apps/traffic.js';
 
@@ -95,7 +96,10 @@ export function create(config: ContainerAppsTargetConfig, deps: ProviderDeps): T
         await createApp(parts, arm, ref, version, ctx);
         return;
       }
-      requireMultiple(app, ref);
+      if (!isMultiple(app)) {
+        await deploySingle(parts, arm, ref, app, version, ctx);
+        return;
+      }
       const name = await ensureRevision(parts, arm, ref, app, version, ctx);
       const now = (await readApp(arm, ref)) ?? app;
       await moveTraffic(parts, arm, ref, now, [{ revisionName: name, weight: 100 }], ctx);
@@ -121,6 +125,10 @@ export function create(config: ContainerAppsTargetConfig, deps: ProviderDeps): T
         return;
       }
       if (!app) throw new ProviderError(`container-apps: ${ref.what} does not exist any more, so ${previous.version} cannot be put back; someone deleted it`);
+      if (!isMultiple(app)) {
+        await revertSingle(parts, arm, ref, previous, ctx);
+        return;
+      }
       const back = trafficOf(previous);
       const live = liveTraffic(app);
       const set = parts.kept().set;

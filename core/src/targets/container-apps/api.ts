@@ -142,12 +142,14 @@ export async function revisionAction(arm: Arm, ref: AppRef, revision: string, ac
   await arm.call({ method: 'POST', path: `${ref.path}/revisions/${encodeURIComponent(revision)}/${action}`, apiVersion: API_VERSION, what: `${action} revision ${revision} of ${ref.what}` });
 }
 
-/** Whether the app can run revisions side by side; when not, what to do about it. */
+/** Whether the app runs revisions side by side (Multiple revision mode). */
+export const isMultiple = (app: ContainerApp): boolean => (app.properties?.configuration?.activeRevisionsMode ?? 'Single').toLowerCase() === 'multiple';
+
+/** Whether the app can run a candidate beside the stable revision; when not, what to do about it. */
 export function requireMultiple(app: ContainerApp, ref: AppRef): void {
-  const mode = app.properties?.configuration?.activeRevisionsMode ?? 'Single';
-  if (mode.toLowerCase() === 'multiple') return;
+  if (isMultiple(app)) return;
   throw new ProviderError(
-    `container-apps: ${ref.what} is in ${mode} revision mode, where a new revision takes all traffic as soon as it is ready: rollgate needs Multiple revision mode to start a version beside the running one and move traffic itself; switch it once (az containerapp revision set-mode --name ${ref.name} --resource-group ${ref.group} --mode multiple) and run again`,
+    `container-apps: ${ref.what} is in Single revision mode, where a new revision takes all traffic as soon as it is ready: a canary or blue-green needs Multiple revision mode to start a version beside the running one and move traffic itself (a direct deploy works in either); switch it once (az containerapp revision set-mode --name ${ref.name} --resource-group ${ref.group} --mode multiple) and run again`,
   );
 }
 

@@ -53,7 +53,7 @@ export function containerOf(template: Template | undefined, name: string | undef
 }
 
 /** The template of `version`: the image set in the container rollgate sets, its revision suffix. */
-function templateFor(parts: Parts, from: Template | undefined, app: string, version: string, what: string): { template: Template; image: string } {
+export function templateFor(parts: Parts, from: Template | undefined, app: string, version: string, what: string): { template: Template; image: string } {
   const template = structuredClone(from ?? {});
   const container = containerOf(template, parts.config.container, what);
   const image = imageFor(version, parts.config.image ?? repositoryOf(container.image ?? ''));
@@ -61,7 +61,7 @@ function templateFor(parts: Parts, from: Template | undefined, app: string, vers
   return { template: { ...template, revisionSuffix: suffixOf(app, version) }, image };
 }
 
-async function remember(parts: Parts, revision: string): Promise<void> {
+export async function remember(parts: Parts, revision: string): Promise<void> {
   const made = parts.kept().made ?? [];
   if (!made.includes(revision)) await parts.keep({ made: [...made, revision] });
 }
