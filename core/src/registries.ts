@@ -1,6 +1,9 @@
 import { approvers } from './approvals/index.js';
 import { auditSinks } from './audit/index.js';
+import * as azure from './azure/family.js';
+import * as aws from './aws/family.js';
 import { defaultMetricProviders, metricProviders } from './metrics/index.js';
+import * as gcp from './gcp/family.js';
 import * as kubernetes from './kubernetes/family.js';
 import { notifiers } from './notifiers/index.js';
 import { probes } from './probes/index.js';
@@ -18,5 +21,5 @@ import { targets } from './targets/index.js';
 export { approvers, auditSinks, defaultMetricProviders, metricProviders, notifiers, probes, routers, strategies, targets };
 
 /** Provider families with settings of their own, by the key of their block. */
-export const families = { kubernetes, sim, swarm } satisfies Record<string, FamilyModule>;
+export const families = { aws, azure, gcp, kubernetes, sim, swarm } satisfies Record<string, FamilyModule>;
 export type FamilyName = keyof typeof families;

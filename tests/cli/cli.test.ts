@@ -46,7 +46,7 @@ describe('rollgate validate', () => {
     );
     const r = await cli(['validate', file], { cwd });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/bad\.yml:7:\d+: .*target\.type: unknown target type 'helm'; allowed: command, fleet, kubernetes, sim, swarm/);
+    expect(r.stderr).toMatch(/bad\.yml:7:\d+: .*target\.type: unknown target type 'helm'; allowed: app-service, cloud-run, command, container-apps, ecs, fleet, kubernetes, sim, swarm/);
     expect(r.stderr).not.toMatch(/    at /);
   });
 

@@ -55,7 +55,7 @@ describe('parseWorkflow', () => {
   it('reports a JSON problem at its line and column', () => {
     const json = '{\n  "version": 1,\n  "name": "web",\n  "environments": {},\n  "stages": [\n    { "name": "a", "environment": "x", "target": { "type": "helm" } }\n  ]\n}\n';
     expect(lines(errorsOf(parseWorkflow(json, 'w.json')))).toEqual([
-      "w.json:6:60: stages[a].target.type: unknown target type 'helm'; allowed: command, fleet, kubernetes, sim, swarm",
+      "w.json:6:60: stages[a].target.type: unknown target type 'helm'; allowed: app-service, cloud-run, command, container-apps, ecs, fleet, kubernetes, sim, swarm",
     ]);
   });
 
@@ -74,7 +74,7 @@ describe('parseWorkflow', () => {
     const issues = errorsOf(parseWorkflow(text, 'w.yml'));
     expect(lines(issues)).toEqual([
       "w.yml:9:11: stages[1].name: duplicate stage name 'deploy-web' (already used by stages[0]); stage names must be unique",
-      "w.yml:11:21: stages[1].target.type: unknown target type 'helm'; allowed: command, fleet, kubernetes, sim, swarm",
+      "w.yml:11:21: stages[1].target.type: unknown target type 'helm'; allowed: app-service, cloud-run, command, container-apps, ecs, fleet, kubernetes, sim, swarm",
       'w.yml:12:18: stages[1].description: looks like an inlined secret (a GitHub token); put it in an environment variable and reference it by name',
     ]);
   });
@@ -104,7 +104,7 @@ stages:
 `;
     expect(lines(errorsOf(parseWorkflow(text, 'w.yml')))).toEqual([
       'w.yml:4:44: environments.staging.variables.A: expected a string, got a list',
-      'w.yml:6:14: probes.p.type: unknown probe type 5; allowed: http, tcp, command, sim, postgres, prometheus, kubernetes, swarm',
+      'w.yml:6:14: probes.p.type: unknown probe type 5; allowed: http, tcp, command, sim, postgres, prometheus, kubernetes, swarm, aws-target-group, aws-rds, aws-quota, azure-database, cloud-sql',
       'w.yml:7:35: probes.q.run.run: must not be empty',
       'w.yml:8:34: probes.r.port: must be at most 65535, got the number 70000',
       "w.yml:9:6: probes.s.host: missing required field 'host'",
@@ -136,7 +136,7 @@ stages:
       'w.yml:11:15: stages[a].target.health: must list at least 1 item',
       "w.yml:12:16: stages[a].target.current.run: missing required field 'run' (An argv array, or script text when `shell` is true)",
       'w.yml:13:25: stages[a].target.revert[1]: expected a string, got the number 1; quote it to keep it as text',
-      'w.yml:16:21: stages[b].target.type: unknown target type a map; allowed: command, fleet, kubernetes, sim, swarm',
+      'w.yml:16:21: stages[b].target.type: unknown target type a map; allowed: app-service, cloud-run, command, container-apps, ecs, fleet, kubernetes, sim, swarm',
     ]);
   });
 
@@ -187,7 +187,7 @@ stages:
   it('reads a file whose lines end with a lone CR like any other', () => {
     expect(parseWorkflow(MINIMAL.replace(/\n/g, '\r'), 'w.yml').ok).toBe(true);
     expect(lines(errorsOf(parseWorkflow(MINIMAL.replace('type: sim', 'type: helm').replace(/\n/g, '\r'), 'w.yml')))).toEqual([
-      "w.yml:8:21: stages[deploy-web].target.type: unknown target type 'helm'; allowed: command, fleet, kubernetes, sim, swarm",
+      "w.yml:8:21: stages[deploy-web].target.type: unknown target type 'helm'; allowed: app-service, cloud-run, command, container-apps, ecs, fleet, kubernetes, sim, swarm",
     ]);
   });
 

@@ -23,7 +23,7 @@ const sim = { type: 'sim', service: 'web' };
 describe('strategy capabilities', () => {
   it('refuses a strategy whose target lacks a capability it needs, naming the targets that have it', () => {
     expect(errors({ target: command, router: { type: 'sim' }, strategy: { type: 'canary', steps: [{ setWeight: 10 }] } })).toEqual([
-      'stages[web].strategy.type: canary needs a target with the candidates capability (running two versions side by side): fleet, kubernetes, sim, swarm; the command target has neither. Use direct, or a target that can.',
+      'stages[web].strategy.type: canary needs a target with the candidates capability (running two versions side by side): app-service, cloud-run, container-apps, ecs, fleet, kubernetes, sim, swarm; the command target has neither. Use direct, or a target that can.',
     ]);
     expect(errors({ target: command, strategy: { type: 'progressive' } })).toEqual([
       'stages[web].strategy.type: progressive needs a target with the fleet capability (a fleet of units changed in waves): fleet, kubernetes, sim; the command target has neither. Use direct, or a target that can.',
