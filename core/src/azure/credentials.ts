@@ -63,10 +63,12 @@ export function azureTokenSource(settings: AzureSettings, env?: Record<string, s
       get: async (ctx) => {
         const e = envOf(ctx);
         const file = e.AZURE_FEDERATED_TOKEN_FILE as string;
-        // Read at every exchange: the platform rotates the file.
-        const assertion = (await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        // Read at every exchange (the platform rotates the file), held on the clock: a virtual
+        // clock must not run ahead of a disk read.
+        const read = readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
           throw new ProviderError(`azure: credentials from workload identity: cannot read AZURE_FEDERATED_TOKEN_FILE ${file} (${err.code ?? err.message}); check the service account's federated token volume`);
-        })).trim();
+        });
+        const assertion = (await (ctx.clock.hold ? ctx.clock.hold(read) : read)).trim();
         return clientAssertionToken(tokenUrl(ctx), e, assertion, scope, 'workload identity (AZURE_FEDERATED_TOKEN_FILE)', ctx);
       },
     },
