@@ -120,6 +120,17 @@ describe('ecs and alb, end to end on the AWS doubles', () => {
     expect(aws.server.callsOf('CreateService')[0]?.params).toMatchObject({ serviceName: 'web-candidate', loadBalancers: [{ targetGroupArn: arns.green, containerName: 'app', containerPort: 8080 }] });
   });
 
+  it('a second canary right after the first waits for the deleted candidate service to drain (ECS refuses its name until then)', async () => {
+    const strategy = { type: 'canary', steps: [{ setWeight: 50 }, { pause: { duration: '1m' } }] };
+    expect((await run({ router: router(), strategy })).outcome.exitCode).toBe(0);
+    const { outcome, events } = await run({ router: router(), strategy }, '3.0.0');
+    expect(outcome.exitCode, failure(events)).toBe(0);
+    expect(taskDefinitionOf()).toBe('web:3');
+    expect(logged(events)).toContain(
+      'ecs: service prod/web-candidate of an earlier rollout is still draining (its tasks are stopping); a service of that name can be created once ECS marks it INACTIVE',
+    );
+  });
+
   it('blue-green with the alb router: green at full scale behind web-green, all traffic switched, promoted, switched back to blue', async () => {
     const { outcome, events } = await run({ router: router(), strategy: { type: 'blue-green', scaleDownDelay: '0s' } });
     expect(outcome.exitCode, failure(events)).toBe(0);

@@ -63,6 +63,8 @@ const COPIED = [
 export interface EcsApi {
   /** The service, or `undefined` when it is missing or deleted (INACTIVE, or DRAINING after a delete). */
   service(name: string, ctx: StepContext): Promise<Service | undefined>;
+  /** `true` while a deleted service of this name still stops its tasks: ECS refuses a new one of the same name until then. */
+  draining(name: string, ctx: StepContext): Promise<boolean>;
   taskDefinition(arn: string, ctx: StepContext): Promise<{ def: TaskDefinition; tags: Tag[] }>;
   /** Registers a revision of `def`'s family with `containers`; returns its ARN. */
   register(def: TaskDefinition, tags: Tag[], containers: ContainerDefinition[], ctx: StepContext): Promise<string>;
@@ -96,6 +98,10 @@ export function ecsApi(deps: ProviderDeps, cluster: string): EcsApi {
       );
       const s = out.services?.[0];
       return s && s.status === 'ACTIVE' ? s : undefined;
+    },
+    async draining(name, ctx) {
+      const out = await send<{ services?: Service[] }>((m) => new m.DescribeServicesCommand({ cluster, services: [name] }), `read ${where(name)}`, ctx);
+      return out.services?.[0]?.status === 'DRAINING';
     },
     async taskDefinition(arn, ctx) {
       const out = await send<{ taskDefinition?: TaskDefinition; tags?: Tag[] }>(

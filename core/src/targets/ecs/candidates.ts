@@ -3,7 +3,7 @@ import type { StepContext } from '../../ports/step-context.js';
 import type { Service } from './api.js';
 import { ProviderError } from '../../errors.js';
 import { shortArn, versionOfImage } from './images.js';
-import { awaitDeployment, healthOf } from './rollout.js';
+import { awaitDeployment, awaitDrained, healthOf } from './rollout.js';
 import type { Parts, stableService } from './service.js';
 
 /*
@@ -60,6 +60,7 @@ export function ecsCandidates(parts: Parts, stable: ReturnType<typeof stableServ
       if (kept().candidate !== arn) await keep({ candidate: arn });
       const existing = await api.service(name, ctx);
       if (!existing) {
+        await awaitDrained(api, name, limits, ctx);
         const from = service ? api.copyOf(service) : fromManifest?.service;
         await api.create({ ...from, loadBalancers: loadBalancersOf(service ?? fromManifest?.service), serviceName: name, taskDefinition: arn, desiredCount: replicas }, ctx);
         ctx.recordChange({ object: parts.object(name), field: 'created', before: null, after: shortArn(arn) });

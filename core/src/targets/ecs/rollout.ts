@@ -77,6 +77,24 @@ export async function awaitDeployment(api: EcsApi, name: string, arn: string, li
   }
 }
 
+/**
+ * Waits until a deleted service of this name has stopped its tasks (DRAINING → INACTIVE): ECS
+ * answers "Creation of service was not idempotent" to a new service of the same name until then,
+ * which is what the next rollout's candidate meets right after the last one's was deleted.
+ */
+export async function awaitDrained(api: EcsApi, name: string, limits: Limits, ctx: StepContext): Promise<void> {
+  const until = ctx.clock.now() + limits.timeoutMs;
+  for (let read = 0; await api.draining(name, ctx); read++) {
+    if (read === 0) ctx.log.info(`ecs: service ${api.cluster}/${name} of an earlier rollout is still draining (its tasks are stopping); a service of that name can be created once ECS marks it INACTIVE`);
+    if (ctx.clock.now() >= until) {
+      throw new ProviderError(
+        `ecs target: service ${api.cluster}/${name} of an earlier rollout was still draining after ${formatLimit(limits.timeoutMs)}, so no candidate of that name can be created; check its tasks (aws ecs list-tasks --service-name ${name}), or set candidateService to another name`,
+      );
+    }
+    await ctx.clock.sleep(limits.intervalMs, ctx.signal);
+  }
+}
+
 /** A service's health: its PRIMARY deployment's running tasks against its desired count, rollout completed. */
 export function healthOf(s: Service | undefined, what: string): HealthReport {
   if (!s) return { healthy: false, ready: 0, total: 0, message: `ecs target: ${what} does not exist` };
