@@ -27,6 +27,12 @@ function safeWriter(stream: NodeJS.WriteStream): (s: string) => void {
 }
 const out = { stdout: safeWriter(process.stdout), stderr: safeWriter(process.stderr) };
 
+// On Node < 22 the AWS SDK prints, in every run that loads it, that its releases after January 2027
+// will need Node 22. rollgate ships a release that supports Node 20 and is tested there
+// (tests/aws/cli.test.ts): the notice would only be noise in a deployment's log. Set the variable
+// to `false` to see it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 runCli(process.argv.slice(2), {
   out,
   env: process.env,
