@@ -213,3 +213,21 @@ describe('google api calls', () => {
     expect(f.server.calls.at(-1)?.quotaProject).toBeUndefined();
   });
 });
+
+describe('google credentials: the project acted in', () => {
+  it("follows ADC: GOOGLE_CLOUD_PROJECT, then GCLOUD_PROJECT, then the key file's project_id; never the quota project", async () => {
+    const creds = googleCredentials('cloud-run');
+    expect(await creds.project(ctx({ ...f.env, GOOGLE_CLOUD_PROJECT: 'acme-env', GCLOUD_PROJECT: 'acme-gcloud' }))).toBe('acme-env');
+    expect(await creds.project(ctx({ ...f.env, GCLOUD_PROJECT: 'acme-gcloud' }))).toBe('acme-gcloud');
+    expect(await creds.project(ctx(f.env))).toBe(PROJECT);
+    const user = { type: 'authorized_user', client_id: 'client-1', client_secret: 's', refresh_token: 'r', token_uri: `${f.server.url}/token`, quota_project_id: 'acme-billing' };
+    expect(await creds.project(ctx({ GOOGLE_APPLICATION_CREDENTIALS: write('user.json', user) }))).toBeUndefined();
+    const { gcpApi } = await import('./client.js');
+    const { fakeDeps } = await import('../testing/fakes.js');
+    const api = gcpApi(fakeDeps({ clock: f.clock }, { settings: { gcp: { endpoint: f.server.url } } }), 'cloud-run');
+    expect((await failure(api.project(ctx({ GOOGLE_APPLICATION_CREDENTIALS: write('user2.json', user) })))).message).toBe(
+      "cloud-run: no Google Cloud project: set `project` in the workflow's gcp block (or the provider's own), or GOOGLE_CLOUD_PROJECT in the environment",
+    );
+    expect(await gcpApi(fakeDeps({ clock: f.clock }, { settings: { gcp: { project: 'acme-set', endpoint: f.server.url } } }), 'cloud-run').project(ctx({ ...f.env, GOOGLE_CLOUD_PROJECT: 'acme-env' }))).toBe('acme-set');
+  });
+});

@@ -24,7 +24,11 @@ const EARLY_MS = 60_000;
 const METADATA_TIMEOUT_MS = 3_000;
 
 export interface GoogleCredentials extends TokenSource {
-  /** The project the credentials name (a key's project_id, the quota project), when they name one. */
+  /**
+   * The project to act in when no setting names one, in the order of Google's ADC: GOOGLE_CLOUD_PROJECT,
+   * then GCLOUD_PROJECT (then gcloud's CLOUDSDK_CORE_PROJECT), then the credential file's project_id.
+   * Never the quota_project_id: that is the project billed, not one to act in.
+   */
   project(ctx: StepContext): Promise<string | undefined>;
   /**
    * The project billed for the calls (x-goog-user-project), as Google's libraries send it: the
@@ -62,12 +66,12 @@ export function googleCredentials(who: string): GoogleCredentials {
     quotaProject: () => quota,
     async project(ctx) {
       const env = ctx.env;
+      const named = env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT;
+      if (named) return named;
       const path = env.GOOGLE_APPLICATION_CREDENTIALS;
-      if (path) {
-        const file = await hold(ctx, readCredentialFile(path, `GOOGLE_APPLICATION_CREDENTIALS (${path})`).catch(() => undefined));
-        if (file) return file.project_id ?? file.quota_project_id;
-      }
-      return env.CLOUDSDK_CORE_PROJECT ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT;
+      if (!path) return undefined;
+      const file = await hold(ctx, readCredentialFile(path, `GOOGLE_APPLICATION_CREDENTIALS (${path})`).catch(() => undefined));
+      return file?.project_id;
     },
   };
 }

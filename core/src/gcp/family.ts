@@ -11,7 +11,7 @@ export const name = 'gcp';
 
 export const settingsSchema = z
   .strictObject({
-    project: z.string().min(1).optional().describe('Project ID the providers act in when their own config names none (default: the project of the credentials, when they name one)'),
+    project: z.string().min(1).optional().describe('Project ID the providers act in when their own config names none (default: GOOGLE_CLOUD_PROJECT, then GCLOUD_PROJECT, then the project_id of the credential file)'),
     region: z.string().min(1).optional().describe('Region (location) of the Cloud Run services when the target names none, e.g. europe-west1'),
     endpoint: z
       .url({ protocol: /^https?$/ })
