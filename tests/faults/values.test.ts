@@ -104,6 +104,19 @@ describe('secrets in what rollgate prints', () => {
     expect(inspected.stages[0]?.probes.failing?.error).toBe('command exited with code 3: cannot log in with ***');
   });
 
+  it('masks the clouds’ standard credential variables without being told, and still hands them to commands (the aws CLI reads them)', async () => {
+    const loaded = loadTestWorkflow({
+      environments: { prod: {} },
+      probes: { leaky: { type: 'command', run: ['sh', '-c', 'echo "$AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN $AZURE_CLIENT_SECRET $CLOUDSDK_AUTH_ACCESS_TOKEN $AWS_ACCESS_KEY_ID"'] } },
+      stages: [{ name: 'web', environment: 'prod', when: 'probes.leaky.ok', target: { type: 'command', deploy: ['true'] } }],
+    });
+    const secrets = { AWS_SECRET_ACCESS_KEY: 'aws-secret-value-1', AWS_SESSION_TOKEN: 'aws-session-value-2', AZURE_CLIENT_SECRET: 'azure-secret-value-3', CLOUDSDK_AUTH_ACCESS_TOKEN: 'gcloud-token-value-4' };
+    const { events } = await run(loaded, { ...secrets, AWS_ACCESS_KEY_ID: 'AKIDVISIBLE' });
+    const measured = events.find((e) => e.kind === 'probes.measured');
+    expect(measured?.kind === 'probes.measured' ? measured.snapshot.leaky?.value : undefined).toBe('*** *** *** *** AKIDVISIBLE');
+    for (const value of Object.values(secrets)) expect(JSON.stringify(events)).not.toContain(value);
+  });
+
   it('a probe’s output cut at its limit keeps no part of a secret', async () => {
     const secret = 'tail-of-this-secret-must-not-leak';
     const loaded = loadTestWorkflow({

@@ -133,3 +133,11 @@ describe('client configuration', () => {
     expect(err.nothingChanged).toBe(true);
   });
 });
+
+describe('what a refusal means', () => {
+  it('does not retry a hard limit as if it were throttling', () => {
+    const err = awsError(Object.assign(new Error('Too many services in cluster prod'), { name: 'LimitExceededException', $fault: 'client', $metadata: { httpStatusCode: 400 } }), 'ecs', 'create the service web-candidate');
+    expect(err.message).toBe('ecs: cannot create the service web-candidate: LimitExceededException: Too many services in cluster prod');
+    expect(err.retryable).toBe(false);
+  });
+});

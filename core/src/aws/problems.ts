@@ -18,7 +18,7 @@ const THROTTLED = new Set([
   'RequestThrottledException',
   'SlowDown',
   'ProvisionedThroughputExceededException',
-  'LimitExceededException',
+  // Not LimitExceededException: in ECS and others it is a hard limit (too many services), which no retry lifts.
 ]);
 const CREDENTIALS = new Set([
   'ExpiredToken',

@@ -2,6 +2,7 @@ import type { Workflow } from '../definition/schema.js';
 import { type ConfigIssue, WorkflowConfigError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 import { createVirtualClock } from '../clocks/virtual.js';
+import { CREDENTIAL_VARIABLES } from '../util/credential-variables.js';
 import { createMasker } from '../util/mask.js';
 import { createRealClock } from '../clocks/real.js';
 import { families, metricProviders, probes, routers, targets } from '../registries.js';
@@ -61,16 +62,16 @@ export function withheldEnvVars(workflow: Workflow): Set<string> {
 
 /**
  * The names of every variable whose value is a secret to this workflow: the `*Env` fields, the
- * `secrets` list and the default audit key variable. What a CI adapter registers with its
+ * `secrets` list, the default audit key variable and the clouds' standard credential variables. What a CI adapter registers with its
  * platform's own masking before anything is printed.
  */
 export function secretVariableNames(workflow: Workflow): string[] {
-  return [...new Set([...withheldEnvVars(workflow), ...workflow.secrets])];
+  return [...new Set([...withheldEnvVars(workflow), ...workflow.secrets, ...CREDENTIAL_VARIABLES])];
 }
 
 /** The secret values the run knows, with the variable each came from (secrets and `*Env` fields). */
 export function secretSources(workflow: Workflow, env: Record<string, string>): { name: string; value: string }[] {
-  const names = new Set([...referencedEnvVars(workflow).map((r) => r.name), ...workflow.secrets]);
+  const names = new Set([...referencedEnvVars(workflow).map((r) => r.name), ...workflow.secrets, ...CREDENTIAL_VARIABLES]);
   return [...names].flatMap((name) => (env[name] ? [{ name, value: env[name] }] : []));
 }
 
@@ -90,6 +91,7 @@ export function prepareSecrets(workflow: Workflow, env: Record<string, string>):
     .filter((r) => !env[r.name])
     .map((r) => ({ path: r.path, message: `environment variable ${r.name} is not set (export it in the CI job's secrets)` }));
   if (issues.length > 0) throw new WorkflowConfigError(issues, 'missing secrets');
-  const names = new Set([...refs.map((r) => r.name), ...workflow.secrets]);
+  // The clouds' standard credential variables are masked too: their SDKs read them by name.
+  const names = new Set([...refs.map((r) => r.name), ...workflow.secrets, ...CREDENTIAL_VARIABLES]);
   return createMasker([...names].map((n) => env[n]).filter((v): v is string => typeof v === 'string' && v.length > 0));
 }
