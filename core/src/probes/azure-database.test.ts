@@ -29,16 +29,26 @@ describe('azure-database probe', () => {
   it('a flexible server being updated or stopped is not ok, and says so', async () => {
     databases.set('mysql', RESOURCE_GROUP, 'shop', { state: 'Updating', highAvailability: { mode: 'SameZone', state: 'FailingOver' } });
     const result = await check({ server: 'shop', kind: 'mysql-flexible' });
-    expect(result).toMatchObject({ ok: false, value: 'Updating', details: { haState: 'FailingOver' }, error: 'azure-database probe: MySQL flexible server shop is Updating, not Ready' });
+    expect(result).toMatchObject({ ok: false, value: 'Updating', details: { haState: 'FailingOver' }, error: 'azure-database probe: MySQL flexible server shop is Updating, not Ready; wait for the operation in progress to end and run again (az mysql flexible-server show --name shop)' });
     databases.set('postgres', RESOURCE_GROUP, 'orders', { state: 'Stopped' });
-    expect((await check({ server: 'orders', kind: 'postgres-flexible' })).error).toBe('azure-database probe: PostgreSQL flexible server orders is Stopped, not Ready');
+    expect((await check({ server: 'orders', kind: 'postgres-flexible' })).error).toBe('azure-database probe: PostgreSQL flexible server orders is Stopped, not Ready; start it (az postgres flexible-server start --name orders) and run again');
+    databases.set('mysql', RESOURCE_GROUP, 'shop', { state: 'Stopped' });
+    expect((await check({ server: 'shop', kind: 'mysql-flexible', resourceGroup: RESOURCE_GROUP })).error).toBe(
+      `azure-database probe: MySQL flexible server shop is Stopped, not Ready; start it (az mysql flexible-server start --name shop --resource-group ${RESOURCE_GROUP}) and run again`,
+    );
   });
 
   it('an SQL database is ok when Online, not when Paused', async () => {
     databases.set('sql', RESOURCE_GROUP, 'sqlsrv/orders', { status: 'Online', currentServiceObjectiveName: 'GP_S_Gen5_2' });
     expect(await check({ server: 'sqlsrv', kind: 'sql', database: 'orders' })).toMatchObject({ ok: true, value: 'Online', details: { serviceObjective: 'GP_S_Gen5_2' } });
     databases.set('sql', RESOURCE_GROUP, 'sqlsrv/orders', { status: 'Paused' });
-    expect((await check({ server: 'sqlsrv', kind: 'sql', database: 'orders' })).error).toBe('azure-database probe: SQL database sqlsrv/orders is Paused, not Online');
+    expect((await check({ server: 'sqlsrv', kind: 'sql', database: 'orders' })).error).toBe(
+      'azure-database probe: SQL database sqlsrv/orders is Paused, not Online; a serverless database resumes on its first connection: connect to it once (or run again after it resumes), or turn off auto-pause',
+    );
+    databases.set('sql', RESOURCE_GROUP, 'sqlsrv/orders', { status: 'Scaling' });
+    expect((await check({ server: 'sqlsrv', kind: 'sql', database: 'orders' })).error).toBe(
+      'azure-database probe: SQL database sqlsrv/orders is Scaling, not Online; wait for it to become Online and run again (az sql db show --server sqlsrv --name orders)',
+    );
   });
 
   it('kind sql needs a database', () => {

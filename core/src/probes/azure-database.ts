@@ -54,6 +54,18 @@ export function create(config: AzureDatabaseProbeConfig, deps: ProviderDeps): Pr
   const kind = KINDS[config.kind];
   const name = config.kind === 'sql' ? `${kind.what} ${config.server}/${String(config.database)}` : `${kind.what} ${config.server}`;
 
+  /** What to do about a database that is not ready, by its state. */
+  const notReady = (state: string): string => {
+    const group = config.resourceGroup ? ` --resource-group ${config.resourceGroup}` : '';
+    if (config.kind === 'sql') {
+      if (state === 'Paused') return 'a serverless database resumes on its first connection: connect to it once (or run again after it resumes), or turn off auto-pause';
+      return `wait for it to become Online and run again (az sql db show --server ${config.server} --name ${String(config.database)}${group})`;
+    }
+    const cli = config.kind === 'postgres-flexible' ? 'postgres' : 'mysql';
+    if (state === 'Stopped') return `start it (az ${cli} flexible-server start --name ${config.server}${group}) and run again`;
+    return `wait for the operation in progress to end and run again (az ${cli} flexible-server show --name ${config.server}${group})`;
+  };
+
   return {
     type,
     async check(ctx): Promise<ProbeResult> {
@@ -76,7 +88,7 @@ export function create(config: AzureDatabaseProbeConfig, deps: ProviderDeps): Pr
           ...(body.currentServiceObjectiveName ? { serviceObjective: body.currentServiceObjectiveName } : {}),
         };
         const ok = state === kind.ready;
-        return { ok, value: state, latencyMs: latencyMs(), details, ...(ok ? {} : { error: `azure-database probe: ${name} is ${state}, not ${kind.ready}` }) };
+        return { ok, value: state, latencyMs: latencyMs(), details, ...(ok ? {} : { error: `azure-database probe: ${name} is ${state}, not ${kind.ready}; ${notReady(state)}` }) };
       } catch (err) {
         const why =
           signal.aborted && !ctx.signal.aborted

@@ -23,9 +23,16 @@ it('RUNNABLE is ok, with the activation policy, version and a scheduled maintena
 });
 
 it('every other state, a stopped instance and one that cannot be read are ok: false, saying why', async () => {
+  const describe = `gcloud sql instances describe orders --project ${PROJECT}`;
+  const next = {
+    MAINTENANCE: `it is in its maintenance window: wait for it to end and run again (${describe} shows the window)`,
+    SUSPENDED: `Cloud SQL suspends an instance for billing or policy reasons: check the project's billing account and ${describe}`,
+    PENDING_CREATE: 'it is still being created: wait and run again',
+    FAILED: `check it (${describe}) and the instance's operations (gcloud sql operations list --instance orders --project ${PROJECT})`,
+  } as const;
   for (const state of ['SUSPENDED', 'PENDING_CREATE', 'MAINTENANCE', 'FAILED'] as const) {
     gcp.server.sql.set(PROJECT, 'orders', { state });
-    expect(await check('orders')).toMatchObject({ ok: false, value: state, error: `cloud-sql probe: instance ${PROJECT}/orders is ${state}, not RUNNABLE` });
+    expect(await check('orders')).toMatchObject({ ok: false, value: state, error: `cloud-sql probe: instance ${PROJECT}/orders is ${state}, not RUNNABLE; ${next[state]}` });
   }
   gcp.server.sql.set(PROJECT, 'orders', { state: 'RUNNABLE', activationPolicy: 'NEVER' });
   expect((await check('orders')).error).toBe(

@@ -50,7 +50,7 @@ export function create(config: CloudSqlProbeConfig, deps: ProviderDeps): Probe {
           ? undefined
           : stopped
             ? `cloud-sql probe: instance ${project}/${config.instance} is stopped (activation policy NEVER); start it (gcloud sql instances patch ${config.instance} --activation-policy=ALWAYS)`
-            : `cloud-sql probe: instance ${project}/${config.instance} is ${state}, not RUNNABLE`;
+            : `cloud-sql probe: instance ${project}/${config.instance} is ${state}, not RUNNABLE; ${nextStep(state, project, config.instance)}`;
         return { ok, value: state, latencyMs: latencyMs(), details, ...(error ? { error } : {}) };
       } catch (err) {
         const why = signal.aborted && !ctx.signal.aborted ? `no answer within ${formatLimit(config.timeout)}` : ctx.signal.aborted ? 'cancelled' : (err as Error).message;
@@ -58,4 +58,19 @@ export function create(config: CloudSqlProbeConfig, deps: ProviderDeps): Probe {
       }
     },
   };
+}
+
+/** What to do about a Cloud SQL instance that is not RUNNABLE (its states as the Admin API names them). */
+function nextStep(state: string, project: string, instance: string): string {
+  const describe = `gcloud sql instances describe ${instance} --project ${project}`;
+  switch (state) {
+    case 'MAINTENANCE':
+      return `it is in its maintenance window: wait for it to end and run again (${describe} shows the window)`;
+    case 'SUSPENDED':
+      return `Cloud SQL suspends an instance for billing or policy reasons: check the project's billing account and ${describe}`;
+    case 'PENDING_CREATE':
+      return 'it is still being created: wait and run again';
+    default:
+      return `check it (${describe}) and the instance's operations (gcloud sql operations list --instance ${instance} --project ${project})`;
+  }
 }
