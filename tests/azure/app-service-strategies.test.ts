@@ -104,10 +104,12 @@ describe('app-service, end to end on the App Service double', () => {
       `${SLOT} image: "registry.local/web:0.9.0" -> "registry.local/web:2.0.0"`,
       `${PROD} traffic to staging: "0%" -> "25%"`,
       `${PROD} traffic to staging: "25%" -> "50%"`,
+      // The rule goes before the swap: the swap restarts the slot, and then it runs the old version.
+      `${PROD} traffic to staging: "50%" -> "0%"`,
       `${PROD} image: "registry.local/web:1.0.0" -> "registry.local/web:2.0.0"`,
       `${SLOT} image: "registry.local/web:2.0.0" -> "registry.local/web:1.0.0"`,
-      `${PROD} traffic to staging: "50%" -> "0%"`,
     ]);
+    expect(azure.appService.world.misrouted).toEqual([]);
   });
 
   it('blue-green as App Service does it: all traffic to the warmed slot, a pause with the old version in production, then the swap', async () => {
@@ -116,6 +118,7 @@ describe('app-service, end to end on the App Service double', () => {
     expect(azure.image()).toBe('registry.local/web:2.0.0');
     expect(azure.share()).toBe(0);
     expect(changed(events)).toContain(`${PROD} traffic to staging: "0%" -> "100%"`);
+    expect(azure.appService.world.misrouted).toEqual([]);
   });
 
   it('blue-green without a router is refused at validation (it takes the app-service router, or a canary to 100)', async () => {

@@ -34,8 +34,18 @@ describe('app-service router', () => {
     await route.setWeights({ canary: 100 }, call().ctx);
     expect(await route.getWeights(call().ctx)).toEqual({ canary: 100 });
     expect(azure.image()).toBe('registry.local/web:1.0.0');
-    await candidates.promote(call().ctx);
-    await route.finalize(call().ctx);
+    const promoting = call();
+    await candidates.promote(promoting.ctx);
+    // The rule went before the swap: no request met the slot restarting for it, or the old version after it.
+    expect(promoting.changes.map((c) => `${c.object} ${c.field}: ${String(c.before)} -> ${String(c.after)}`)).toEqual([
+      'appservice/rg-web/web/production traffic to staging: 100% -> 0%',
+      'appservice/rg-web/web/production image: registry.local/web:1.0.0 -> registry.local/web:2.0.0',
+      'appservice/rg-web/web/staging image: registry.local/web:2.0.0 -> registry.local/web:1.0.0',
+    ]);
+    expect(azure.appService.world.misrouted).toEqual([]);
+    const finalizing = call();
+    await route.finalize(finalizing.ctx);
+    expect(finalizing.changes).toEqual([]);
     expect(azure.image()).toBe('registry.local/web:2.0.0');
     expect(azure.image('staging')).toBe('registry.local/web:1.0.0');
     expect(await route.getWeights(call().ctx)).toEqual({ canary: 0 });

@@ -11,8 +11,9 @@ import { PRODUCTION, Slots } from '../targets/app-service/slots.js';
  * The `app-service` traffic router: production's routing rule of "Testing in production"
  * (`experiments.rampUpRules`, one rule named `rollgate`) sends a share of production's requests to
  * the deployment slot. What rollgate's `blue-green` strategy (and a canary that wants its router
- * named) needs on App Service: the switch to 100 % is the rule, the promotion is the target's swap,
- * and finalize puts rollgate's share back as found (none). Rules of others are never touched.
+ * named) needs on App Service: the switch to 100 % is the rule, the promotion is the target's swap
+ * (which drops the rule first), and finalize puts rollgate's share back as found (none) when a rule
+ * is still there (a rollback). Rules of others are never touched.
  */
 export const type = 'app-service';
 
@@ -67,6 +68,9 @@ export function create(config: AppServiceRouterConfig, deps: ProviderDeps): Traf
       return { canary: shareOf((await (await slots(ctx)).read(PRODUCTION)).rules) };
     },
     async finalize(ctx) {
+      // The target's promotion drops the rule before it swaps (the slot restarts, then runs the old
+      // version): with no rule left there is nothing to put back.
+      if (shareOf((await (await slots(ctx)).read(PRODUCTION)).rules) === 0) return;
       await share(kept()?.found ?? 0, ctx);
     },
   };

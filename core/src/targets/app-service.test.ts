@@ -104,7 +104,8 @@ describe('app-service target', () => {
   });
 
   it("candidates: someone else's routing rules stay as they are", async () => {
-    const theirs = { name: 'beta-testers', actionHostName: 'web-beta.azurewebsites.net', reroutePercentage: 5 };
+    const beta = await azure.appService.addSlot(RESOURCE_GROUP, 'web', 'beta', 'registry.local/web:beta');
+    const theirs = { name: 'beta', actionHostName: beta.hostName, reroutePercentage: 5 };
     azure.appService.world.patchConfig(RESOURCE_GROUP, 'web', 'production', { experiments: { rampUpRules: [theirs] } });
     const c = candidatesOf(target());
     await c.deployCandidate('2.0.0', 1, call().ctx);

@@ -10,8 +10,8 @@ import { slotHealth } from './warm-up.js';
  * beside production. A slot has no replicas of its own (its instances are the plan's), so the
  * "full scale" is 100 and a replica split the engine asks for is a share of production's traffic,
  * sent to the slot by a routing rule of "Testing in production" (rampUpRules): a canary's 25 % is
- * 25 % of requests, not an approximation. Promoting swaps the slot into production and drops the
- * rule; removing the candidate drops the rule and puts back what the slot ran before.
+ * 25 % of requests, not an approximation. Promoting drops the rule, then swaps the slot into
+ * production (never a swap while the rule sends requests to the slot); removing the candidate drops the rule and puts back what the slot ran before.
  */
 
 /** The full scale of a slot: a split of the engine is read as percent of traffic. */
@@ -49,6 +49,9 @@ export function appServiceCandidates(rollout: Rollout, healthPath: string): Cand
           );
         }
         await rollout.warm(slots, live.production.image, ctx);
+        // The rule goes first: a swap restarts the slot's instances (its share would meet 503), and
+        // afterwards the slot runs the old version; production serves all requests meanwhile.
+        await rollout.share(slots, 0, ctx);
         await rollout.swapIn(slots, live, ctx);
       }
       await rollout.share(slots, 0, ctx);

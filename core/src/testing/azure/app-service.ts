@@ -43,6 +43,12 @@ export class AppServiceDouble {
     return this.world.addSite(resourceGroup, name, production, slots, (slot) => hosts.get(slot) as string);
   }
 
+  /** Adds a warm slot with a host of its own to a site added before. */
+  async addSlot(resourceGroup: string, name: string, slot: string, image: string): Promise<SlotModel> {
+    const host = await this.listen(() => this.world.slot(resourceGroup, name, slot));
+    return this.world.addSlot(resourceGroup, name, slot, image, host);
+  }
+
   async stop(): Promise<void> {
     await Promise.all(
       this.listeners.map(
@@ -148,7 +154,7 @@ export class AppServiceDouble {
           id: r.path,
           name: r.params.app,
           type: 'Microsoft.Web/sites/config',
-          properties: { linuxFxVersion: model.linuxFxVersion, appSettings: null, experiments: { rampUpRules: rules } },
+          properties: { linuxFxVersion: model.linuxFxVersion, windowsFxVersion: model.windowsFxVersion ?? null, appSettings: null, experiments: { rampUpRules: rules } },
         },
       };
     };

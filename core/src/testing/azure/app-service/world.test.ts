@@ -81,6 +81,40 @@ describe('the App Service double', () => {
     w.patchConfig('rg', 'web', 'production', { experiments: { rampUpRules: [{ name: 'rollgate', actionHostName: 'web-staging.azurewebsites.net', reroutePercentage: 20 }] } });
     expect(w.site('rg', 'web').rampUpRules).toHaveLength(1);
     expect(fault(() => w.patchConfig('rg', 'web', 'staging', { experiments: { rampUpRules: [] } }))).toMatchObject({ status: 400 });
-    expect(fault(() => w.patchConfig('rg', 'web', 'production', { experiments: { rampUpRules: [{ name: 'x', actionHostName: 'h', reroutePercentage: 120 }] } }))).toMatchObject({ status: 400 });
+    expect(fault(() => w.patchConfig('rg', 'web', 'production', { experiments: { rampUpRules: [{ name: 'x', actionHostName: 'web-staging.azurewebsites.net', reroutePercentage: 120 }] } }))).toMatchObject({ status: 400 });
+  });
+
+  it("refuses a routing rule whose actionHostName is not a slot's host name, or that has no name", () => {
+    const { w } = world();
+    for (const host of ['staging', 'web.azurewebsites.net', 'web-beta.azurewebsites.net']) {
+      expect(fault(() => w.patchConfig('rg', 'web', 'production', { experiments: { rampUpRules: [{ name: 'staging', actionHostName: host, reroutePercentage: 10 }] } }))).toEqual({
+        status: 400,
+        code: 'BadRequest',
+        message: `The routing rule 'staging' has actionHostName '${host}', which is not the host name of a deployment slot of site 'web'.`,
+      });
+    }
+    expect(fault(() => w.patchConfig('rg', 'web', 'production', { experiments: { rampUpRules: [{ name: '', actionHostName: 'web-staging.azurewebsites.net', reroutePercentage: 10 }] } }))).toMatchObject({ status: 400, message: 'A routing rule needs a name.' });
+  });
+
+  it('a swap restarts the source slot: production traffic a rule sends there meets 503, then the old version', () => {
+    const { w, advance } = world();
+    w.patchConfig('rg', 'web', 'production', { experiments: { rampUpRules: [{ name: 'staging', actionHostName: 'web-staging.azurewebsites.net', reroutePercentage: 100 }] } });
+    expect(w.routed('rg', 'web')).toEqual([{ slot: 'staging', percent: 100, status: 200, body: JSON.stringify({ image: 'registry.local/web:0.9.0' }) }]);
+    w.startSwap('rg', 'web', 'staging', 'production');
+    expect(w.routed('rg', 'web')).toEqual([{ slot: 'staging', percent: 100, status: 503, body: 'Service Unavailable: the instances restart for a slot swap' }]);
+    advance(30_000);
+    expect(w.routed('rg', 'web')).toEqual([{ slot: 'staging', percent: 100, status: 200, body: JSON.stringify({ image: 'registry.local/web:1.0.0' }) }]);
+    expect(w.misrouted).toEqual([
+      "during swap-1: 100% of production's requests went to slot staging, which restarts for the swap (503)",
+      "after swap-1: 100% of production's requests went to slot staging, which now runs the old version registry.local/web:1.0.0",
+    ]);
+  });
+
+  it('a swap with no routing rule sends nothing to the restarting slot', () => {
+    const { w, advance } = world();
+    w.startSwap('rg', 'web', 'staging', 'production');
+    expect(w.routed('rg', 'web')).toEqual([{ slot: 'production', percent: 100, status: 200, body: JSON.stringify({ image: 'registry.local/web:1.0.0' }) }]);
+    advance(30_000);
+    expect(w.misrouted).toEqual([]);
   });
 });

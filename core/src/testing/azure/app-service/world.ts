@@ -9,6 +9,11 @@
  * What a swap trades is the content of the two slots (image, app settings, warm state), as App
  * Service does with a slot's non-sticky configuration; the routing rules of "Testing in
  * production" (`experiments.rampUpRules`) belong to the production site and stay where they are.
+ * While a swap runs, the source slot's instances restart with the target's settings (Microsoft
+ * Learn, "Examine slot swapping", step 1): the source slot answers 503 until the swap ends. So
+ * production traffic a routing rule sends to the slot meets 503 during a swap, and after it meets
+ * the old version the slot now runs; `misrouted` records both (what a promotion must not do).
+ * A routing rule must name a slot of the site by its host name, as App Service requires.
  */
 
 import { ArmFault } from '../arm-server.js';
@@ -33,6 +38,12 @@ export interface SlotModel {
   startedAt: number;
   /** The slot's `defaultHostName` (the server gives each slot a loopback address of its own). */
   hostName: string;
+  /** Set while the slot is the source of a swap in progress: its instances restart (503). */
+  swapping?: boolean;
+  /** `windowsFxVersion` (a Windows container app), when set. */
+  windowsFxVersion?: string;
+  /** A write of linuxFxVersion is accepted but not applied (something else keeps the slot's image). */
+  pinned?: boolean;
 }
 
 export interface SwapOperation {
@@ -71,6 +82,8 @@ export class AppServiceWorld {
   private readonly sites = new Map<string, SiteModel>();
   private readonly swaps = new Map<string, SwapOperation>();
   private nextSwap = 1;
+  /** Production traffic a routing rule sent to a slot restarting for a swap, or running the old version after it. */
+  readonly misrouted: string[] = [];
   readonly warmUpMs: number;
   readonly swapMs: number;
   readonly swapPolls: number;
@@ -99,6 +112,13 @@ export class AppServiceWorld {
     for (const [slotName, image] of Object.entries(slots)) site.slots.set(slotName, slot(image, slotName));
     this.sites.set(key(resourceGroup, name), site);
     return site;
+  }
+
+  /** Adds a warm slot to a site (`az webapp deployment slot create`). */
+  addSlot(resourceGroup: string, name: string, slot: string, image: string, hostName: string): SlotModel {
+    const model: SlotModel = { linuxFxVersion: image ? `DOCKER|${image}` : '', appSettings: {}, state: 'Running', startedAt: this.now() - this.warmUpMs, hostName };
+    this.site(resourceGroup, name).slots.set(slot.toLowerCase(), model);
+    return model;
   }
 
   /** The site, or a 404 as ARM words it. */
@@ -148,14 +168,19 @@ export class AppServiceWorld {
     const site = this.site(resourceGroup, name);
     const model = this.slot(resourceGroup, name, slot);
     this.refuseDuringSwap(resourceGroup, name);
-    if (properties.linuxFxVersion !== undefined && properties.linuxFxVersion !== model.linuxFxVersion) {
+    if (properties.linuxFxVersion !== undefined && properties.linuxFxVersion !== model.linuxFxVersion && !model.pinned) {
       model.linuxFxVersion = properties.linuxFxVersion;
       model.startedAt = this.now();
     }
     if (properties.experiments?.rampUpRules !== undefined) {
       if (slot.toLowerCase() !== 'production') throw new ArmFault(400, 'BadRequest', 'Routing rules (experiments.rampUpRules) can only be set on the production slot.');
+      const hosts = [...site.slots.entries()].filter(([n]) => n !== 'production').map(([, m]) => m.hostName.toLowerCase());
       for (const rule of properties.experiments.rampUpRules) {
         if (!(rule.reroutePercentage >= 0 && rule.reroutePercentage <= 100)) throw new ArmFault(400, 'BadRequest', `reroutePercentage must be between 0 and 100, got ${rule.reroutePercentage}.`);
+        if (!rule.name) throw new ArmFault(400, 'BadRequest', 'A routing rule needs a name.');
+        if (!hosts.includes(String(rule.actionHostName).toLowerCase())) {
+          throw new ArmFault(400, 'BadRequest', `The routing rule '${rule.name}' has actionHostName '${rule.actionHostName}', which is not the host name of a deployment slot of site '${name}'.`);
+        }
       }
       site.rampUpRules = properties.experiments.rampUpRules.map((r) => ({ ...r }));
     }
@@ -182,6 +207,7 @@ export class AppServiceWorld {
     this.settle();
     const image = imageOfFx(model.linuxFxVersion);
     if (model.state === 'Stopped') return { status: 403, body: 'Error 403 - This web app is stopped.' };
+    if (model.swapping) return { status: 503, body: 'Service Unavailable: the instances restart for a slot swap' };
     if (image === '') return { status: 200, body: 'Your web app is running and waiting for your content' };
     if (image.endsWith(':bad')) return { status: 500, body: `${image}: the application failed to start` };
     if (this.now() < model.startedAt + this.warmUpMs) return { status: 503, body: 'Service Unavailable: the container is starting' };
@@ -197,7 +223,31 @@ export class AppServiceWorld {
     if (running) throw new ArmFault(409, 'Conflict', `There is a slot swap operation in progress for site '${name}' (operation ${running.id}); wait for it to complete.`);
     const op: SwapOperation = { id: `swap-${this.nextSwap++}`, site: key(resourceGroup, name), source: source.toLowerCase(), target: target.toLowerCase(), startedAt: this.now(), polls: 0, status: 'InProgress' };
     this.swaps.set(op.id, op);
+    const from = this.slot(resourceGroup, name, source);
+    from.swapping = true;
+    this.noteRouted(this.site(resourceGroup, name), from, `during ${op.id}`, 'which restarts for the swap (503)');
     return op;
+  }
+
+  /** What production's requests meet now: each slot a routing rule sends a share to, and production for the rest. */
+  routed(resourceGroup: string, name: string): { slot: string; percent: number; status: number; body: string }[] {
+    const site = this.site(resourceGroup, name);
+    const out: { slot: string; percent: number; status: number; body: string }[] = [];
+    let rest = 100;
+    for (const rule of site.rampUpRules) {
+      const entry = [...site.slots.entries()].find(([, m]) => m.hostName.toLowerCase() === rule.actionHostName.toLowerCase());
+      if (!entry || rule.reroutePercentage <= 0) continue;
+      rest -= rule.reroutePercentage;
+      out.push({ slot: entry[0], percent: rule.reroutePercentage, ...this.health(entry[1]) });
+    }
+    if (rest > 0) out.push({ slot: 'production', percent: rest, ...this.health(site.slots.get('production') as SlotModel) });
+    return out;
+  }
+
+  private noteRouted(site: SiteModel, slot: SlotModel, when: string, what: string): void {
+    const share = site.rampUpRules.filter((r) => r.actionHostName.toLowerCase() === slot.hostName.toLowerCase()).reduce((sum, r) => sum + r.reroutePercentage, 0);
+    const slotName = [...site.slots.entries()].find(([, m]) => m === slot)?.[0];
+    if (share > 0) this.misrouted.push(`${when}: ${share}% of production's requests went to slot ${slotName}, ${what}`);
   }
 
   /** A status poll of a swap: counts toward its completion. */
@@ -223,6 +273,8 @@ export class AppServiceWorld {
       const fromA = content(a);
       Object.assign(a, content(b));
       Object.assign(b, fromA);
+      a.swapping = false;
+      if (site) this.noteRouted(site, a, `after ${op.id}`, `which now runs the old version ${imageOfFx(a.linuxFxVersion) || '(none)'}`);
     }
   }
 }
