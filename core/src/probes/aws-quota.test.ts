@@ -67,6 +67,16 @@ describe('aws-quota probe', () => {
     expect(result.error).toMatch(/^aws-quota probe: the usage of the quota fargate\/L-3032A538 is unknown: aws-quota: no data: AWS\/Usage ResourceCount Maximum \{Service=Fargate\} has no datapoint between/);
   });
 
+  it('a quota with only AWS\'s default value in the account: the default is the quota in force', async () => {
+    quotas.quota({ serviceCode: 'ecs', quotaCode: 'L-9EF96962', name: 'Tasks per service', value: 5000, defaultOnly: true });
+    expect(await probe({ serviceCode: 'ecs', quotaCode: 'L-9EF96962', usage: 30 }).check(ctx())).toMatchObject({
+      ok: true,
+      value: 4970,
+      details: { quota: 5000, usage: 30, headroom: 4970, defaultOnly: true },
+    });
+    expect(server.calls.map((c) => c.operation)).toEqual(['GetServiceQuota', 'GetAWSDefaultServiceQuota']);
+  });
+
   it('a quota that does not exist (NoSuchResourceException) says how to find the codes', async () => {
     expect(await probe({ quotaCode: 'L-00000000' }).check(ctx())).toMatchObject({
       ok: false,

@@ -52,13 +52,22 @@ export function create(config: AwsQuotaProbeConfig, deps: ProviderDeps): Probe {
   return { type, check: (ctx) => measureAws(type, config.timeout, ctx, measure) };
 
   async function measure(ctx: StepContext): Promise<Measured> {
-    const [client, { GetServiceQuotaCommand }] = await Promise.all([quotas(ctx), sdk()]);
+    const [client, { GetServiceQuotaCommand, GetAWSDefaultServiceQuotaCommand }] = await Promise.all([quotas(ctx), sdk()]);
+    const input = { ServiceCode: config.serviceCode, QuotaCode: config.quotaCode };
     let quota;
+    let defaultOnly = false;
     try {
-      const out = await needing('servicequotas:GetServiceQuota', awsSend(client, new GetServiceQuotaCommand({ ServiceCode: config.serviceCode, QuotaCode: config.quotaCode }), { service: type, what: `read the ${name}`, ctx }));
-      quota = out.Quota;
+      quota = (await needing('servicequotas:GetServiceQuota', awsSend(client, new GetServiceQuotaCommand(input), { service: type, what: `read the ${name}`, ctx }))).Quota;
     } catch (err) {
       if (!codeOf(err, 'NoSuchResourceException')) throw err;
+      // AWS has no applied value for some quotas in an account ("only the default values are
+      // available"): the default is then the quota in force.
+      try {
+        quota = (await needing('servicequotas:GetAWSDefaultServiceQuota', awsSend(client, new GetAWSDefaultServiceQuotaCommand(input), { service: type, what: `read the default ${name}`, ctx }))).Quota;
+        defaultOnly = quota !== undefined;
+      } catch (inner) {
+        if (!codeOf(inner, 'NoSuchResourceException')) throw inner;
+      }
     }
     if (quota?.Value === undefined) {
       return {
@@ -68,7 +77,7 @@ export function create(config: AwsQuotaProbeConfig, deps: ProviderDeps): Probe {
         error: `no ${name} in this account and region (NoSuchResourceException); check the codes with aws service-quotas list-service-quotas --service-code ${config.serviceCode}`,
       };
     }
-    const base = { quota: quota.Value, unit: quota.Unit ?? null, quotaName: quota.QuotaName ?? null, adjustable: quota.Adjustable ?? null };
+    const base = { quota: quota.Value, unit: quota.Unit ?? null, quotaName: quota.QuotaName ?? null, adjustable: quota.Adjustable ?? null, ...(defaultOnly ? { defaultOnly } : {}) };
     if (config.usage === undefined) return { ok: true, value: quota.Value, details: base };
     let usage: number;
     try {

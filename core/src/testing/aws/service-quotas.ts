@@ -1,7 +1,7 @@
 import { awsFault, type AwsServer } from './server.js';
 
 /*
- * The Service Quotas API double: GetServiceQuota on AWS JSON 1.1 (target ServiceQuotasV20190624),
+ * The Service Quotas API double: GetServiceQuota and GetAWSDefaultServiceQuota on AWS JSON 1.1 (target ServiceQuotasV20190624),
  * over quotas a test defines (their applied value, unit, and the CloudWatch usage metric AWS
  * publishes for many of them). A service or quota code it does not hold answers the documented
  * NoSuchResourceException; a code that is not a quota code (L-XXXXXXXX) IllegalArgumentException.
@@ -18,6 +18,11 @@ export interface QuotaSpec {
   value: number;
   unit?: string;
   adjustable?: boolean;
+  /**
+   * Only AWS's default value is known (no applied value in this account): GetServiceQuota answers
+   * NoSuchResourceException and GetAWSDefaultServiceQuota the value, as AWS does for such quotas.
+   */
+  defaultOnly?: boolean;
   /** The usage metric AWS names for the quota (usually in AWS/Usage). */
   usage?: { namespace: string; metric: string; dimensions: Record<string, string>; stat: string };
 }
@@ -38,10 +43,10 @@ export class ServiceQuotasModel {
     q.value = value;
   }
 
-  getServiceQuota(p: { ServiceCode?: string; QuotaCode?: string }): unknown {
+  getServiceQuota(p: { ServiceCode?: string; QuotaCode?: string }, defaults = false): unknown {
     if (!/^L-[0-9A-F]{8}$/.test(p.QuotaCode ?? '')) throw awsFault('IllegalArgumentException', `Invalid quota code: ${p.QuotaCode ?? ''}`);
     const q = this.quotas.get(`${p.ServiceCode ?? ''}/${p.QuotaCode ?? ''}`);
-    if (!q) throw awsFault('NoSuchResourceException', 'The request failed because the specified resource does not exist.');
+    if (!q || (q.defaultOnly && !defaults)) throw awsFault('NoSuchResourceException', 'The request failed because the specified resource does not exist.');
     return {
       Quota: {
         ServiceCode: q.serviceCode,
@@ -72,5 +77,6 @@ export class ServiceQuotasModel {
 export function serviceQuotasDouble(server: AwsServer, region = 'us-east-1'): ServiceQuotasModel {
   const model = new ServiceQuotasModel(region);
   server.json(SERVICE_QUOTAS_PREFIX, 'GetServiceQuota', (p) => model.getServiceQuota(p));
+  server.json(SERVICE_QUOTAS_PREFIX, 'GetAWSDefaultServiceQuota', (p) => model.getServiceQuota(p, true));
   return model;
 }
