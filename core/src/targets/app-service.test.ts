@@ -53,6 +53,40 @@ describe('app-service target', () => {
     expect(azure.appService.world.image(RESOURCE_GROUP, 'code')).toBe('registry.local/code:1.0.0');
   });
 
+  it('refuses a slot with sidecars (SITECONTAINERS) or a compose file, naming the app and slot, and changes nothing', async () => {
+    azure.appService.world.patchConfig(RESOURCE_GROUP, 'web', 'staging', { linuxFxVersion: 'SITECONTAINERS' });
+    const sidecars = await providerFailure(target().deploy('2.0.0', call().ctx));
+    expect(sidecars.message).toBe(
+      'app-service target: slot staging of web app web runs sidecar containers (SITECONTAINERS), not one container image (DOCKER|…): setting an image would convert it and drop its other containers, so rollgate leaves it alone; deploy it another way, or use rollgate with a single-container Linux app (az webapp config container show --name web --slot staging)',
+    );
+    expect(azure.appService.world.slot(RESOURCE_GROUP, 'web', 'staging').linuxFxVersion).toBe('SITECONTAINERS');
+    expect(azure.server.calls.filter((c) => c.method !== 'GET' && !c.path.includes('oauth2'))).toEqual([]);
+    azure.appService.world.patchConfig(RESOURCE_GROUP, 'web', 'production', { linuxFxVersion: 'COMPOSE|dmVyc2lvbjogJzMn' });
+    const compose = await providerFailure(target().current(call().ctx));
+    expect(compose.message).toBe(
+      'app-service target: the production slot of web app web runs a Docker Compose app (COMPOSE|…), not one container image (DOCKER|…): setting an image would convert it and drop its other containers, so rollgate leaves it alone; deploy it another way, or use rollgate with a single-container Linux app (az webapp config container show --name web)',
+    );
+  });
+
+  it('refuses a Windows container app (windowsFxVersion set)', async () => {
+    Object.assign(azure.appService.world.slot(RESOURCE_GROUP, 'web', 'staging'), { linuxFxVersion: '', windowsFxVersion: 'DOCKER|registry.local/web:win' });
+    const err = await providerFailure(target().deploy('2.0.0', call().ctx));
+    expect(err.message).toBe(
+      'app-service target: slot staging of web app web is a Windows container app (windowsFxVersion is set): rollgate sets the image of Linux container apps only (linuxFxVersion DOCKER|…), so it leaves it alone; deploy it another way, or use rollgate with a single-container Linux app (az webapp config container show --name web --slot staging)',
+    );
+    expect(azure.image()).toBe('registry.local/web:1.0.0');
+  });
+
+  it('an image write the slot does not keep fails the deploy before any restart or swap', async () => {
+    azure.appService.world.slot(RESOURCE_GROUP, 'web', 'staging').pinned = true;
+    const err = await providerFailure(target().deploy('2.0.0', call().ctx));
+    expect(err.message).toBe(
+      "app-service target: set the image of slot staging of web app web to registry.local/web:2.0.0, but its configuration reads back registry.local/web:0.9.0: something else sets the slot's container (a deployment center, a pipeline or a policy?); check it (az webapp config container show --name web --slot staging) and run again",
+    );
+    expect(azure.server.calls.some((c) => c.path.endsWith('/restart') || c.path.endsWith('/slotsswap'))).toBe(false);
+    expect(azure.image()).toBe('registry.local/web:1.0.0');
+  });
+
   it('revert refuses to swap over a version someone else deployed since', async () => {
     const t = target();
     const previous = await t.current(call().ctx);

@@ -39,7 +39,7 @@ interface SiteBody {
   properties?: { state?: string; defaultHostName?: string };
 }
 interface ConfigBody {
-  properties?: { linuxFxVersion?: string | null; experiments?: { rampUpRules?: RampUpRule[] | null } | null };
+  properties?: { linuxFxVersion?: string | null; windowsFxVersion?: string | null; experiments?: { rampUpRules?: RampUpRule[] | null } | null };
 }
 
 export class Slots {
@@ -73,6 +73,7 @@ export class Slots {
     try {
       const site = await this.arm.call<SiteBody>({ path: this.path(slot), apiVersion: API_VERSION, what: `read ${this.what(slot)}` });
       const config = await this.arm.call<ConfigBody>({ path: `${this.path(slot)}/config/web`, apiVersion: API_VERSION, what: `read the configuration of ${this.what(slot)}` });
+      this.singleContainer(slot, config.body?.properties ?? {});
       return {
         state: site.body?.properties?.state ?? 'Unknown',
         hostName: site.body?.properties?.defaultHostName ?? '',
@@ -89,11 +90,37 @@ export class Slots {
     }
   }
 
-  /** Sets the container image of a slot (App Service restarts it to pull the image). */
-  setImage(slot: string, image: string, ctx: StepContext): Promise<unknown> {
-    return this.quiet(`set the image of ${this.what(slot)}`, ctx, () =>
+  /**
+   * Refuses a slot that is not a single Linux container (`DOCKER|image` or nothing yet): writing
+   * `DOCKER|…` over `SITECONTAINERS` (sidecars), `COMPOSE|…` or a code stack would convert the
+   * slot and drop its other containers; a Windows container app keeps its image elsewhere.
+   */
+  private singleContainer(slot: string, config: { linuxFxVersion?: string | null; windowsFxVersion?: string | null }): void {
+    const how = `deploy it another way, or use rollgate with a single-container Linux app (az webapp config container show --name ${this.ref.app}${slot === PRODUCTION ? '' : ` --slot ${slot}`})`;
+    if (config.windowsFxVersion) {
+      throw new ProviderError(`app-service target: ${this.what(slot)} is a Windows container app (windowsFxVersion is set): rollgate sets the image of Linux container apps only (linuxFxVersion DOCKER|…), so it leaves it alone; ${how}`);
+    }
+    const fx = config.linuxFxVersion ?? '';
+    if (fx && !fx.toUpperCase().startsWith('DOCKER|')) {
+      const mode = fx.split('|')[0] ?? fx;
+      const kind = /^SITECONTAINERS$/i.test(mode) ? 'sidecar containers (SITECONTAINERS)' : /^COMPOSE$/i.test(mode) ? 'a Docker Compose app (COMPOSE|…)' : `${mode} (linuxFxVersion ${mode}|…)`;
+      throw new ProviderError(
+        `app-service target: ${this.what(slot)} runs ${kind}, not one container image (DOCKER|…): setting an image would convert it and drop its other containers, so rollgate leaves it alone; ${how}`,
+      );
+    }
+  }
+
+  /** Sets the container image of a slot (App Service restarts it to pull the image), and reads it back. */
+  async setImage(slot: string, image: string, ctx: StepContext): Promise<void> {
+    await this.quiet(`set the image of ${this.what(slot)}`, ctx, () =>
       this.arm.call({ method: 'PATCH', path: `${this.path(slot)}/config/web`, apiVersion: API_VERSION, body: { properties: { linuxFxVersion: fxOfImage(image) } }, what: `set the image of ${this.what(slot)} to ${image}` }),
     );
+    const back = await this.read(slot);
+    if (back.image !== image) {
+      throw new ProviderError(
+        `app-service target: set the image of ${this.what(slot)} to ${image}, but its configuration reads back ${back.image || 'no image'}: something else sets the slot's container (a deployment center, a pipeline or a policy?); check it (az webapp config container show --name ${this.ref.app} --slot ${slot}) and run again`,
+      );
+    }
   }
 
   /** Restarts a slot: it starts again from its configuration and must warm up before it serves. */
