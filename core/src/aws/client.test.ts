@@ -7,7 +7,7 @@ import type { Logger } from '../ports/logger.js';
 import { awsFault, AwsServer } from '../testing/aws/server.js';
 import { rejection } from '../testing/contracts/kit.js';
 import { fakeDeps, fakeStepContext } from '../testing/fakes.js';
-import { awsClient, awsSend, clientConfig } from './client.js';
+import { awsClient, awsSend, clientConfig, sdk } from './client.js';
 import { settingsSchema } from './family.js';
 import { awsError } from './problems.js';
 
@@ -139,5 +139,15 @@ describe('what a refusal means', () => {
     const err = awsError(Object.assign(new Error('Too many services in cluster prod'), { name: 'LimitExceededException', $fault: 'client', $metadata: { httpStatusCode: 400 } }), 'ecs', 'create the service web-candidate');
     expect(err.message).toBe('ecs: cannot create the service web-candidate: LimitExceededException: Too many services in cluster prod');
     expect(err.retryable).toBe(false);
+  });
+});
+
+describe('the SDK package as a bundle offers it', () => {
+  it('gives the names whether Node (named exports) or a bundle (all under default) loaded the package', async () => {
+    const names = { ECSClient: class {} };
+    expect(await sdk(Promise.resolve(names))).toBe(names);
+    expect(await sdk(Promise.resolve({ default: names }))).toBe(names);
+    const both = { ...names, default: names };
+    expect(await sdk(Promise.resolve(both))).toBe(both);
   });
 });

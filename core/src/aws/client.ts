@@ -12,6 +12,18 @@ import { awsError } from './problems.js';
  * the step's clock and says so in the log.
  */
 
+/**
+ * An SDK package's exports, imported lazily. Node reads the package's CommonJS build and offers its
+ * names; a bundle (the CLI, the Action) offers the same object under `default` only, as esbuild
+ * cannot see the names of those files: either way the caller gets the names.
+ */
+export async function sdk<M extends object>(imported: Promise<M>): Promise<M> {
+  const m = await imported;
+  const inner = (m as { default?: unknown }).default;
+  const onlyDefault = Object.keys(m).every((k) => k === 'default' || k === 'module.exports');
+  return onlyDefault && inner !== null && typeof inner === 'object' ? (inner as M) : m;
+}
+
 /** The configuration every AWS SDK v3 client accepts, as rollgate sets it. */
 export interface AwsClientConfig {
   region: string;
@@ -68,7 +80,7 @@ async function credentialsFrom(profile: string | undefined, env: Record<string, 
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && !profile) {
     return { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
   }
-  const providers = await import('@aws-sdk/credential-providers');
+  const providers = await sdk(import('@aws-sdk/credential-providers'));
   if (env.AWS_WEB_IDENTITY_TOKEN_FILE && env.AWS_ROLE_ARN && !profile) {
     return providers.fromTokenFile({
       webIdentityTokenFile: env.AWS_WEB_IDENTITY_TOKEN_FILE,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsClient, awsSend } from '../aws/client.js';
+import { awsClient, awsSend, sdk as awsSdk } from '../aws/client.js';
 import { duration } from '../config/fields.js';
 import { NoDataError } from '../errors.js';
 import { cloudWatchClient, latest, metricData, windowEndingNow } from '../metrics/cloudwatch/get-metric-data.js';
@@ -43,7 +43,7 @@ export const configSchema = z
   .describe('Reads a Service Quotas value (GetServiceQuota); with `usage`, value is the headroom under it and ok says there is room for minHeadroom more');
 export type AwsQuotaProbeConfig = z.output<typeof configSchema>;
 
-const sdk = () => import('@aws-sdk/client-service-quotas');
+const sdk = () => awsSdk(import('@aws-sdk/client-service-quotas'));
 
 export function create(config: AwsQuotaProbeConfig, deps: ProviderDeps): Probe {
   const quotas = awsClient(deps, 'servicequotas', async () => (await sdk()).ServiceQuotasClient);

@@ -1,6 +1,6 @@
 import type { RDSClient } from '@aws-sdk/client-rds';
 import { z } from 'zod';
-import { awsClient, awsSend } from '../aws/client.js';
+import { awsClient, awsSend, sdk as awsSdk } from '../aws/client.js';
 import { duration } from '../config/fields.js';
 import type { Probe } from '../ports/probe.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
@@ -35,7 +35,7 @@ export const configSchema = z
   .describe('Reads an RDS DB instance’s or cluster’s status (value: available, modifying, backing-up…) and its pending modifications, through DescribeDBInstances / DescribeDBClusters');
 export type AwsRdsProbeConfig = z.output<typeof configSchema>;
 
-const sdk = () => import('@aws-sdk/client-rds');
+const sdk = () => awsSdk(import('@aws-sdk/client-rds'));
 
 interface Found {
   arn?: string | undefined;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsClient, awsSend } from '../aws/client.js';
+import { awsClient, awsSend, sdk as awsSdk } from '../aws/client.js';
 import { duration } from '../config/fields.js';
 import type { Probe } from '../ports/probe.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
@@ -27,7 +27,7 @@ export const configSchema = z
   .describe('Reads the health of an ELB target group’s targets (DescribeTargetHealth): value is the healthy count, ok when it is at least minHealthy');
 export type AwsTargetGroupProbeConfig = z.output<typeof configSchema>;
 
-const sdk = () => import('@aws-sdk/client-elastic-load-balancing-v2');
+const sdk = () => awsSdk(import('@aws-sdk/client-elastic-load-balancing-v2'));
 const STATES = ['healthy', 'unhealthy', 'initial', 'draining', 'unused', 'unavailable'] as const;
 /** Reasons listed in details at most: a group of 200 unhealthy tasks needs a few examples, not all. */
 const MAX_REASONS = 5;

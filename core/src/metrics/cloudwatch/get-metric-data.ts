@@ -1,5 +1,5 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClient, awsSend } from '../../aws/client.js';
+import { awsClient, awsSend, sdk as awsSdk } from '../../aws/client.js';
 import { callWithRetry, CloudError } from '../../cloud/retrying.js';
 import { NoDataError, ProviderError } from '../../errors.js';
 import type { ProviderDeps } from '../../ports/provider-deps.js';
@@ -13,7 +13,7 @@ import type { MetricDataQuery } from './query.js';
  * none). Shared by the `cloudwatch` metric provider and the `aws-quota` probe's usage.
  */
 
-const sdk = () => import('@aws-sdk/client-cloudwatch');
+const sdk = () => awsSdk(import('@aws-sdk/client-cloudwatch'));
 /** Pages read at most for one answer: a window of one or a few datapoints needs one. */
 const MAX_PAGES = 20;
 
