@@ -72,7 +72,9 @@ describe('cloud-run, end to end on the Google API double', () => {
     const { outcome, events } = await run({});
     expect(outcome.exitCode, failures(events)).toBe(0);
     expect(servingView(gcp.server)).toEqual(promoted);
-    expect(changed(events)).toEqual(['revision: "web-00001-abc" -> "web-2-0-0"', 'traffic: "web-00001-abc 100%" -> "web-2-0-0 100%"']);
+    expect(changed(events)).toEqual(['revision: "web-00001-abc" -> "web-2-0-0"', 'traffic: "web-00001-abc 100%" -> "web-2-0-0 (latest) 100%"']);
+    // The service followed LATEST before: it does again, so a later `gcloud run deploy` gets the traffic.
+    expect(gcp.server.run.get(PROJECT, REGION, 'web').traffic).toEqual([{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }]);
     expectNoSecrets(events);
   });
 
@@ -86,8 +88,9 @@ describe('cloud-run, end to end on the Google API double', () => {
       'traffic: "web-00001-abc 100%, web-2-0-0 0% (candidate)" -> "web-00001-abc 90%, web-2-0-0 10% (candidate)"',
       'traffic: "web-00001-abc 90%, web-2-0-0 10% (candidate)" -> "web-00001-abc 50%, web-2-0-0 50% (candidate)"',
       'traffic: "web-00001-abc 50%, web-2-0-0 50% (candidate)" -> "web-2-0-0 100% (candidate)"',
-      'traffic: "web-2-0-0 100% (candidate)" -> "web-2-0-0 100%"',
+      'traffic: "web-2-0-0 100% (candidate)" -> "web-2-0-0 (latest) 100%"',
     ]);
+    expect(gcp.server.run.get(PROJECT, REGION, 'web').traffic).toEqual([{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }]);
     expect(events.flatMap((e) => (e.kind === 'weight.changed' ? [e.to] : []))).toEqual([10, 50, 100]);
   });
 
@@ -105,7 +108,7 @@ describe('cloud-run, end to end on the Google API double', () => {
     expect(changed(events)).toEqual([
       'candidate: null -> "web-2-0-0"',
       'traffic: "web-00001-abc 100%, web-2-0-0 0% (candidate)" -> "web-2-0-0 100% (candidate)"',
-      'traffic: "web-2-0-0 100% (candidate)" -> "web-2-0-0 100%"',
+      'traffic: "web-2-0-0 100% (candidate)" -> "web-2-0-0 (latest) 100%"',
     ]);
   });
 

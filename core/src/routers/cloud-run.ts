@@ -5,7 +5,7 @@ import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { StepContext } from '../ports/step-context.js';
 import type { TrafficRouter } from '../ports/traffic-router.js';
 import { RunService } from '../targets/cloud-run/service.js';
-import { candidateEntry, setShare, setTraffic } from '../targets/cloud-run/share.js';
+import { candidateEntry, refuseTheirs, setShare, setTraffic } from '../targets/cloud-run/share.js';
 import { explicit, type TrafficEntry } from '../targets/cloud-run/traffic.js';
 
 export const type = 'cloud-run';
@@ -79,7 +79,16 @@ export function create(config: CloudRunRouterConfig, deps: ProviderDeps): Traffi
       const s = await service(ctx);
       const live = await s.read(ctx);
       if (!live || !candidateEntry(live, tag)) return;
-      await setTraffic(s, () => found, 'put the traffic back as the router found it', ctx);
+      await setTraffic(
+        s,
+        (traffic) => {
+          // Someone else's revision given traffic during the rollout is not taken off silently.
+          refuseTheirs('cloud-run router', s, traffic, [...found.map((t) => t.revision), traffic.find((t) => t.tag === tag)?.revision], 'put back the traffic it found');
+          return found;
+        },
+        'put the traffic back as the router found it',
+        ctx,
+      );
     },
   };
 }

@@ -165,3 +165,71 @@ describe('cloud-run router messages', () => {
     expect((await failure(make({ service: 'api' }).getWeights(ctx()))).message).toBe(`cloud-run router: the ${label}/api does not exist`);
   });
 });
+
+describe("someone else's traffic during a rollout", () => {
+  const hotfix = () => {
+    // `gcloud run deploy --no-traffic` + `gcloud run services update-traffic` to a hotfix while the canary pauses.
+    const s = gcp.server.run.get(PROJECT, REGION, 'web');
+    gcp.server.run.update(s, {
+      template: { revision: 'web-hotfix', containers: [{ name: 'app', image: 'europe-docker.pkg.dev/acme/web/web:1.0.1' }] },
+      traffic: [
+        { type: REVISION, revision: 'web-hotfix', percent: 90 },
+        { type: REVISION, revision: 'web-2-0-0', percent: 10, tag: 'candidate' },
+      ],
+    });
+    gcp.clock.advance(10_000);
+  };
+  const hotfixed = [
+    { type: REVISION, revision: 'web-2-0-0', percent: 10, tag: 'candidate' },
+    { type: REVISION, revision: 'web-hotfix', percent: 90 },
+  ];
+  const refusal = (who: string, doing: string) =>
+    `${who}: the ${label}/web sends 90% to revision web-hotfix, which rollgate neither found there nor deployed: someone else changed its traffic during the rollout, so rollgate does not ${doing} over it; check it (gcloud run services describe web --region ${REGION} --project ${PROJECT}), then set the traffic by hand (gcloud run services update-traffic web) or move it back to what rollgate left and run again`;
+
+  it('the target refuses to set a share or to put the found traffic back over it, naming the revision and what to do', async () => {
+    const states = new MemoryProviderStates();
+    const t = target({}, states);
+    const candidates = t.candidates as NonNullable<typeof t.candidates>;
+    await candidates.deployCandidate('2.0.0', 0, ctx());
+    await candidates.scale({ stable: 90, candidate: 10 }, ctx());
+    hotfix();
+    expect((await failure(candidates.scale({ stable: 50, candidate: 50 }, ctx()))).message).toBe(refusal('cloud-run target', 'send 50% to the candidate'));
+    expect((await failure(candidates.removeCandidate(ctx()))).message).toBe(refusal('cloud-run target', 'put back the traffic it found'));
+    expect(servingView(gcp.server)).toEqual(hotfixed);
+  });
+
+  it('the router refuses to set a weight or to finalize over it', async () => {
+    const states = new MemoryProviderStates();
+    const t = target({}, states);
+    await (t.candidates as NonNullable<typeof t.candidates>).deployCandidate('2.0.0', 0, ctx());
+    const r = router.create(router.configSchema.parse({ type: 'cloud-run' }), { ...gcp.deps(states, 'router'), target: { type: 'cloud-run', service: 'web' } });
+    await r.setWeights({ canary: 10 }, ctx());
+    hotfix();
+    expect((await failure(r.setWeights({ canary: 50 }, ctx()))).message).toBe(refusal('cloud-run router', 'send 50% to the candidate'));
+    expect((await failure(r.finalize(ctx()))).message).toBe(refusal('cloud-run router', 'put back the traffic it found'));
+    expect(servingView(gcp.server)).toEqual(hotfixed);
+  });
+});
+
+describe('cloud-run traffic after a promotion', () => {
+  it('a service whose traffic followed LATEST follows it again, so a later gcloud run deploy gets the traffic', async () => {
+    const t = target();
+    await t.deploy('2.0.0', ctx());
+    expect(gcp.server.run.get(PROJECT, REGION, 'web').traffic).toEqual([{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }]);
+    const s = gcp.server.run.get(PROJECT, REGION, 'web');
+    gcp.server.run.update(s, { template: { revision: 'web-later', containers: [{ name: 'app', image: 'europe-docker.pkg.dev/acme/web/web:3.0.0' }] } });
+    gcp.clock.advance(10_000);
+    expect(servingView(gcp.server)).toEqual([{ type: REVISION, revision: 'web-later', percent: 100 }]);
+  });
+
+  it('a service whose traffic was pinned to a revision before rollgate stays pinned, to the promoted revision', async () => {
+    const s = gcp.server.run.get(PROJECT, REGION, 'web');
+    gcp.server.run.update(s, { traffic: [{ type: REVISION, revision: 'web-00001-abc', percent: 100 }] });
+    gcp.clock.advance(10_000);
+    const t = target();
+    const candidates = t.candidates as NonNullable<typeof t.candidates>;
+    await candidates.deployCandidate('2.0.0', 0, ctx());
+    await candidates.promote(ctx());
+    expect(gcp.server.run.get(PROJECT, REGION, 'web').traffic).toEqual([{ type: REVISION, revision: 'web-2-0-0', percent: 100 }]);
+  });
+});

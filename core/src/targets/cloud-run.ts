@@ -10,8 +10,8 @@ import { imageFor, versionOfImage } from '../util/image-ref.js';
 import { cloudRunCandidates, type Kept, withoutTag } from './cloud-run/candidates.js';
 import { ensureRevision, planRevision } from './cloud-run/revisions.js';
 import { readyOf, RunService } from './cloud-run/service.js';
-import { setTraffic } from './cloud-run/share.js';
-import { explicit, REVISION, revisionName, shortName, type TrafficEntry } from './cloud-run/traffic.js';
+import { allTo, pinnedOf, setTraffic } from './cloud-run/share.js';
+import { explicit, LATEST, REVISION, revisionName, shortName, type TrafficEntry } from './cloud-run/traffic.js';
 
 /*
  * A Cloud Run service (Admin API v2). A version is a revision named `<service>-<version>`, made
@@ -83,8 +83,8 @@ export function create(config: Config, deps: ProviderDeps): Target {
     }
     if (config.image === undefined && !version.includes('/')) throw new ProviderError(`cloud-run target: to create the ${s.label}, rollgate needs the image repository: set image on the target`);
     const name = revisionName(config.service, version);
-    await keep({ created: tag ? 'candidate' : 'deploy', wrote: wrote(name) });
-    await s.create({ template: { revision: name, containers: [{ image: imageFor(version, config.image ?? '') }] }, traffic: [{ type: REVISION, revision: name, percent: 100, ...(tag ? { tag } : {}) }] }, ctx);
+    await keep({ created: tag ? 'candidate' : 'deploy', wrote: wrote(name), pinned: false });
+    await s.create({ template: { revision: name, containers: [{ image: imageFor(version, config.image ?? '') }] }, traffic: [tag ? { type: REVISION, revision: name, percent: 100, tag } : { type: LATEST, percent: 100 }] }, ctx);
     ctx.recordChange({ object: s.label, field: 'created', before: null, after: name });
     await s.awaitReady(name, ctx);
   }
@@ -118,11 +118,12 @@ export function create(config: Config, deps: ProviderDeps): Target {
         await s.awaitReady(plan.name, ctx);
         return;
       }
-      await keep({ wrote: wrote(plan.name) });
+      await keep({ wrote: wrote(plan.name), pinned: kept().pinned ?? pinnedOf(live) });
       // The revision first, with the traffic where it is: a version that fails takes no request.
       const made = await ensureRevision(s, config, version, plan, (traffic) => traffic, ctx);
       if (made) ctx.recordChange({ object: s.label, field: 'revision', before: shortName(live.latestCreatedRevision) ?? null, after: plan.name });
-      await setTraffic(s, (traffic) => [...traffic.filter((t) => t.tag && t.revision !== plan.name).map((t) => ({ ...t, percent: 0 })), { type: REVISION, revision: plan.name, percent: 100 }], `send all traffic to revision ${plan.name}`, ctx);
+      // LATEST when the revision is the latest one and the service followed LATEST before: a later `gcloud run deploy` gets the traffic.
+      await setTraffic(s, (traffic, now) => [...traffic.filter((t) => t.tag && t.revision !== plan.name).map((t) => ({ ...t, percent: 0 })), allTo(plan.name, now, kept().pinned)], `send all traffic to revision ${plan.name}`, ctx);
     },
 
     async health(ctx): Promise<HealthReport> {

@@ -4,8 +4,8 @@ import type { StepContext } from '../../ports/step-context.js';
 import type { CandidateTarget } from '../../ports/target.js';
 import { ensureRevision, planRevision, type RevisionConfig } from './revisions.js';
 import { readyOf, type RunService } from './service.js';
-import { candidateEntry, setShare, setTraffic } from './share.js';
-import { explicit, REVISION, split, type TrafficEntry } from './traffic.js';
+import { allTo, candidateEntry, pinnedOf, refuseTheirs, setShare, setTraffic } from './share.js';
+import { explicit, split, type TrafficEntry } from './traffic.js';
 
 /*
  * The candidates capability of the cloud-run target. The candidate is a revision of the same
@@ -27,6 +27,8 @@ export interface Kept {
   found?: TrafficEntry[];
   /** The candidate revision and its version. */
   candidate?: { revision: string; version: string };
+  /** Whether the service's traffic named revisions before rollgate first wrote it (else it followed LATEST, and does again after a promotion). */
+  pinned?: boolean;
 }
 
 export interface CandidateParts {
@@ -69,7 +71,7 @@ export function cloudRunCandidates(parts: CandidateParts): CandidateTarget {
       // Another candidate's entry (a run that left it) goes; the others share all the traffic, as they did.
       const next = (traffic: TrafficEntry[]) => split(traffic, { revision: plan.name, tag }, 0);
       const found = kept.candidate?.version === version && kept.found ? kept.found : withoutTag(next(explicit(live.traffic, live.latestReadyRevision)), tag);
-      await parts.keep({ found, candidate: { revision: plan.name, version }, wrote: [...new Set([...(kept.wrote ?? []), plan.name])] });
+      await parts.keep({ found, candidate: { revision: plan.name, version }, wrote: [...new Set([...(kept.wrote ?? []), plan.name])], pinned: kept.pinned ?? pinnedOf(live) });
       await ensureRevision(service, config, version, plan, next, ctx);
       ctx.recordChange({ object: service.label, field: 'candidate', before: present?.revision ?? null, after: plan.name });
     },
@@ -77,7 +79,7 @@ export function cloudRunCandidates(parts: CandidateParts): CandidateTarget {
     async scale(split, ctx) {
       const total = split.stable + split.candidate;
       const percent = total === 0 ? 0 : Math.round((split.candidate * 100) / total);
-      await setShare(await parts.service(ctx), tag, percent, parts.kept().found, 'cloud-run target', ctx);
+      await setShare(await parts.service(ctx), tag, percent, parts.kept().found, 'cloud-run target', ctx, parts.kept().wrote ?? []);
     },
 
     async candidateHealth(ctx): Promise<HealthReport> {
@@ -98,9 +100,10 @@ export function cloudRunCandidates(parts: CandidateParts): CandidateTarget {
       const name = (live && candidateEntry(live, tag)?.revision) ?? candidate?.revision;
       if (!name) throw new ProviderError(`cloud-run target: the ${service.label} has no candidate revision (tagged '${tag}') to promote`);
       // Someone else's tags stay, at no share; the candidate's tag goes with the candidate's role.
+      // LATEST when the candidate is the latest revision and the service followed LATEST before.
       const done = await setTraffic(
         service,
-        (live) => [...withoutTag(live, tag).filter((t) => t.tag && t.revision !== name).map((t) => ({ ...t, percent: 0 })), { type: REVISION, revision: name, percent: 100 }],
+        (live, s) => [...withoutTag(live, tag).filter((t) => t.tag && t.revision !== name).map((t) => ({ ...t, percent: 0 })), allTo(name, s, parts.kept().pinned)],
         `promote revision ${name}`,
         ctx,
       );
@@ -117,7 +120,11 @@ export function cloudRunCandidates(parts: CandidateParts): CandidateTarget {
       const live = await service.read(ctx);
       if (!live || !candidateEntry(live, tag)) return;
       const back = (traffic: TrafficEntry[]): TrafficEntry[] => {
-        if (kept.found) return kept.found;
+        if (kept.found) {
+          const candidate = traffic.find((t) => t.tag === tag)?.revision;
+          refuseTheirs('cloud-run target', service, traffic, [...kept.found.map((t) => t.revision), ...(kept.wrote ?? []), candidate], 'put back the traffic it found');
+          return kept.found;
+        }
         // Nothing kept (someone else's candidate): the others share all the traffic, as they did.
         const candidate = traffic.find((t) => t.tag === tag) as TrafficEntry;
         return split(traffic, { revision: candidate.revision ?? '', tag }, 0).filter((t) => t.tag !== tag);

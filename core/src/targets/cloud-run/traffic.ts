@@ -31,11 +31,11 @@ export function explicit(traffic: TrafficEntry[] | undefined, latestReady: strin
     .filter((t) => t.percent > 0 || t.tag);
 }
 
-/** The same traffic, whatever order its entries are in. */
+/** The same traffic, whatever order its entries are in (a LATEST entry is not the revision it means now). */
 export function sameTraffic(a: TrafficEntry[], b: TrafficEntry[]): boolean {
   const key = (t: TrafficEntry[]) =>
     t
-      .map((e) => `${e.revision ?? ''}=${e.percent ?? 0}#${e.tag ?? ''}`)
+      .map((e) => `${e.type === LATEST ? '@latest' : (e.revision ?? '')}=${e.percent ?? 0}#${e.tag ?? ''}`)
       .sort()
       .join(',');
   return key(a) === key(b);

@@ -128,8 +128,10 @@ export class CloudRun {
     service.generation += 1;
     service.etag = etag();
     // Served once every revision taking traffic (and the new one) is Ready; a failed one fails the operation.
-    const waiting = [...new Set([...(made ? [made.id] : []), ...this.resolve(service, traffic).filter((t) => (t.percent ?? 0) > 0).map((t) => t.revision as string)])];
-    const revisions = waiting.map((id) => service.revisions.find((r) => r.id === id) as Revision);
+    // LATEST waits for the revision this update makes, when it makes one (it is the latest once Ready).
+    const serving = traffic.filter((t) => (t.percent ?? 0) > 0).map((t) => (t.type === LATEST ? (made?.id ?? this.latestReady(service)?.id) : t.revision));
+    const waiting = [...new Set([...(made ? [made.id] : []), ...serving])];
+    const revisions = waiting.flatMap((id) => service.revisions.filter((r) => r.id === id));
     const failed = revisions.find((r) => r.failure);
     const at = Math.max(this.now() + this.trafficMs, ...revisions.map((r) => r.settlesAt));
     const injected = this.failures.shift();
