@@ -253,4 +253,50 @@ describe('app-service, end to end on the App Service double', () => {
     dead.abort();
     await first.catch(() => undefined);
   });
+
+  it('rollgate dies after it journalled the swap and ARM began it, before the answer (no status URL kept): resume waits on the slots, then swaps back', async () => {
+    // ARM carries out the swap POST, but its answer never reaches rollgate.
+    let held!: () => void;
+    const arrived = new Promise<void>((resolve) => (held = resolve));
+    azure.appService.holdWhen(/\/slotsswap$/, 'POST', () => held(), 1, { acted: true });
+    const store = new MemoryRunStore();
+    const dead = new AbortController();
+    const first = run({}, '2.0.0', { store, signal: dead.signal });
+    await arrived;
+    const journal = (await store.load()) as RunJournal;
+    expect(JSON.stringify(journal)).toContain('swapping');
+    expect(JSON.stringify(journal)).not.toContain('operationresults');
+    expect(azure.appService.world.swapInProgress('rg-web', 'web')).toBeDefined();
+
+    const crashed = new MemoryRunStore();
+    await crashed.save(journal);
+    const events: RunEvent[] = [];
+    // Nobody polls the swap: it ends 30 s after it began, on the resumed run's clock.
+    const clock = createVirtualClock(journal.clock?.virtualNow as number);
+    azure.follow(clock);
+    const resumed = await resumeRun({
+      loaded: await load({}, '2.0.0'),
+      store: crashed,
+      context: { actor: 'bob', ci: 'local' },
+      clock,
+      env: { PATH: '', ...azure.env },
+      subscribers: [(e: RunEvent) => events.push(e)],
+    });
+    expect(resumed.status, failures(events)).toBe('rolled-back');
+    expect(azure.image()).toBe('registry.local/web:1.0.0');
+    expect(azure.image('staging')).toBe('registry.local/web:2.0.0');
+    expect(logged(events)).toContain(
+      'app-service target: swap slot staging of web app web into production (begun by an earlier run): no status URL; web app web is busy (409 Conflict, the swap still runs?), looking again in 5s',
+    );
+    expect(changed(events)).toEqual([
+      // The swap the dead process began, seen to its end on the slots and reported…
+      `${PROD} image: "registry.local/web:1.0.0" -> "registry.local/web:2.0.0"`,
+      `${SLOT} image: "registry.local/web:2.0.0" -> "registry.local/web:1.0.0"`,
+      // …and the swap back, begun only after it ended.
+      `${PROD} image: "registry.local/web:2.0.0" -> "registry.local/web:1.0.0"`,
+      `${SLOT} image: "registry.local/web:1.0.0" -> "registry.local/web:2.0.0"`,
+    ]);
+    dead.abort();
+    await first.catch(() => undefined);
+  });
 });

@@ -172,6 +172,27 @@ describe('app-service target', () => {
     );
   });
 
+  it('a swap ARM answers with no status URL is followed on the slots until production runs the new image', async () => {
+    azure.appService.swapWithoutStatusUrl = true;
+    const deploying = call();
+    await target().deploy('2.0.0', deploying.ctx);
+    expect(azure.image()).toBe('registry.local/web:2.0.0');
+    expect(azure.image('staging')).toBe('registry.local/web:1.0.0');
+    expect(azure.appService.world.swapInProgress(RESOURCE_GROUP, 'web')).toBeUndefined();
+    // While the swap ran, the empty PATCH that looks for it met 409 Conflict.
+    expect(azure.server.calls.filter((c) => c.method === 'PATCH' && JSON.stringify(c.body) === '{"properties":{}}').length).toBeGreaterThan(0);
+  });
+
+  it('a swap with no status URL that does not end within the timeout gives up, retryable, saying what to do', async () => {
+    azure.appService.swapWithoutStatusUrl = true;
+    // The slot already runs 0.9.0, warm: the deploy goes straight to the swap, which takes 30 s of the clock.
+    const err = await providerFailure(target({ timeout: '10s' }).deploy('0.9.0', call().ctx));
+    expect(err.retryable).toBe(true);
+    expect(err.message).toBe(
+      'app-service target: swap slot staging of web app web into production: no status URL to follow, and web app web stayed busy (409 Conflict) for 10s without production running registry.local/web:0.9.0; wait for the swap to end (az webapp deployment slot list --name web) and run again',
+    );
+  });
+
   it('a stopped production reads unhealthy, saying why', async () => {
     azure.appService.world.setState(RESOURCE_GROUP, 'web', 'production', 'Stopped');
     expect(await target().health(call().ctx)).toEqual({ healthy: false, ready: 0, total: 1, message: 'the production slot of web app web is Stopped, not Running' });

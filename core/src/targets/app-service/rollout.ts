@@ -61,7 +61,7 @@ export class Rollout {
     const pending = this.kept().swapping;
     if (pending) {
       ctx.log.info(`app-service target: a swap of ${slots.what(this.slot)} begun earlier may still run: waiting for it to end before reading the slots`);
-      await slots.finishSwap(pending);
+      await slots.finishSwap(pending, pending.incoming, ctx);
       const { swapping: _, ...rest } = this.kept();
       await this.state.put(rest satisfies Kept);
       // The process that began it died before it could report it: reported now, once it is seen done.
@@ -132,7 +132,7 @@ export class Rollout {
       swapping: { incoming, outgoing },
     });
     ctx.log.info(`app-service target: swapping ${slots.what(this.slot)} (${incoming}) into production (${outgoing || 'no image'})`);
-    await slots.swap(ctx, (operation) => this.keep({ swapping: { ...operation, incoming, outgoing } }));
+    await slots.swap(ctx, incoming, (operation) => this.keep({ swapping: { ...operation, incoming, outgoing } }));
     const { swapping: _, ...rest } = this.kept();
     await this.state.put(rest satisfies Kept);
     this.recordSwap(slots, incoming, outgoing, ctx);

@@ -141,19 +141,25 @@ export class Slots {
    * Begins swapping the target's slot with production (`preserveVnet`, as the portal does) and
    * returns the operation's first answer; `keep` receives its status URL before it is followed.
    */
-  async swap(ctx: StepContext, keep: (operation: PendingSwap) => Promise<void>): Promise<void> {
+  async swap(ctx: StepContext, incoming: string, keep: (operation: PendingSwap) => Promise<void>): Promise<void> {
     const what = `swap ${this.what(this.ref.slot)} into production`;
     const first = await this.quiet(what, ctx, () =>
       this.arm.call<unknown>({ method: 'POST', path: `${this.path(this.ref.slot)}/slotsswap`, apiVersion: API_VERSION, body: { targetSlot: PRODUCTION, preserveVnet: true }, what }),
     );
-    await keep(operationUrl(first));
+    const operation = operationUrl(first);
+    await keep(operation);
+    // No status URL to follow: the swap's end is seen on the slots themselves.
+    if (!operation.url) return this.swapEnded(incoming, what, ctx);
     await this.arm.poll(first, { what, intervalMs: this.ref.intervalMs });
   }
 
-  /** Follows a swap a previous process began (its status URL kept), to its end. */
-  async finishSwap(operation: PendingSwap): Promise<void> {
+  /**
+   * Follows a swap a previous process began to its end: by its status URL when it was kept, else
+   * (the process died before ARM answered, or ARM gave none) by the slots themselves.
+   */
+  async finishSwap(operation: PendingSwap, incoming: string | undefined, ctx: StepContext): Promise<void> {
     const what = `swap ${this.what(this.ref.slot)} into production (begun by an earlier run)`;
-    if (!operation.url || !operation.header) return;
+    if (!operation.url || !operation.header) return this.swapEnded(incoming, what, ctx);
     const header = operation.header;
     const pending: RestResponse<unknown> = { status: 202, body: undefined, headers: { get: (name) => (name.toLowerCase() === header ? (operation.url as string) : null) } };
     try {
@@ -161,6 +167,32 @@ export class Slots {
     } catch (err) {
       // An operation ARM no longer knows has long ended; what it left is read afresh.
       if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /**
+   * Waits, with no status URL, until a swap has ended: production runs `incoming`, or a write that
+   * changes nothing (an empty PATCH of the slot's config) is not refused with 409 Conflict, so no
+   * swap is in progress (it ended, or never began); within the timeout.
+   */
+  private async swapEnded(incoming: string | undefined, what: string, ctx: StepContext): Promise<void> {
+    const until = ctx.clock.now() + this.ref.timeoutMs;
+    for (;;) {
+      if (incoming && (await this.read(PRODUCTION)).image === incoming) return;
+      try {
+        await this.arm.call({ method: 'PATCH', path: `${this.path(this.ref.slot)}/config/web`, apiVersion: API_VERSION, body: { properties: {} }, what: `see whether a swap of ${this.what(this.ref.slot)} is in progress` });
+        return;
+      } catch (err) {
+        if (!(err instanceof CloudError) || err.status !== 409) throw err;
+      }
+      if (ctx.clock.now() >= until) {
+        throw new ProviderError(
+          `app-service target: ${what}: no status URL to follow, and web app ${this.ref.app} stayed busy (409 Conflict) for ${formatLimit(this.ref.timeoutMs)} without production running ${incoming || 'the slot\'s image'}; wait for the swap to end (az webapp deployment slot list --name ${this.ref.app}) and run again`,
+          { retryable: true },
+        );
+      }
+      ctx.log.info(`app-service target: ${what}: no status URL; web app ${this.ref.app} is busy (409 Conflict, the swap still runs?), looking again in ${formatLimit(this.ref.intervalMs)}`);
+      await ctx.clock.sleep(this.ref.intervalMs, ctx.signal);
     }
   }
 

@@ -23,7 +23,9 @@ export class AppServiceDouble {
   readonly world: AppServiceWorld;
   private readonly listeners: Server[] = [];
   private readonly faults: { pattern: RegExp; method: string; when: () => boolean; times: number }[] = [];
-  private readonly holds: { pattern: RegExp; method: string; onArrival: () => void; times: number }[] = [];
+  private readonly holds: { pattern: RegExp; method: string; onArrival: () => void; times: number; acted: boolean }[] = [];
+  /** A swap is answered 202 with no Location (ARM does not promise one): the client must see its end otherwise. */
+  swapWithoutStatusUrl = false;
 
   constructor(
     private readonly server: ArmServer,
@@ -73,8 +75,9 @@ export class AppServiceDouble {
    * The next `times` requests of `method` on a path matching `pattern` are never answered (until the
    * double stops): a rollgate that dies while it waits on them. `onArrival` runs when one arrives.
    */
-  holdWhen(pattern: RegExp, method: string, onArrival: () => void, times = 1): void {
-    this.holds.push({ pattern, method: method.toUpperCase(), onArrival, times });
+  holdWhen(pattern: RegExp, method: string, onArrival: () => void, times = 1, options: { acted?: boolean } = {}): void {
+    // acted: the request is carried out, only its answer never comes (rollgate died after ARM acted).
+    this.holds.push({ pattern, method: method.toUpperCase(), onArrival, times, acted: options.acted ?? false });
   }
 
   private operationUrl(r: ArmRequest, id: string): string {
@@ -82,12 +85,12 @@ export class AppServiceDouble {
     return `${this.server.url}${site}/slots/${r.params.slot}/operationresults/${id}?api-version=${r.apiVersion}`;
   }
 
-  private held(r: ArmRequest): boolean {
+  private held(r: ArmRequest): 'no' | 'before' | 'after' {
     const hold = this.holds.find((h) => h.times > 0 && h.method === r.method && h.pattern.test(r.path));
-    if (!hold) return false;
+    if (!hold) return 'no';
     hold.times--;
     hold.onArrival();
-    return true;
+    return hold.acted ? 'after' : 'before';
   }
 
   private faulted(r: ArmRequest): void {
@@ -114,9 +117,11 @@ export class AppServiceDouble {
     const server = {
       route: (method: string, path: string, handler: (r: ArmRequest) => Answer) =>
         this.server.route(method, path, (r) => {
-          if (this.held(r)) return new Promise<Answer>(() => undefined);
+          const held = this.held(r);
+          if (held === 'before') return new Promise<Answer>(() => undefined);
           this.faulted(r);
-          return handler(r);
+          const answer = handler(r);
+          return held === 'after' ? new Promise<Answer>(() => undefined) : answer;
         }),
     };
     const slotOf = (r: ArmRequest) => r.params.slot ?? 'production';
@@ -180,7 +185,7 @@ export class AppServiceDouble {
       const body = (r.body ?? {}) as { targetSlot?: string };
       if (!body.targetSlot) throw armFault(400, 'BadRequest', "The parameter 'targetSlot' is required.");
       const op = world.startSwap(r.params.rg as string, r.params.app as string, r.params.slot as string, body.targetSlot);
-      return { status: 202, headers: { location: this.operationUrl(r, op.id), 'retry-after': '1' } };
+      return this.swapWithoutStatusUrl ? { status: 202 } : { status: 202, headers: { location: this.operationUrl(r, op.id), 'retry-after': '1' } };
     });
     server.route('GET', `${SITE}/slots/:slot/operationresults/:id`, (r) => {
       const op = world.pollSwap(r.params.id as string);

@@ -7,6 +7,8 @@ export interface AppServiceFixture extends ArmFixture {
   image(slot?: string): string;
   /** rollgate's share of production's traffic (its routing rule), 0 without one. */
   share(): number;
+  /** The double's time follows `clock` from now on (a resumed run on a clock of its own). */
+  follow(clock: { now(): number }): void;
 }
 
 /**
@@ -16,13 +18,17 @@ export interface AppServiceFixture extends ArmFixture {
  */
 export async function appServiceFixture(production = 'registry.local/web:1.0.0', staging = 'registry.local/web:0.9.0'): Promise<AppServiceFixture> {
   const arm = await armFixture();
-  const appService = new AppServiceDouble(arm.server, { now: () => arm.clock.now() });
+  let time: { now(): number } = arm.clock;
+  const appService = new AppServiceDouble(arm.server, { now: () => time.now() });
   await appService.addSite(RESOURCE_GROUP, 'web', production, { staging });
   return {
     ...arm,
     appService,
     image: (slot = 'production') => appService.world.image(RESOURCE_GROUP, 'web', slot),
     share: () => appService.world.site(RESOURCE_GROUP, 'web').rampUpRules.find((r) => r.name === 'rollgate')?.reroutePercentage ?? 0,
+    follow: (clock) => {
+      time = clock;
+    },
     cleanup: async () => {
       await appService.stop();
       await arm.cleanup();
