@@ -9,6 +9,7 @@ import type {
   TaskDefinition,
   UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
+import { createHash } from 'node:crypto';
 import { awsClient, awsSend, type SdkCommand } from '../../aws/client.js';
 import { ProviderError } from '../../errors.js';
 import type { ProviderDeps } from '../../ports/provider-deps.js';
@@ -58,7 +59,12 @@ const COPIED = [
   'enableECSManagedTags',
   'enableExecuteCommand',
   'propagateTags',
+  'serviceRegistries',
+  'availabilityZoneRebalancing',
 ] as const;
+
+/** The fields of a service ECS describes on its PRIMARY deployment only, which CreateService takes too. */
+const COPIED_FROM_DEPLOYMENT = ['serviceConnectConfiguration', 'volumeConfigurations', 'vpcLatticeConfigurations'] as const;
 
 export interface EcsApi {
   /** The service, or `undefined` when it is missing or deleted (INACTIVE, or DRAINING after a delete). */
@@ -70,6 +76,7 @@ export interface EcsApi {
   register(def: TaskDefinition, tags: Tag[], containers: ContainerDefinition[], ctx: StepContext): Promise<string>;
   registerInput(input: RegisterTaskDefinitionCommandInput, ctx: StepContext): Promise<string>;
   update(input: Omit<UpdateServiceCommandInput, 'cluster'>, ctx: StepContext): Promise<Service>;
+  /** Creates a service; `clientToken` makes a retry after a lost answer return the same service. */
   create(input: Omit<CreateServiceCommandInput, 'cluster'>, ctx: StepContext): Promise<Service>;
   /** Deletes the service and its tasks (force: no scale to 0 first). */
   remove(name: string, ctx: StepContext): Promise<void>;
@@ -126,8 +133,18 @@ export function ecsApi(deps: ProviderDeps, cluster: string): EcsApi {
       return out.service as Service;
     },
     async create(input, ctx) {
-      const out = await send<{ service?: Service }>((m) => new m.CreateServiceCommand({ ...input, cluster }), `create ${where(String(input.serviceName))}`, ctx);
-      return out.service as Service;
+      // The same token on every attempt of this run: a retry after a lost answer gets the service the first one made.
+      const clientToken = input.clientToken ?? createHash('sha256').update(`${ctx.runId}\n${cluster}\n${input.serviceName}\n${input.taskDefinition}`).digest('hex').slice(0, 32);
+      try {
+        const out = await send<{ service?: Service }>((m) => new m.CreateServiceCommand({ ...input, cluster, clientToken }), `create ${where(String(input.serviceName))}`, ctx);
+        return out.service as Service;
+      } catch (err) {
+        const group = /target group with targetGroupArn (\S+) does not have an associated load balancer/.exec((err as Error).message)?.[1];
+        if (!group) throw err;
+        throw new ProviderError(
+          `ecs target: ECS refuses to create ${where(String(input.serviceName))} in target group ${group.replace(/^.*:targetgroup\//, '').replace(/\/.*$/, '')}, which no listener rule of a load balancer forwards to yet; add target group ${group} to the rule's forward action with weight 0 first (the alb router then weighs it), and run again`,
+        );
+      }
     },
     async remove(name, ctx) {
       await send((m) => new m.DeleteServiceCommand({ cluster, service: name, force: true }), `delete ${where(name)}`, ctx);
@@ -135,6 +152,8 @@ export function ecsApi(deps: ProviderDeps, cluster: string): EcsApi {
     copyOf(from) {
       const out: Record<string, unknown> = {};
       for (const field of COPIED) if (from[field] !== undefined) out[field] = from[field];
+      const primary = (from.deployments ?? []).find((d) => d.status === 'PRIMARY');
+      for (const field of COPIED_FROM_DEPLOYMENT) if (primary?.[field] !== undefined) out[field] = primary[field];
       return out as Partial<CreateServiceCommandInput>;
     },
   };

@@ -36,15 +36,38 @@ export function ecsCandidates(parts: Parts, stable: ReturnType<typeof stableServ
     const lbs = stable?.loadBalancers ?? [];
     if (config.candidateTargetGroupArn === undefined) return lbs;
     const first = lbs[0];
+    // ECS needs the container and port a target group's targets are: they come from the stable service's load balancer.
+    if (!first?.containerName || first.containerPort === undefined) {
+      throw new ProviderError(
+        `ecs target: candidateTargetGroupArn is set, but service ${config.cluster}/${config.service} has no load balancer (no target group, container and port) for the candidate to copy, so rollgate cannot register the candidate's tasks in ${config.candidateTargetGroupArn}; put the stable service behind its target group first, or remove candidateTargetGroupArn`,
+        { nothingChanged: true },
+      );
+    }
     return [{ ...first, targetGroupArn: config.candidateTargetGroupArn }, ...lbs.slice(1).filter((l) => l.targetGroupArn !== config.candidateTargetGroupArn)];
   }
 
-  /** Deletes the candidate service when it exists, and reports it. */
+  /** The settings of the stable service the candidate is created with: refused when one cannot be copied. */
+  function copyOf(service: Service) {
+    const from = api.copyOf(service);
+    const published = (from.serviceConnectConfiguration?.services ?? []).map((s) => s.discoveryName ?? s.portName);
+    if (published.length > 0) {
+      throw new ProviderError(
+        `ecs target: service ${config.cluster}/${config.service} publishes Service Connect endpoints (${published.join(', ')}) in namespace ${from.serviceConnectConfiguration?.namespace ?? '?'}, and a second service cannot publish the same names there, so rollgate cannot copy its Service Connect configuration to ${what}; deploy this service without a candidate (a direct deploy), or move the endpoints to a service that does not take candidates`,
+        { nothingChanged: true },
+      );
+    }
+    return from;
+  }
+
+  /** Deletes the candidate service when it exists and rollgate created it, and reports it. */
   async function remove(ctx: StepContext): Promise<void> {
+    if (!kept().candidateCreated) return;
     const c = await api.service(name, ctx);
-    if (!c) return;
-    await api.remove(name, ctx);
-    ctx.recordChange({ object: parts.object(name), field: 'created', before: shortArn(c.taskDefinition), after: null });
+    if (c) {
+      await api.remove(name, ctx);
+      ctx.recordChange({ object: parts.object(name), field: 'created', before: shortArn(c.taskDefinition), after: null });
+    }
+    await keep({ candidateCreated: undefined });
   }
 
   return {
@@ -55,14 +78,24 @@ export function ecsCandidates(parts: Parts, stable: ReturnType<typeof stableServ
 
     async deployCandidate(version, replicas, ctx) {
       const { service, def, tags, fromManifest } = await parts.base(ctx);
+      const lbs = loadBalancersOf(service ?? fromManifest?.service);
+      const existing = await api.service(name, ctx);
+      // A service of that name rollgate did not create (in this run) is someone else's: never taken over, never deleted.
+      if (existing && !kept().candidateCreated) {
+        throw new ProviderError(
+          `ecs target: ${what} already exists and rollgate did not create it, so rollgate does not take it over (nor delete it afterwards); delete it if it is a leftover of an earlier run (aws ecs delete-service --cluster ${config.cluster} --service ${name} --force), or set the target's candidateService to a name no service has`,
+          { nothingChanged: true },
+        );
+      }
+      const from = existing ? undefined : service ? copyOf(service) : fromManifest?.service;
       const image = parts.imageOf(def, version, fromManifest ? `the manifest ${config.manifest}` : `task definition ${shortArn(service?.taskDefinition)}`);
       const arn = await parts.revisionFor(def, tags, image, ctx);
       if (kept().candidate !== arn) await keep({ candidate: arn });
-      const existing = await api.service(name, ctx);
       if (!existing) {
         await awaitDrained(api, name, limits, ctx);
-        const from = service ? api.copyOf(service) : fromManifest?.service;
-        await api.create({ ...from, loadBalancers: loadBalancersOf(service ?? fromManifest?.service), serviceName: name, taskDefinition: arn, desiredCount: replicas }, ctx);
+        // Kept before the change: a retry or a resumed run knows the service is rollgate's, and removeCandidate deletes it.
+        if (!kept().candidateCreated) await keep({ candidateCreated: true });
+        await api.create({ ...from, loadBalancers: lbs, serviceName: name, taskDefinition: arn, desiredCount: replicas }, ctx);
         ctx.recordChange({ object: parts.object(name), field: 'created', before: null, after: shortArn(arn) });
         await awaitDeployment(api, name, arn, limits, ctx, true);
         return;
@@ -85,7 +118,7 @@ export function ecsCandidates(parts: Parts, stable: ReturnType<typeof stableServ
         if (kept().stableSet !== split.stable) await keep({ stableSet: split.stable });
         await setCount(s, split.stable, ctx);
       }
-      const c = await api.service(name, ctx);
+      const c = kept().candidateCreated ? await api.service(name, ctx) : undefined;
       if (c) await setCount(c, split.candidate, ctx);
     },
 

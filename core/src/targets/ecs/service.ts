@@ -28,6 +28,8 @@ export interface Kept {
   /** The stable service's desired count before a candidate split changed it, and the last count rollgate set. */
   stableCount?: number;
   stableSet?: number;
+  /** rollgate created the candidate service (kept before CreateService): only then does it change or delete it. */
+  candidateCreated?: boolean;
   /** The candidate's task definition (what promote puts on the stable service). */
   candidate?: string;
 }

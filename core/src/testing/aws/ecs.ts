@@ -15,17 +15,20 @@ export const ECS_PREFIX = 'AmazonEC2ContainerServiceV20141113';
 export type { EcsModelOptions } from './ecs/model.js';
 export { EcsModel } from './ecs/model.js';
 
-/** The model with faults aimed at one service: the next `times` calls of `operation` naming `service` answer `fault` (default: ServerException). */
+/**
+ * The model with faults aimed at one service: the next `times` calls of `operation` naming `service`
+ * answer `fault` (default: ServerException); with `after`, once the call has been done (an answer lost).
+ */
 export interface EcsDouble extends EcsModel {
-  failOn(operation: string, service: string, fault?: AwsFault, times?: number): void;
+  failOn(operation: string, service: string, fault?: AwsFault, times?: number, after?: boolean): void;
 }
 
 /** Registers the ECS operations on `server` over a new model; returns the model (the test's handle on ECS's state). */
 export function ecsDouble(server: AwsServer, options: EcsModelOptions): EcsDouble {
   const ecs = new EcsModel(options) as EcsDouble;
-  const faults: Array<{ operation: string; service: string; fault: AwsFault; times: number }> = [];
-  ecs.failOn = (operation, service, fault = new AwsFault('ServerException', 'Service encountered an unexpected error.', 500), times = 1) => {
-    faults.push({ operation, service, fault, times });
+  const faults: Array<{ operation: string; service: string; fault: AwsFault; times: number; after: boolean }> = [];
+  ecs.failOn = (operation, service, fault = new AwsFault('ServerException', 'Service encountered an unexpected error.', 500), times = 1, after = false) => {
+    faults.push({ operation, service, fault, times, after });
   };
   const on = (operation: string, handler: (params: Record<string, unknown>) => unknown) =>
     server.json(ECS_PREFIX, operation, (params: Record<string, unknown>) => {
@@ -33,6 +36,7 @@ export function ecsDouble(server: AwsServer, options: EcsModelOptions): EcsDoubl
       const hit = faults.find((f) => f.operation === operation && f.times > 0 && names.includes(f.service));
       if (hit) {
         hit.times -= 1;
+        if (hit.after) handler(params);
         throw hit.fault;
       }
       return handler(params);

@@ -37,6 +37,8 @@ export async function awsFixture(options: { staleReads?: boolean } = {}): Promis
   const ecs = ecsDouble(server, { now: () => clock.now(), region, ...(options.staleReads !== undefined ? { staleReads: options.staleReads } : {}) });
   const elbv2 = elbv2Double(server, region);
   elbv2.targetSource = (tg) => ecs.targets(tg);
+  // ECS creates a service in a target group only when a load balancer forwards to it.
+  ecs.loadBalanced = (tg) => !elbv2.targetGroups.has(tg) || elbv2.loadBalancersOf(tg).length > 0;
   const dir = mkdtempSync(join(tmpdir(), 'rollgate-aws-'));
   const env = server.env(region);
   ecs.cluster('prod');

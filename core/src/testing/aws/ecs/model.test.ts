@@ -74,4 +74,29 @@ describe('the ECS double', () => {
     expect(fault(() => ecs.updateService({ cluster: 'prod', service: 'web', desiredCount: 1 }))).toEqual(['ServiceNotActiveException', 'Service was not ACTIVE.']);
     expect((ecs.describeServices({ cluster: 'prod', services: ['api'] }) as { failures: unknown[] }).failures).toEqual([{ arn: expect.stringContaining('service/prod/api'), reason: 'MISSING' }]);
   });
+
+  it('CreateService with the same clientToken and request returns the service it made; another request under that token is refused', () => {
+    const { ecs, v1 } = model();
+    const input = { cluster: 'prod', serviceName: 'api', taskDefinition: v1, desiredCount: 1, clientToken: 'run-1-api' };
+    const first = (ecs.createService(input) as { service: { serviceArn: string } }).service;
+    expect((ecs.createService(input) as { service: { serviceArn: string } }).service.serviceArn).toBe(first.serviceArn);
+    expect(ecs.clusters.get('prod')?.services.get('api')?.deployments).toHaveLength(1);
+    expect(() => ecs.createService({ ...input, desiredCount: 2 })).toThrow('Creation of service was not idempotent.');
+  });
+
+  it('CreateService in a target group no load balancer forwards to: refused as ECS refuses it', () => {
+    const { ecs, v1 } = model();
+    ecs.loadBalanced = (tg) => tg.endsWith('/web-blue/1');
+    const lb = (name: string) => [{ targetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${name}/1`, containerName: 'app', containerPort: 8080 }];
+    expect(() => ecs.createService({ cluster: 'prod', serviceName: 'api', taskDefinition: v1, loadBalancers: lb('web-green') })).toThrow(
+      'The target group with targetGroupArn arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/1 does not have an associated load balancer.',
+    );
+    expect(ecs.createService({ cluster: 'prod', serviceName: 'api', taskDefinition: v1, loadBalancers: lb('web-blue') })).toBeDefined();
+  });
+
+  it('keeps task definition tags, and returns them only with include TAGS', () => {
+    const { ecs, v1 } = model();
+    expect(ecs.describeTaskDefinition({ taskDefinition: v1 })).not.toHaveProperty('tags');
+    expect(ecs.describeTaskDefinition({ taskDefinition: v1, include: ['TAGS'] })).toMatchObject({ tags: [{ key: 'team', value: 'web' }] });
+  });
 });

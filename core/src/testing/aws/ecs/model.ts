@@ -1,4 +1,5 @@
 import { type Deployment, type EcsService, type EcsTask, EcsFault, type TaskDefinition, ACCOUNT, deploymentId, taskDefinitionView } from './types.js';
+import { checkLoadBalancers, pick } from './create.js';
 import { advanceService, type Progress } from './progress.js';
 
 /*
@@ -41,6 +42,9 @@ export class EcsModel {
   private lastTick: number;
   private counter = 0;
   staleReads: boolean;
+  /** Whether some listener rule or default action of a load balancer forwards to a target group (the ELBv2 double's answer); unset: every group is. */
+  loadBalanced?: (targetGroupArn: string) => boolean;
+  private readonly tags = new Map<string, unknown[]>();
 
   constructor(private readonly options: EcsModelOptions) {
     this.region = options.region ?? 'us-east-1';
@@ -115,6 +119,7 @@ export class EcsModel {
       containerDefinitions: structuredClone(containers) as TaskDefinition['containerDefinitions'],
     };
     revisions.push(def);
+    if (Array.isArray(tags)) this.tags.set(def.taskDefinitionArn, structuredClone(tags));
     return { taskDefinition: taskDefinitionView(def), ...(Array.isArray(tags) ? { tags } : {}) };
   }
 
@@ -128,10 +133,12 @@ export class EcsModel {
     return revisions[Number(revision) - 1];
   }
 
-  describeTaskDefinition(input: { taskDefinition?: unknown }): Record<string, unknown> {
+  describeTaskDefinition(input: { taskDefinition?: unknown; include?: unknown }): Record<string, unknown> {
     const def = this.taskDefinition(input.taskDefinition);
     if (!def) throw new EcsFault('ClientException', 'Unable to describe task definition.');
-    return { taskDefinition: taskDefinitionView(def), tags: [] };
+    // Tags only when asked for, as ECS answers.
+    const tags = Array.isArray(input.include) && input.include.includes('TAGS') ? { tags: structuredClone(this.tags.get(def.taskDefinitionArn) ?? []) } : {};
+    return { taskDefinition: taskDefinitionView(def), ...tags };
   }
 
   private imageOf(arn: string): string {
@@ -168,6 +175,7 @@ export class EcsModel {
         createdAt: d.createdAt / 1000,
         updatedAt: d.updatedAt / 1000,
         launchType: service.launchType,
+        ...structuredClone(service.kept?.deployment ?? {}),
         rolloutState: d.rolloutState,
         ...(d.rolloutStateReason ? { rolloutStateReason: d.rolloutStateReason } : {}),
       };
@@ -177,6 +185,7 @@ export class EcsModel {
       serviceName: service.name,
       clusterArn: service.clusterArn,
       loadBalancers: structuredClone(service.loadBalancers),
+      ...structuredClone(service.kept?.service ?? {}),
       status: service.status,
       desiredCount: service.desiredCount,
       runningCount: deployments.reduce((n, d) => n + d.runningCount, 0),
@@ -219,9 +228,13 @@ export class EcsModel {
     const name = input.serviceName;
     if (typeof name !== 'string' || name === '') throw new EcsFault('InvalidParameterException', 'serviceName must be specified.');
     const existing = cluster.services.get(name);
+    const { clientToken, ...request } = input;
+    // The same token and request as the call that made it (a retry after a lost answer): that service, unchanged.
+    if (existing?.status === 'ACTIVE' && clientToken !== undefined && existing.clientToken === clientToken && existing.request === JSON.stringify(request)) return { service: this.view(existing) };
     if (existing && existing.status !== 'INACTIVE') throw new EcsFault('InvalidParameterException', 'Creation of service was not idempotent.');
     const def = this.taskDefinition(input.taskDefinition);
     if (!def) throw new EcsFault('ClientException', 'TaskDefinition not found.');
+    checkLoadBalancers(input.loadBalancers, this.loadBalanced);
     const desiredCount = typeof input.desiredCount === 'number' ? input.desiredCount : 0;
     const service: EcsService = {
       name,
@@ -239,6 +252,11 @@ export class EcsModel {
       createdAt: this.now,
       stableTaskDefinition: undefined,
       deploymentController: { type: 'ECS', ...((input.deploymentController as object | undefined) ?? {}) },
+      ...(typeof clientToken === 'string' ? { clientToken, request: JSON.stringify(request) } : {}),
+      kept: {
+        service: pick(input, ['serviceRegistries', 'availabilityZoneRebalancing']),
+        deployment: pick(input, ['serviceConnectConfiguration', 'volumeConfigurations', 'vpcLatticeConfigurations']),
+      },
     };
     service.deployments.push(this.newDeployment(def.taskDefinitionArn, desiredCount));
     cluster.services.set(name, service);

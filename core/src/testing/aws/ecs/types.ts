@@ -90,6 +90,11 @@ export interface EcsService {
   deploymentController: { type: string };
   /** The task definition of the last deployment that completed: what a circuit breaker rolls back to. */
   stableTaskDefinition: string | undefined;
+  /** The CreateService idempotency token, and the request it came with (a retry with both gets this service back). */
+  clientToken?: string;
+  request?: string;
+  /** Settings the double keeps and shows without acting on them: `serviceRegistries`, and on its deployments `serviceConnectConfiguration`, `volumeConfigurations`. */
+  kept?: { service: Record<string, unknown>; deployment: Record<string, unknown> };
 }
 
 /** A deployment id as ECS writes them: `ecs-svc/` and 19 digits. */

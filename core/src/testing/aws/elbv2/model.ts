@@ -15,6 +15,8 @@ export interface Target {
   id: string;
   port: number;
   health: TargetState;
+  /** The reason ELB gives in place of the state's usual one (`unused` of a target in a zone the load balancer does not serve: Target.InvalidState). */
+  reason?: string;
 }
 
 export interface TargetGroupRef {
@@ -174,13 +176,14 @@ export class Elbv2Model {
     return {
       TargetHealthDescriptions: targets.map((t) => {
         const state: TargetState = !inUse && t.health !== 'draining' ? 'unused' : t.health;
-        return { Target: { Id: t.id, Port: t.port }, HealthCheckPort: String(t.port), TargetHealth: { State: state, ...REASONS[state] } };
+        const reason = state === t.health && t.reason !== undefined ? { Reason: t.reason } : {};
+        return { Target: { Id: t.id, Port: t.port }, HealthCheckPort: String(t.port), TargetHealth: { State: state, ...REASONS[state], ...reason } };
       }),
     };
   }
 
-  /** The load balancers whose listeners or rules forward to the target group. */
-  private loadBalancersOf(targetGroupArn: string): string[] {
+  /** The load balancers whose listeners or rules forward to the target group (ECS's CreateService needs one). */
+  loadBalancersOf(targetGroupArn: string): string[] {
     const uses = (actions: Action[]) => actions.some((a) => a.TargetGroupArn === targetGroupArn || (a.ForwardConfig?.TargetGroups ?? []).some((g) => g.TargetGroupArn === targetGroupArn));
     const lbs = new Set<string>();
     for (const l of this.listeners.values()) {
