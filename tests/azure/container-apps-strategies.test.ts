@@ -141,14 +141,14 @@ describe('container-apps, end to end on the ARM double', () => {
     expect(changed(events)).toEqual(['revision web--bad: null -> "acme.azurecr.io/web:bad"', 'revision web--bad: "active" -> "inactive"']);
   });
 
-  it('capacity short: a revision that cannot get its replicas runs Degraded; the run says so and rolls back', async () => {
+  it('capacity short: a revision that cannot get its replicas runs Degraded; the run says replicas failed, where to look and the possible causes, and rolls back', async () => {
     await azure.cleanup();
     azure = await containerAppsFixture({ capacity: 1 });
     azure.apps.seed('web', { image: 'acme.azurecr.io/web:1.0.0', suffix: 'v1-0-0' });
     const { outcome, events } = await run({ router, strategy: { type: 'blue-green', scaleDownDelay: '0s' } });
     expect(outcome.exitCode).toBe(1);
     expect(stepError(events)).toContain(
-      'container-apps: revision web--v2-0-0 of container app rg-web/web runs degraded (provisioning Provisioned, running Degraded, health Unhealthy, 0 replica(s)): it cannot get the replicas its scale rule asks for; check the environment\'s capacity',
+      "container-apps: revision web--v2-0-0 of container app rg-web/web runs degraded (provisioning Provisioned, running Degraded, health Unhealthy, 0 replica(s)): one or more replicas failed; see the system logs (az containerapp logs show --name web --resource-group rg-web --revision web--v2-0-0 --type system): a version whose container crashes or fails its probes, or an environment short of capacity (its workload profile's maximum nodes, the subscription's cores quota)",
     );
     expect(view()).toEqual(before);
   });

@@ -5,7 +5,7 @@ import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { TrafficRouter } from '../ports/traffic-router.js';
 import { appRef, readApp } from '../targets/container-apps/api.js';
 import { containerAppsCandidates } from '../targets/container-apps/candidates.js';
-import { type Kept, liveTraffic, moveTraffic, type Parts } from '../targets/container-apps/revisions.js';
+import { type Kept, liveTraffic, moveTraffic, type Parts, restoreForm } from '../targets/container-apps/revisions.js';
 import { candidateOf } from '../targets/container-apps/traffic.js';
 
 export const type = 'container-apps';
@@ -73,6 +73,8 @@ export function create(config: ContainerAppsRouterConfig, deps: ProviderDeps): T
       // all traffic without its label) or removed: nothing to put back.
       if (!now || !found || !candidateOf(liveTraffic(now), label)) return;
       await moveTraffic(parts, arm, ref, now, found, ctx);
+      // The entries as found (a latestRevision one) once the traffic goes where they mean.
+      await restoreForm(parts, arm, ref, ctx);
     },
   };
 }

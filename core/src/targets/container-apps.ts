@@ -10,7 +10,7 @@ import { versionOfImage } from '../util/image-ref.js';
 import { type AppRef, appRef, awaitRevision, type ContainerApp, deleteApp, healthOf, isMultiple, readApp, readRevision, revisionAction } from './container-apps/api.js';
 import { containerAppsCandidates, deactivateIfIdle } from './container-apps/candidates.js';
 import { deploySingle, revertSingle } from './container-apps/single.js';
-import { createApp, ensureRevision, imageOfRevision, type Kept, liveTraffic, moveTraffic, type Parts } from './container-apps/revisions.js';
+import { createApp, ensureRevision, imageOfRevision, type Kept, liveTraffic, moveTraffic, type Parts, restoreForm, setByRollgate } from './container-apps/revisions.js';
 import { candidateOf, describeTraffic, type Pinned, sameTraffic, stableOf } from './container-apps/traffic.js';
 
 export const type = 'container-apps';
@@ -103,6 +103,7 @@ export function create(config: ContainerAppsTargetConfig, deps: ProviderDeps): T
       const name = await ensureRevision(parts, arm, ref, app, version, ctx);
       const now = (await readApp(arm, ref)) ?? app;
       await moveTraffic(parts, arm, ref, now, [{ revisionName: name, weight: 100 }], ctx);
+      await restoreForm(parts, arm, ref, ctx);
     },
 
     async health(ctx) {
@@ -131,9 +132,9 @@ export function create(config: ContainerAppsTargetConfig, deps: ProviderDeps): T
       }
       const back = trafficOf(previous);
       const live = liveTraffic(app);
-      const set = parts.kept().set;
+      const set = parts.kept().set ?? parts.kept().intended;
       // Only traffic rollgate set is undone: a later deploy by someone else stays, and a person decides.
-      if (!sameTraffic(live, back) && !(set && sameTraffic(live, set))) {
+      if (!sameTraffic(live, back) && !setByRollgate(live, parts.kept())) {
         throw new ProviderError(
           `container-apps: ${ref.what} sends ${describeTraffic(live)}, which rollgate did not set (it set ${set ? describeTraffic(set) : 'nothing'}): someone else changed it since, so rollgate does not put ${describeTraffic(back)} back over it; check it, and revert by hand if it should go`,
         );
@@ -143,6 +144,7 @@ export function create(config: ContainerAppsTargetConfig, deps: ProviderDeps): T
       await moveTraffic(parts, arm, ref, fresh, back, ctx);
       const keep = new Set(back.map((t) => t.revisionName));
       for (const name of parts.kept().made ?? []) if (!keep.has(name)) await deactivateIfIdle(arm, ref, name, ctx);
+      await restoreForm(parts, arm, ref, ctx);
     },
   };
 
@@ -151,7 +153,7 @@ export function create(config: ContainerAppsTargetConfig, deps: ProviderDeps): T
     const revision = await readRevision(arm, ref, name);
     if (!revision) throw new ProviderError(`container-apps: revision ${name} of ${ref.what} does not exist any more, so its traffic cannot be put back; deploy its version again`);
     if (revision.properties?.active === false) {
-      await revisionAction(arm, ref, name, 'activate');
+      await revisionAction(arm, ref, name, 'activate', ctx);
       ctx.recordChange({ object: ref.object, field: `revision ${name}`, before: 'inactive', after: 'active' });
     }
     await awaitRevision(arm, ref, name, parts.limits, ctx);

@@ -125,21 +125,23 @@ async function busyRetried<T>(write: () => Promise<T>, ref: AppRef, ctx: StepCon
 }
 
 /** Sets the app's traffic (the rest of its ingress as read), and follows the change to its end. */
-export async function setTraffic(arm: Arm, ref: AppRef, app: ContainerApp, traffic: readonly Pinned[], ctx: StepContext): Promise<void> {
+export async function setTraffic(arm: Arm, ref: AppRef, app: ContainerApp, traffic: readonly Pinned[] | readonly TrafficEntry[], ctx: StepContext, what?: string): Promise<void> {
   const ingress = app.properties?.configuration?.ingress ?? {};
-  await patchApp(arm, ref, { properties: { configuration: { ingress: { ...ingress, traffic } } } }, `send ${describeTraffic(traffic)} of ${ref.what}`, ctx);
+  await patchApp(arm, ref, { properties: { configuration: { ingress: { ...ingress, traffic } } } }, what ?? `send ${describeTraffic(traffic as Pinned[])} of ${ref.what}`, ctx);
 }
 
 /** Deletes the app (what a rollback of the deploy that created it does), following the operation; reported. */
 export async function deleteApp(arm: Arm, ref: AppRef, ctx: StepContext): Promise<void> {
-  const response = await arm.call({ method: 'DELETE', path: ref.path, apiVersion: API_VERSION, what: `delete ${ref.what}` });
+  const response = await busyRetried(() => arm.call({ method: 'DELETE', path: ref.path, apiVersion: API_VERSION, what: `delete ${ref.what}` }), ref, ctx);
   if (response.status === 204) return;
   await arm.poll(response, { what: `delete ${ref.what}` });
   ctx.recordChange({ object: ref.object, field: 'created', before: 'present', after: null });
 }
 
-export async function revisionAction(arm: Arm, ref: AppRef, revision: string, action: 'activate' | 'deactivate'): Promise<void> {
-  await arm.call({ method: 'POST', path: `${ref.path}/revisions/${encodeURIComponent(revision)}/${action}`, apiVersion: API_VERSION, what: `${action} revision ${revision} of ${ref.what}` });
+/** Activates or deactivates a revision; refused like any change while another operation runs on the app, so waited the same way. */
+export async function revisionAction(arm: Arm, ref: AppRef, revision: string, action: 'activate' | 'deactivate', ctx: StepContext): Promise<void> {
+  const path = `${ref.path}/revisions/${encodeURIComponent(revision)}/${action}`;
+  await busyRetried(() => arm.call({ method: 'POST', path, apiVersion: API_VERSION, what: `${action} revision ${revision} of ${ref.what}` }), ref, ctx);
 }
 
 /** Whether the app runs revisions side by side (Multiple revision mode). */
@@ -172,8 +174,8 @@ function stateOf(revision: Revision): string {
 
 /**
  * Waits until the revision serves (Provisioned, Healthy, running), reading it every `intervalMs`
- * for at most `timeoutMs`. A revision that failed to provision, or runs Degraded (it cannot get
- * the replicas its scale rule asks for: the environment is short of capacity), is an error at once.
+ * for at most `timeoutMs`. A revision that failed to provision, runs Degraded (replicas failed: a
+ * crashing version, or an environment short of capacity) or is inactive is an error at once.
  */
 export async function awaitRevision(arm: Arm, ref: AppRef, name: string, limits: { intervalMs: number; timeoutMs: number }, ctx: StepContext): Promise<void> {
   const until = ctx.clock.now() + limits.timeoutMs;
@@ -182,6 +184,12 @@ export async function awaitRevision(arm: Arm, ref: AppRef, name: string, limits:
   for (;;) {
     const revision = await readRevision(arm, ref, name);
     if (!revision) throw new ProviderError(`container-apps: ${what} disappeared while rollgate waited for it`);
+    if (revision.properties?.active === false) {
+      // Container Apps accepts a change reusing an inactive revision's suffix and does nothing (microsoft/azure-container-apps#650).
+      throw new ProviderError(
+        `container-apps: ${what} is inactive, so it will not start: activate it (az containerapp revision activate --name ${ref.name} --resource-group ${ref.group} --revision ${name}) and run again, or deploy another version`,
+      );
+    }
     const report = healthOf(revision, what);
     if (report.healthy) return;
     const p = revision.properties ?? {};
@@ -189,7 +197,9 @@ export async function awaitRevision(arm: Arm, ref: AppRef, name: string, limits:
       throw new ProviderError(`container-apps: ${what} failed to provision (${stateOf(revision)}); see its system logs (az containerapp logs show --name ${ref.name} --revision ${name} --type system)`);
     }
     if (/degraded/i.test(p.runningState ?? '')) {
-      throw new ProviderError(`container-apps: ${what} runs degraded (${stateOf(revision)}): it cannot get the replicas its scale rule asks for; check the environment's capacity (its workload profile's maximum nodes, or the subscription's cores quota)`);
+      throw new ProviderError(
+        `container-apps: ${what} runs degraded (${stateOf(revision)}): one or more replicas failed; see the system logs (az containerapp logs show --name ${ref.name} --resource-group ${ref.group} --revision ${name} --type system): a version whose container crashes or fails its probes, or an environment short of capacity (its workload profile's maximum nodes, the subscription's cores quota)`,
+      );
     }
     if (report.message && report.message !== said) ctx.log.info(`container-apps: ${report.message}`);
     said = report.message ?? '';

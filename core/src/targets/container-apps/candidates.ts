@@ -2,7 +2,7 @@ import { ProviderError } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
 import type { CandidateTarget } from '../../ports/target.js';
 import { type AppRef, deleteApp, healthOf, readApp, readRevision, requireMultiple, revisionAction } from './api.js';
-import { createApp, ensureRevision, liveTraffic, moveTraffic, type Parts } from './revisions.js';
+import { createApp, ensureRevision, liveTraffic, moveTraffic, type Parts, restoreForm } from './revisions.js';
 import { candidateOf, type Pinned, spread, stableOf, withCandidate } from './traffic.js';
 import type { Arm } from '../../azure/arm.js';
 
@@ -55,8 +55,8 @@ export function containerAppsCandidates(parts: CandidateParts): CandidateTarget 
     }
     if (candidate) await moveTraffic(parts, arm, ref, app, spread(base(live), FULL), ctx);
     const name = candidate?.revisionName ?? (parts.kept().made ?? []).at(-1);
-    if (!deactivate || !name || !(parts.kept().made ?? []).includes(name)) return;
-    await deactivateIfIdle(arm, ref, name, ctx);
+    if (deactivate && name && (parts.kept().made ?? []).includes(name)) await deactivateIfIdle(arm, ref, name, ctx);
+    await restoreForm(parts, arm, ref, ctx);
   }
 
   return {
@@ -119,6 +119,7 @@ export function containerAppsCandidates(parts: CandidateParts): CandidateTarget 
       if (!app) return;
       const serving = new Set(liveTraffic(app).filter((t) => t.weight > 0).map((t) => t.revisionName));
       for (const name of parts.kept().retire ?? []) if (!serving.has(name)) await deactivateIfIdle(arm, ref, name, ctx);
+      await restoreForm(parts, arm, ref, ctx);
     },
 
     removeCandidate: (ctx) => remove(ctx, true),
@@ -129,6 +130,6 @@ export function containerAppsCandidates(parts: CandidateParts): CandidateTarget 
 export async function deactivateIfIdle(arm: Arm, ref: AppRef, name: string, ctx: StepContext): Promise<void> {
   const revision = await readRevision(arm, ref, name);
   if (!revision || revision.properties?.active === false || (revision.properties?.trafficWeight ?? 0) > 0) return;
-  await revisionAction(arm, ref, name, 'deactivate');
+  await revisionAction(arm, ref, name, 'deactivate', ctx);
   ctx.recordChange({ object: ref.object, field: `revision ${name}`, before: 'active', after: 'inactive' });
 }

@@ -5,8 +5,8 @@ import type { Arm } from '../../azure/arm.js';
 import { ProviderError } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
 import { imageFor, repositoryOf } from '../../util/image-ref.js';
-import { type AppRef, API_VERSION, awaitRevision, type Container, type ContainerApp, patchApp, readRevision, revisionAction, setTraffic, type Template } from './api.js';
-import { describeTraffic, type Pinned, pin, sameTraffic, suffixOf } from './traffic.js';
+import { type AppRef, API_VERSION, awaitRevision, type Container, type ContainerApp, patchApp, readApp, readRevision, revisionAction, setTraffic, type Template } from './api.js';
+import { describeEntries, describeTraffic, followsLatest, type Pinned, pin, sameTraffic, suffixOf, type TrafficEntry } from './traffic.js';
 
 /*
  * What the container-apps target changes on an app, each change kept in the journal before it is
@@ -21,8 +21,15 @@ export interface Kept {
   created?: boolean;
   /** The traffic as rollgate found it before its first change (the stable revisions' proportions). */
   found?: Pinned[];
-  /** The traffic rollgate set last: other traffic means someone else changed it since. */
+  /**
+   * The app's traffic entries exactly as read before rollgate's first change (`latestRevision`
+   * ones included), written back once the traffic goes where they mean (restoreForm).
+   */
+  original?: TrafficEntry[];
+  /** The traffic rollgate set last, once Container Apps applied it: other traffic means someone else changed it since. */
   set?: Pinned[];
+  /** The traffic rollgate was setting last, kept before the call (which may have failed, or applied unseen). */
+  intended?: Pinned[];
   /** Revisions rollgate created or activated: the ones an undo may deactivate. */
   made?: string[];
   /** Revisions that served before a promotion: retired once traffic has left them. */
@@ -83,14 +90,18 @@ export async function ensureRevision(parts: Parts, arm: Arm, ref: AppRef, app: C
   if (ctx.signal.aborted) throw ctx.signal.reason;
   if (existing && existing.properties?.active === false) {
     await remember(parts, name);
-    await revisionAction(arm, ref, name, 'activate');
+    await revisionAction(arm, ref, name, 'activate', ctx);
     ctx.recordChange({ object: ref.object, field: `revision ${name}`, before: 'inactive', after: 'active' });
   } else if (!existing) {
     await remember(parts, name);
     // Traffic pinned to the revisions it goes to now: a latestRevision entry would move to the new one.
     const ingress = app.properties?.configuration?.ingress;
-    const body = { properties: { template, ...(ingress ? { configuration: { ingress: { ...ingress, traffic: liveTraffic(app) } } } : {}) } };
+    const raw = ingress?.traffic ?? [];
+    const pinned = liveTraffic(app);
+    if (followsLatest(raw)) await parts.keep(firstSeen(parts, app, pinned));
+    const body = { properties: { template, ...(ingress ? { configuration: { ingress: { ...ingress, traffic: pinned } } } : {}) } };
     ctx.recordChange({ object: ref.object, field: `revision ${name}`, before: null, after: image });
+    if (followsLatest(raw)) ctx.recordChange({ object: ref.object, field: 'traffic', before: describeEntries(raw, app.properties?.latestReadyRevisionName), after: describeTraffic(pinned) });
     await patchApp(arm, ref, body, `start revision ${name} (${image}) of ${ref.what}`, ctx, parts.limits.timeoutMs);
   }
   await awaitRevision(arm, ref, name, parts.limits, ctx);
@@ -110,9 +121,52 @@ export async function moveTraffic(parts: Parts, arm: Arm, ref: AppRef, app: Cont
   const live = liveTraffic(app);
   if (sameTraffic(live, desired)) return;
   if (ctx.signal.aborted) throw ctx.signal.reason;
-  await parts.keep({ ...(parts.kept().found ? {} : { found: found ?? live }), set: desired });
+  // Kept before the call as intended, and as set once it is applied: a call that failed leaves
+  // the traffic as rollgate set it before, which a revert still recognises as its own.
+  await parts.keep({ ...(found ? (parts.kept().found ? {} : { found }) : firstSeen(parts, app, live)), intended: desired });
   await setTraffic(arm, ref, app, desired, ctx);
+  await parts.keep({ set: desired });
   ctx.recordChange({ object: ref.object, field: 'traffic', before: describeTraffic(live), after: describeTraffic(desired) });
+}
+
+/** The traffic found and its entries as read, at rollgate's first change (nothing once kept). */
+function firstSeen(parts: Parts, app: ContainerApp, live: Pinned[]): Kept {
+  if (parts.kept().found) return {};
+  return { found: live, original: structuredClone(app.properties?.configuration?.ingress?.traffic ?? []) };
+}
+
+/** Whether the traffic is what rollgate set: applied, or sent by a call whose outcome it did not see. */
+export function setByRollgate(live: readonly Pinned[], kept: Kept): boolean {
+  return (kept.set !== undefined && sameTraffic(live, kept.set)) || (kept.intended !== undefined && sameTraffic(live, kept.intended));
+}
+
+/**
+ * The traffic entries written back as rollgate found them (a `latestRevision` entry, which it pins
+ * while it works) once the traffic goes where they mean, so that a later `az containerapp update`
+ * moves traffic again. Nothing when they named revisions only, or the traffic is someone else's;
+ * said when the latest revision is one rollgate left behind, where that entry would send traffic.
+ */
+export async function restoreForm(parts: Parts, arm: Arm, ref: AppRef, ctx: StepContext): Promise<void> {
+  const kept = parts.kept();
+  if (!followsLatest(kept.original) || !kept.original) return;
+  const app = await readApp(arm, ref);
+  const raw = app?.properties?.configuration?.ingress?.traffic ?? [];
+  if (!app || followsLatest(raw)) return;
+  const live = liveTraffic(app);
+  if (!setByRollgate(live, kept) && !(kept.found && sameTraffic(live, kept.found))) return;
+  const latest = app.properties?.latestReadyRevisionName;
+  const meant = describeEntries(kept.original, latest);
+  if (!sameTraffic(live, pin(kept.original, latest))) {
+    if (kept.found && sameTraffic(live, kept.found)) {
+      ctx.log.warn(
+        `container-apps: ${ref.what} sent ${describeEntries(kept.original, undefined)} when rollgate found it; its traffic stays pinned to ${describeTraffic(live)}, because its latest revision is now ${latest ?? 'none'}, where that entry would send it; once a good revision is the latest, follow it again with az containerapp ingress traffic set --name ${ref.name} --resource-group ${ref.group} --revision-weight latest=100`,
+      );
+    }
+    return;
+  }
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  await setTraffic(arm, ref, app, kept.original, ctx, `send ${meant} of ${ref.what}`);
+  ctx.recordChange({ object: ref.object, field: 'traffic', before: describeTraffic(live), after: meant });
 }
 
 /** A first deploy: the app created from the manifest, running `version` with all traffic, in Multiple revision mode. */

@@ -28,7 +28,7 @@ async function serving(arm: Arm, ref: AppRef, app: ContainerApp, parts: Parts) {
 async function freshSuffix(arm: Arm, ref: AppRef, version: string): Promise<string> {
   const base = suffixOf(ref.name, version);
   for (let n = 1; n <= SUFFIX_ATTEMPTS; n++) {
-    const suffix = n === 1 ? base : `${suffixOf(ref.name, `${version}-${n}`)}`;
+    const suffix = n === 1 ? base : suffixOf(ref.name, version, undefined, n);
     if (!(await readRevision(arm, ref, `${ref.name}--${suffix}`))) return suffix;
   }
   throw new ProviderError(`container-apps: ${ref.what} already has ${SUFFIX_ATTEMPTS} revisions of ${version}; deactivate or remove old ones`);

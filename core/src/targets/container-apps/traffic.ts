@@ -82,18 +82,35 @@ export function describeTraffic(traffic: readonly Pinned[]): string {
   return traffic.map((t) => `${t.revisionName} ${t.weight}%${t.label ? ` (${t.label})` : ''}`).join(', ');
 }
 
+/**
+ * Traffic entries as the app holds them, `latestRevision` ones named as such (with the revision
+ * they mean now): `latest revision (web--v1) 100%`.
+ */
+export function describeEntries(traffic: readonly TrafficEntry[], latestReady: string | undefined): string {
+  if (traffic.length === 0) return 'no traffic';
+  return traffic
+    .map((t) => `${t.latestRevision ? `latest revision${latestReady ? ` (${latestReady})` : ''}` : (t.revisionName ?? '?')} ${t.weight ?? 0}%${t.label ? ` (${t.label})` : ''}`)
+    .join(', ');
+}
+
+/** Whether the entries hold a `latestRevision` one (which rollgate pins while it works, and puts back after). */
+export const followsLatest = (traffic: readonly TrafficEntry[] | undefined): boolean => (traffic ?? []).some((t) => t.latestRevision === true);
+
 /** Largest length of a revision name (APP--SUFFIX) Container Apps accepts. */
 const MAX_REVISION_NAME = 54;
 
 /**
  * The revision suffix of a version: lowercase letters, digits and single hyphens, starting with a
  * letter (`1.4.2` → `v1-4-2`, `sha256:ab…` → `sha256-ab…`), short enough for APP--SUFFIX; `salt`
- * (the image) adds a short hash when another image already holds the plain suffix.
+ * (the image) adds a short hash when another image already holds the plain suffix, and `n` (2,
+ * 3…) a `-n` when the plain one is taken. The version's text is shortened first and the hash and
+ * `-n` appended after, so that neither is cut off a long version (a git SHA, a digest).
  */
-export function suffixOf(app: string, version: string, salt?: string): string {
+export function suffixOf(app: string, version: string, salt?: string, n?: number): string {
   let text = version.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
   if (!/^[a-z]/.test(text)) text = `v${text}`;
   const hash = salt ? `-${createHash('sha256').update(salt).digest('hex').slice(0, 6)}` : '';
-  const room = MAX_REVISION_NAME - app.length - 2 - hash.length;
-  return `${text.slice(0, Math.max(1, room)).replace(/-+$/, '')}${hash}`;
+  const tail = `${hash}${n !== undefined && n > 1 ? `-${n}` : ''}`;
+  const room = MAX_REVISION_NAME - app.length - 2 - tail.length;
+  return `${text.slice(0, Math.max(1, room)).replace(/-+$/, '')}${tail}`;
 }

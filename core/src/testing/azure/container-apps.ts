@@ -4,14 +4,19 @@ import { type AppState, ContainerAppsWorld, type ContainerAppsOptions, type Revi
 /*
  * Azure Container Apps on the ARM double (Microsoft.App/containerApps, api-version 2024-03-01),
  * the documented shapes of the subset the container-apps target uses:
- * - app: GET, PUT (create; 201 + Azure-AsyncOperation), PATCH (a JSON merge of the body; a
- *   changed `properties.template` makes a new revision named APP--SUFFIX; 202 +
+ * - app: GET, PUT (create, 201 + Azure-AsyncOperation; on an existing app a replacement of its
+ *   template and configuration, fields left out going back to their defaults), PATCH (a JSON merge
+ *   of the body); a changed `properties.template` makes a new revision named APP--SUFFIX (202 +
  *   Azure-AsyncOperation, the operation ending when that revision is provisioned, Failed with the
- *   image's error when it cannot be), DELETE (202);
+ *   image's error when it cannot be). A suffix an active revision holds is refused (400); one an
+ *   inactive revision holds is accepted and changes nothing (no new revision, the old one still
+ *   inactive: microsoft/azure-container-apps#650). DELETE (202);
  * - `properties.configuration.activeRevisionsMode` Single or Multiple, `ingress.traffic`
  *   entries (`revisionName` or `latestRevision`, `weight`, `label`) checked as ARM checks them:
  *   weights sum to 100, named revisions exist and are active, labels unique, no split in Single mode;
- *   a PATCH while another operation runs on the app is refused (409 ContainerAppOperationInProgress);
+ *   a PUT or PATCH while another operation runs on the app (a revision provisioning, a change
+ *   applied), and an activate, deactivate or DELETE while a change is applied, are refused
+ *   (409 ContainerAppOperationInProgress);
  * - revisions: GET one, list, POST activate / deactivate (refused while it takes traffic), with
  *   `provisioningState`, `runningState`, `healthState`, `replicas`, `trafficWeight`, `active`.
  * Not covered: secrets, registries, Dapr, jobs, replicas' own API, revision restart, labels' FQDNs.
@@ -41,6 +46,7 @@ export class ContainerAppsDouble {
     server.route('DELETE', APP, ({ params }) => {
       const app = this.world.get(params.rg as string, params.app as string);
       if (!app) return { status: 204 };
+      this.notBusy(app);
       this.world.apps.delete(this.world.key(app.resourceGroup, app.name));
       return server.asyncOperation(() => ({ status: 'Succeeded' }));
     });
@@ -53,13 +59,13 @@ export class ContainerAppsDouble {
       return { status: 200, body: this.revisionBody(app, this.revision(app, params.revision as string)) };
     });
     server.route('POST', `${APP}/revisions/:revision/activate`, ({ params }) => {
-      const app = this.must(params);
+      const app = this.notBusy(this.must(params));
       const revision = this.revision(app, params.revision as string);
       if (!revision.active) Object.assign(revision, { active: true, activatedAt: this.world.now() });
       return { status: 200 };
     });
     server.route('POST', `${APP}/revisions/:revision/deactivate`, ({ params }) => {
-      const app = this.must(params);
+      const app = this.notBusy(this.must(params));
       const revision = this.revision(app, params.revision as string);
       if ((this.world.weights(app).get(revision.name) ?? 0) > 0) {
         throw armFault(400, 'ContainerAppRevisionInUse', `Revision '${revision.name}' cannot be deactivated because it receives traffic. Move its traffic to another revision first.`);
@@ -115,9 +121,30 @@ export class ContainerAppsDouble {
     return found;
   }
 
+  /**
+   * Container Apps refuses a change while another operation on the app runs (it does not queue
+   * it). A template or traffic change meets a revision still provisioning too; activate,
+   * deactivate and delete only a change being applied (a stuck revision can still be deactivated).
+   */
+  private notBusy(app: AppState, revisionsToo = false): AppState {
+    const busy = revisionsToo ? this.world.provisioningState(app) === 'InProgress' : this.world.now() < app.busyUntil;
+    if (busy) {
+      throw armFault(409, 'ContainerAppOperationInProgress', `Cannot modify a container app '${app.name}' because there is a pending operation on it. Please try again later.`);
+    }
+    return app;
+  }
+
   private create(params: Record<string, string>, body: unknown): Answer {
-    if (this.world.get(params.rg as string, params.app as string)) return this.patch(this.must(params), body as Patch);
     const b = (body ?? {}) as Patch & { location?: string };
+    const existing = this.world.get(params.rg as string, params.app as string);
+    if (existing) {
+      // A PUT replaces: what the body leaves out goes back to its default, not kept as a PATCH keeps it.
+      const template = b.properties?.template;
+      if (!template?.containers?.length) throw armFault(400, 'InvalidParameterValue', 'properties.template.containers must hold at least one container.');
+      const config = b.properties?.configuration ?? {};
+      const ingress = { external: false, targetPort: 80, ...config.ingress, traffic: config.ingress?.traffic ?? [{ latestRevision: true, weight: 100 }] };
+      return this.patch(existing, { properties: { template, configuration: { activeRevisionsMode: config.activeRevisionsMode ?? 'Single', ingress } } }, true);
+    }
     const template = b.properties?.template;
     if (!template?.containers?.length) throw armFault(400, 'InvalidParameterValue', 'properties.template.containers must hold at least one container.');
     const config = b.properties?.configuration ?? {};
@@ -138,20 +165,23 @@ export class ContainerAppsDouble {
     return this.server.asyncOperation(() => this.revisionOperation(app, revision), 201, this.appBody(app));
   }
 
-  private patch(app: AppState, body: Patch): Answer {
-    // Container Apps refuses a change while another operation on the app runs (it does not queue it).
-    if (this.world.provisioningState(app) === 'InProgress') {
-      throw armFault(409, 'ContainerAppOperationInProgress', `Cannot modify a container app '${app.name}' because there is a pending operation on it. Please try again later.`);
-    }
+  private patch(app: AppState, body: Patch, replace = false): Answer {
+    this.notBusy(app, true);
     const props = body?.properties ?? {};
     const mode = props.configuration?.activeRevisionsMode ?? app.mode;
     const traffic = props.configuration?.ingress?.traffic;
-    const template = props.template ? ({ ...app.template, ...structuredClone(props.template) } as Template) : undefined;
-    const changesTemplate = template !== undefined && JSON.stringify(template) !== JSON.stringify(app.template);
-    if (changesTemplate && app.revisions.some((r) => r.name === `${app.name}--${template.revisionSuffix}`)) {
-      throw armFault(400, 'ContainerAppRevisionSuffixConflict', `A revision with suffix '${template.revisionSuffix}' already exists in container app '${app.name}'; give the new revision another suffix.`);
+    let template = props.template ? ((replace ? structuredClone(props.template) : { ...app.template, ...structuredClone(props.template) }) as Template) : undefined;
+    let changesTemplate = template !== undefined && JSON.stringify(template) !== JSON.stringify(app.template);
+    const holder = changesTemplate ? app.revisions.find((r) => r.name === `${app.name}--${template?.revisionSuffix}`) : undefined;
+    if (holder?.active) {
+      throw armFault(400, 'ContainerAppInvalidRequest', `The following field(s) are either invalid or missing. Field 'template.revisionsuffix' is invalid with details: 'Invalid value: "${template?.revisionSuffix}": revision with suffix ${template?.revisionSuffix} already exists'.`);
     }
-    const revision = changesTemplate ? this.world.addRevision(app, template) : undefined;
+    if (holder) {
+      // microsoft/azure-container-apps#650: accepted, and nothing happens (no revision, the old one still inactive).
+      template = undefined;
+      changesTemplate = false;
+    }
+    const revision = changesTemplate && template ? this.world.addRevision(app, template) : undefined;
     try {
       if (traffic) this.checkTraffic(app, mode, traffic);
     } catch (err) {
@@ -159,7 +189,7 @@ export class ContainerAppsDouble {
       throw err;
     }
     app.mode = mode;
-    if (props.configuration?.ingress) app.ingress = { ...app.ingress, ...props.configuration.ingress, traffic: traffic ?? app.ingress.traffic };
+    if (props.configuration?.ingress) app.ingress = { ...(replace ? {} : app.ingress), ...props.configuration.ingress, traffic: traffic ?? app.ingress.traffic } as AppState['ingress'];
     if (template) app.template = template;
     if (revision) return this.server.asyncOperation(() => this.revisionOperation(app, revision));
     app.busyUntil = this.world.now() + 2000;

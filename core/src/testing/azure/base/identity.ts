@@ -104,7 +104,10 @@ export class Identity {
     if (!query.get('resource')) return { status: 400, body: { error: 'invalid_request', error_description: 'Required query variable \'resource\' is missing' } };
     if (this.refusing) return { status: 400, body: { error: 'invalid_request', error_description: 'Identity not found' } };
     const expiresOn = Math.floor(this.now() / 1000) + this.lifetimeS;
-    return this.issue({ expires_on: String(expiresOn), resource: query.get('resource'), expires_in: String(this.lifetimeS) });
+    // The instance metadata service answers expires_in and expires_on; App Service's endpoint
+    // (api-version 2019-08-01) expires_on only, which credentials must read on their own.
+    const expiry = style === 'imds' ? { expires_in: String(this.lifetimeS), expires_on: String(expiresOn) } : { expires_on: String(expiresOn) };
+    return this.issue({ ...expiry, resource: query.get('resource') });
   }
 
   /** GitHub's OIDC token request: the job's request token, audience api://AzureADTokenExchange. */

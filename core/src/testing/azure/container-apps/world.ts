@@ -1,7 +1,8 @@
 /*
  * The state of the Container Apps double: apps and their revisions, progressed on the double's
  * clock when read. A revision provisions in `startMs`; an image tagged `bad` fails (the image
- * cannot be pulled), one tagged `slow` never finishes provisioning; an environment `capacity`
+ * cannot be pulled), one tagged `slow` never finishes provisioning, one tagged `crash` provisions
+ * and runs Degraded (its replicas exit); an environment `capacity`
  * (replicas across active revisions) short of a revision's minReplicas leaves it Degraded and
  * Unhealthy. In Single revision mode the latest ready revision takes all traffic and the others
  * are deactivated, as Container Apps does; in Multiple mode traffic is what the app says.
@@ -17,6 +18,8 @@ export interface ContainerAppsOptions {
   failing?: (image: string) => boolean;
   /** Images that never finish provisioning (default: tagged `slow`). */
   neverReady?: (image: string) => boolean;
+  /** Images whose container exits once started: provisioned, its replicas failing, Degraded (default: tagged `crash`). */
+  crashing?: (image: string) => boolean;
 }
 
 export interface TrafficEntry {
@@ -70,12 +73,14 @@ export class ContainerAppsWorld {
   capacity: number | undefined;
   private readonly failing: (image: string) => boolean;
   private readonly neverReady: (image: string) => boolean;
+  private readonly crashing: (image: string) => boolean;
 
   constructor(readonly options: ContainerAppsOptions) {
     this.startMs = options.startMs ?? 10_000;
     this.capacity = options.capacity;
     this.failing = options.failing ?? tagged('bad');
     this.neverReady = options.neverReady ?? tagged('slow');
+    this.crashing = options.crashing ?? tagged('crash');
   }
 
   now(): number {
@@ -107,6 +112,7 @@ export class ContainerAppsWorld {
     if (this.images(revision).some(this.neverReady) || this.now() < revision.activatedAt + this.startMs) {
       return { provisioningState: 'Provisioning', runningState: 'Processing', healthState: 'None', replicas: 0 };
     }
+    if (this.images(revision).some(this.crashing)) return { provisioningState: 'Provisioned', runningState: 'Degraded', healthState: 'Unhealthy', replicas: 0 };
     const want = Math.max(1, revision.template.scale?.minReplicas ?? 1);
     const replicas = Math.min(want, this.room(revision));
     if (replicas < want) return { provisioningState: 'Provisioned', runningState: 'Degraded', healthState: 'Unhealthy', replicas };
