@@ -86,7 +86,7 @@ describe('ecs target', () => {
 
   it('a deployment that does not complete in time: the wait runs out with the tasks and the last events', async () => {
     expect(await message(target({ rolloutTimeout: '30s' }).deploy('slow', ctx()))).toBe(
-      'ecs target: the deployment of web:2 to service prod/web did not complete within 30s (0 of 3 tasks running, 3 pending). Last events: none. A task that cannot be placed needs capacity in the cluster; rolloutTimeout waits longer',
+      'ecs target: the deployment of web:2 to service prod/web did not complete within 30s (0 of 3 tasks running, 3 pending). Last events: none. The service still points at web:2 and ECS keeps trying to start its tasks after rollgate stops waiting; the rollback puts the task definition before back. A task that cannot be placed needs capacity in the cluster; rolloutTimeout waits longer',
     );
     expect(lines).toContain('ecs: service prod/web: deployment ' + (aws.ecs.clusters.get('prod')?.services.get('web')?.deployments[0]?.id ?? '') + ' IN_PROGRESS: 0 of 3 tasks running, 3 pending');
   });
@@ -95,6 +95,20 @@ describe('ecs target', () => {
     aws.ecs.updateService({ cluster: 'prod', service: 'web', deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } } });
     const err = await message(target().deploy('crash', ctx()));
     expect(err).toMatch(/^ecs target: the deployment ecs-svc\/\d+ of web:2 to service prod\/web FAILED: ECS deployment circuit breaker: tasks failed to start\. \(0 of 3 tasks running, 3 failed\)\. Last events: "\(service web\) \(deployment ecs-svc\/\d+\) deployment failed: tasks failed to start\."/);
+  });
+
+  it('a circuit breaker whose rollback completed between two reads: says the circuit breaker rolled it back, not that someone else deployed', async () => {
+    // Read once a minute: the tasks crash, the breaker fails the deployment and web:1 is back before the next read.
+    const err = await message(target({ interval: '60s' }).deploy('crash', ctx()));
+    expect(err).toMatch(
+      /^ecs target: the deployment of web:2 to service prod\/web failed and ECS's deployment circuit breaker rolled the service back to web:1 \("\(service web\) \(deployment ecs-svc\/\d+\) deployment failed: rolling back to web:1\."\)\. Last events: .*See the stopped tasks' reasons \(aws ecs describe-tasks\) for why they did not start$/,
+    );
+    expect(err).not.toContain('someone else');
+  });
+
+  it('a deploy copies the task definition tags to the new revision', async () => {
+    await target().deploy('2.0.0', ctx());
+    expect(aws.ecs.describeTaskDefinition({ taskDefinition: 'web:2', include: ['TAGS'] })).toMatchObject({ tags: [{ key: 'team', value: 'web' }] });
   });
 
   it('someone else deploys while rollgate waits: says so instead of waiting for a deployment that will never be PRIMARY', async () => {

@@ -61,6 +61,13 @@ export async function awaitDeployment(api: EcsApi, name: string, arn: string, li
       const settled = !steady || ((s.deployments ?? []).length === 1 && primary.runningCount === primary.desiredCount && (primary.pendingCount ?? 0) === 0);
       if (done && settled) return;
     } else if (!ours && read > STALE_READS) {
+      // A circuit breaker's rollback that completed between two reads leaves no trace of the FAILED deployment but the events.
+      const rolledBack = (s.events ?? []).find((e) => (e.createdAt === undefined || new Date(e.createdAt).getTime() >= since - 1_000) && /deployment failed|rolling back/i.test(e.message ?? ''));
+      if (rolledBack) {
+        throw new ProviderError(
+          `ecs target: the deployment of ${shortArn(arn)} to ${what} failed and ECS's deployment circuit breaker rolled the service back to ${shortArn(primary?.taskDefinition ?? s.taskDefinition)} ("${rolledBack.message ?? ''}"). Last events: ${lastEvents(s, since)}. See the stopped tasks' reasons (aws ecs describe-tasks) for why they did not start`,
+        );
+      }
       throw new ProviderError(
         `ecs target: ${what} runs ${shortArn(primary?.taskDefinition ?? s.taskDefinition)} now, not ${shortArn(arn)} that rollgate set: someone else deployed it while rollgate waited; check the service's deployments (aws ecs describe-services) and run again`,
       );
@@ -70,7 +77,7 @@ export async function awaitDeployment(api: EcsApi, name: string, arn: string, li
     said = status;
     if (ctx.clock.now() >= until) {
       throw new ProviderError(
-        `ecs target: the deployment of ${shortArn(arn)} to ${what} did not complete within ${formatLimit(limits.timeoutMs)} (${counts(ours ?? primary, s)}). Last events: ${lastEvents(s, since)}. A task that cannot be placed needs capacity in the cluster; rolloutTimeout waits longer`,
+        `ecs target: the deployment of ${shortArn(arn)} to ${what} did not complete within ${formatLimit(limits.timeoutMs)} (${counts(ours ?? primary, s)}). Last events: ${lastEvents(s, since)}. The service still points at ${shortArn(arn)} and ECS keeps trying to start its tasks after rollgate stops waiting; the rollback puts the task definition before back. A task that cannot be placed needs capacity in the cluster; rolloutTimeout waits longer`,
       );
     }
     await ctx.clock.sleep(limits.intervalMs, ctx.signal);
