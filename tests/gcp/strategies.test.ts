@@ -218,12 +218,22 @@ describe('cloud-run, end to end on the Google API double', () => {
     expect(changed(events)).toContain('traffic: "web-00001-abc 80%, web-2-0-0 20% (candidate)" -> "web-00001-abc 40%, web-2-0-0 60% (candidate)"');
   });
 
-  it('a stale etag (someone wrote the service between read and write) is read again and retried, logged', async () => {
+  it('a 409 ABORTED (a concurrent change the API refused) is read again and retried, logged', async () => {
     gcp.server.fail(/\/services\/web$/, 409, { method: 'PATCH', times: 2 });
     const { outcome, events } = await run({});
     expect(outcome.exitCode, failures(events)).toBe(0);
     expect(logged(events)).toContain(
-      'cloud-run: the Cloud Run service acme-prod/europe-west1/web changed while rollgate wrote it (409 ABORTED, a stale etag): reading it again (attempt 2 of 5)',
+      'cloud-run: the Cloud Run service acme-prod/europe-west1/web changed while rollgate wrote it (409 ABORTED, a concurrent change): reading it again (attempt 2 of 5)',
+    );
+  });
+
+  it("someone else writing the service between rollgate's read and write (the etag protects nothing in v2) stops the step, naming both generations", async () => {
+    // A `gcloud run services update` lands after rollgate read the service, before its PATCH.
+    gcp.server.before(/\/services\/web$/, () => gcp.server.run.update(gcp.server.run.get(PROJECT, REGION, 'web'), { template: { revision: 'web-env', containers: [{ name: 'app', image: 'europe-docker.pkg.dev/acme/web/web:1.0.0', env: [{ name: 'A', value: '1' }] }] } }), { method: 'PATCH' });
+    const { outcome, events } = await run({});
+    expect(outcome.exitCode).not.toBe(0);
+    expect(failures(events)).toContain(
+      "cloud-run: someone else wrote the Cloud Run service acme-prod/europe-west1/web while rollgate did (deploy 2.0.0 as revision web-2-0-0): it was at generation 1 when rollgate read it and is at 3 after rollgate's write, not 2; Cloud Run keeps the last write whole, so one of the two changes may be lost: check it (gcloud run services describe web --region europe-west1 --project acme-prod) and run again",
     );
   });
 });

@@ -61,6 +61,7 @@ export class GcpServer {
   private server: Server | undefined;
   private readonly hangs: { path: RegExp; onArrival?: () => void }[] = [];
   private readonly hanging = new Set<ServerResponse>();
+  private readonly interceptions: { path: RegExp; method?: string; run: () => void }[] = [];
   readonly now: () => number;
   url = '';
 
@@ -101,6 +102,11 @@ export class GcpServer {
   /** The next API call matching never answers; `onArrival` runs when it arrives (the client now waits). */
   hang(path: RegExp, onArrival?: () => void): void {
     this.hangs.push({ path, ...(onArrival ? { onArrival } : {}) });
+  }
+
+  /** `run` runs once, just before the next API call matching is served (someone else writing in between). */
+  before(path: RegExp, run: () => void, options: { method?: string } = {}): void {
+    this.interceptions.push({ path, run, ...(options.method ? { method: options.method } : {}) });
   }
 
   /** Every token handed out is refused from now on (401); with `refuseGrants`, a refresh fails too. */
@@ -152,6 +158,8 @@ export class GcpServer {
     try {
       if (!this.tokens.valid(bearer)) throw new GoogleFault(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
       this.injectFaults(method, url.pathname);
+      const first = this.interceptions.findIndex((i) => i.path.test(url.pathname) && (!i.method || i.method === method));
+      if (first >= 0) this.interceptions.splice(first, 1)[0]?.run();
       const answer = this.api(method, url, body);
       call.status = answer.status ?? 200;
       send(call.status, answer.body);

@@ -7,8 +7,12 @@ import { type TrafficEntry, shortName } from './traffic.js';
 
 /*
  * What rollgate does to one Cloud Run service over the Admin API v2: read it (and its revisions),
- * write it at the etag it was read at (409 ABORTED: read again and retry, a few times, logged),
- * and wait for the long-running operation a write returns and for a revision's Ready condition.
+ * write it back whole, and wait for the long-running operation a write returns and for a revision's
+ * Ready condition. The v2 Service's etag is output-only: an update does not check it, so a stale
+ * write would simply win. Instead each write is followed by a read of the service's generation,
+ * which every write raises by one: any other rise means someone else wrote it meanwhile, and the
+ * step stops saying so. A 409 ABORTED (a concurrent change the API did refuse) is read again and
+ * retried, a few times, logged.
  */
 
 const CONFLICT_ATTEMPTS = 5;
@@ -22,6 +26,8 @@ export interface Container {
 export interface RunServiceBody {
   name?: string;
   etag?: string;
+  /** Raised by one on every write (int64, as a string). */
+  generation?: string;
   template?: { revision?: string; containers?: Container[]; [field: string]: unknown };
   traffic?: TrafficEntry[];
   trafficStatuses?: (TrafficEntry & { uri?: string })[];
@@ -111,16 +117,29 @@ export class RunService {
       try {
         // The whole service as read (Cloud Run ignores its output-only fields): a PATCH without an
         // update mask replaces every field, so none may be left out.
-        const body = { ...after, etag: before.etag };
-        op = (await this.api.call<Operation>({ method: 'PATCH', url: this.url(), body, what: `${what} (update the ${this.label})` }, ctx)).body;
+        op = (await this.api.call<Operation>({ method: 'PATCH', url: this.url(), body: after, what: `${what} (update the ${this.label})` }, ctx)).body;
       } catch (err) {
         if (!(err instanceof CloudError) || err.status !== 409 || err.code === 'ALREADY_EXISTS' || attempt >= CONFLICT_ATTEMPTS) throw err;
-        ctx.log.info(`cloud-run: the ${this.label} changed while rollgate wrote it (409 ${err.code ?? 'ABORTED'}, a stale etag): reading it again (attempt ${attempt + 1} of ${CONFLICT_ATTEMPTS})`);
+        ctx.log.info(`cloud-run: the ${this.label} changed while rollgate wrote it (409 ${err.code ?? 'ABORTED'}, a concurrent change): reading it again (attempt ${attempt + 1} of ${CONFLICT_ATTEMPTS})`);
         continue;
       }
+      await this.checkGeneration(before, what, ctx);
       await this.settle(op, what, ctx);
       return { before, after };
     }
+  }
+
+  /** Right after a write: the generation must be the one read plus one, else someone else wrote too (the etag protects nothing in v2). */
+  private async checkGeneration(before: RunServiceBody, what: string, ctx: StepContext): Promise<void> {
+    const read = Number(before.generation);
+    if (!Number.isFinite(read)) return;
+    const now = await this.read(ctx);
+    const seen = Number(now?.generation);
+    if (seen === read + 1) return;
+    const { project, region, service } = this.where;
+    throw new ProviderError(
+      `cloud-run: someone else wrote the ${this.label} while rollgate did (${what}): it was at generation ${read} when rollgate read it and is at ${now ? seen : 'none (deleted)'} after rollgate's write, not ${read + 1}; Cloud Run keeps the last write whole, so one of the two changes may be lost: check it (gcloud run services describe ${service} --region ${region} --project ${project}) and run again`,
+    );
   }
 
   /** Creates the service (a first deploy) and waits for it. */

@@ -6,8 +6,8 @@ import { GoogleFault, invalid, notFound } from './errors.js';
  * immutable revisions that become Ready over the double's clock (or fail: an image tagged `bad`
  * fails its health check; one tagged `slow` takes an hour), long-running operations that are done
  * once what they wait for is, and trafficStatuses that follow the spec only when its operation
- * succeeded (a failed revision leaves the traffic that was served). etag on every write: a stale
- * one is 409 ABORTED. LATEST in the traffic spec means the latest Ready revision, as Cloud Run reads it.
+ * succeeded (a failed revision leaves the traffic that was served). etag is output-only and never
+ * checked; generation rises by one on every write. LATEST in the traffic spec means the latest Ready revision, as Cloud Run reads it.
  */
 
 export type Json = Record<string, unknown>;
@@ -115,9 +115,7 @@ export class CloudRun {
 
   /** PATCH …/services/S: a new template makes a revision; the traffic spec is served once the operation is done. */
   update(service: RunService, body: Json): Json {
-    if (typeof body.etag === 'string' && body.etag !== service.etag) {
-      throw new GoogleFault(409, 'ABORTED', `Etag mismatch: the resource was changed since it was read (etag ${body.etag} is not ${service.etag}).`);
-    }
+    // etag is output-only in the v2 Service: an update ignores it (a stale write wins), as Cloud Run does.
     const template = (body.template as Json | undefined) ?? service.template;
     const traffic = ((body.traffic as TrafficEntry[] | undefined) ?? service.traffic).map((t) => ({ ...t }));
     const made = this.revisionFor(service, template);
