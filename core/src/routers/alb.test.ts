@@ -120,6 +120,33 @@ describe('alb router', () => {
     );
   });
 
+  it('unused targets for another reason than Target.NotInUse: waited on, never sent traffic unchecked', async () => {
+    aws.elbv2.registerTargets(groups.green, [{ id: '10.0.9.1', port: 8080, health: 'unused', reason: 'Target.InvalidState' }]);
+    expect(await message(router().setWeights({ canary: 10 }, ctx()))).toBe(
+      "alb router: target group web-green has no healthy target after 30s (1 unused (Target.InvalidState)), so rollgate sends it no traffic; check that the candidate's tasks register there (the ecs target's candidateTargetGroupArn) and pass the group's health check",
+    );
+    expect(aws.elbv2.weights(rule).map((g) => g.Weight)).toEqual([1, 0]);
+  });
+
+  it('finalize over a split someone else changed since rollgate wrote: refused, naming the rule and both splits, the rule left as it is', async () => {
+    const r = router();
+    await r.setWeights({ canary: 10 }, ctx());
+    aws.elbv2.modifyRule({ RuleArn: rule, Actions: [forward(50, 50)] });
+    const err = await message(r.finalize(ctx()));
+    expect(err).toBe(
+      `alb router: rule ${rule.replace(/^arn:aws:elasticloadbalancing:[^:]*:\d*:/, '')} splits {"web-blue":50,"web-green":50} now, not {"web-blue":90,"web-green":10} as rollgate last set it: someone else changed its target groups or weights since, so rollgate does not put {"web-blue":1,"web-green":0} back over it; check who else manages this rule, and set its weights by hand if they should go`,
+    );
+    expect(aws.elbv2.weights(rule).map((g) => g.Weight)).toEqual([50, 50]);
+  });
+
+  it('finalize after its own last write: puts the forward action back as found', async () => {
+    const r = router();
+    await r.setWeights({ canary: 10 }, ctx());
+    await r.setWeights({ canary: 30 }, ctx());
+    await r.finalize(ctx());
+    expect(aws.elbv2.weights(rule).map((g) => g.Weight)).toEqual([1, 0]);
+  });
+
   it('a forward action already at five target groups: ELB’s own refusal, naming the rule', async () => {
     const more = [1, 2, 3].map((n) => ({ TargetGroupArn: aws.elbv2.targetGroup(`other-${n}`), Weight: 0 }));
     aws.elbv2.modifyRule({ RuleArn: rule, Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: groups.blue, Weight: 1 }, ...more, { TargetGroupArn: aws.elbv2.targetGroup('other-4'), Weight: 0 }] } }] });

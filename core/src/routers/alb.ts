@@ -23,7 +23,9 @@ export const configSchema = z
     stableTargetGroupArn: arn('targetgroup').describe('The target group of the stable version (the stable ECS service registers its tasks there)'),
     candidateTargetGroupArn: arn('targetgroup')
       .optional()
-      .describe("The target group of the new version: added to the forward action when missing, and put back as found by finalize (default: the ecs target's candidateTargetGroupArn)"),
+      .describe(
+        "The target group of the new version (default: the ecs target's candidateTargetGroupArn). ECS registers a service's tasks only in a group a load balancer forwards to, so put it in the forward action with weight 0 before the first run",
+      ),
     healthTimeout: duration('How long rollgate waits for a healthy target in the candidate target group before it moves traffic there').prefault('3m'),
     interval: duration("How often the candidate target group's health is read while rollgate waits").prefault('5s'),
   })
@@ -33,19 +35,21 @@ export const configSchema = z
     path: ['candidateTargetGroupArn'],
   })
   .describe(
-    "Splits traffic by the target group weights of an Application Load Balancer rule's forward action (ELB weights 0–999, written as exact percents); finalize puts the forward action back as found. Each change is read back, and traffic moves to the candidate group only once it has a healthy target",
+    "Splits traffic by the target group weights of an Application Load Balancer rule's forward action (ELB weights 0–999, written as exact percents); finalize puts the forward action back as found, unless someone else changed its split since rollgate's last write. Each change is read back, and traffic moves to the candidate group only once it has a healthy target",
   );
 export type AlbRouterConfig = z.output<typeof configSchema>;
 
-/** The forward action as rollgate found it, kept before its first change. */
+/** The forward action as rollgate found it, kept before its first change, and the splits rollgate last wrote. */
 interface Kept {
   found: Action;
+  /** The split before rollgate's last write and the one it wrote (kept before the write, so a crash between leaves either). */
+  wrote?: Array<Record<string, number>>;
 }
 
 /**
  * An ALB listener rule (or a listener's default action) carries the split in its forward action's
- * weighted target groups. setWeights reads the actions, plans the two groups' weights (the
- * candidate's added when missing, anyone else's group with traffic refused), checks that the
+ * weighted target groups. setWeights reads the actions, plans the two groups' weights (anyone
+ * else's group with traffic refused), checks that the
  * candidate group has a healthy target before it sends it any, writes the actions back whole and
  * reads them back; finalize writes the forward action back as found.
  */
@@ -65,16 +69,25 @@ export function create(config: AlbRouterConfig, deps: ProviderDeps): TrafficRout
   };
 
   /** Writes the forward action `desired` makes of the one read now and the one found, reports it, and reads it back. */
-  async function write(desired: (groups: TargetGroupTuple[], action: Action, found: Action) => Action, ctx: StepContext): Promise<void> {
+  async function write(desired: (groups: TargetGroupTuple[], action: Action, found: Action) => Action, ctx: StepContext, finalizing = false): Promise<void> {
     const { actions, where } = await api.read(ctx);
     const forward = forwardOf(actions, where);
     // The forward action as found, on disk in the journal before the first change.
     if (kept() === undefined) await deps.state.put({ found: forward.action } satisfies Kept);
-    const next = desired(forward.groups, forward.action, (kept() as Kept).found);
+    const state = kept() as Kept;
+    const live = weightsOf(forward.groups);
+    // Only a split rollgate wrote is put back: one someone else set since stays, and a person decides.
+    if (finalizing && state.wrote !== undefined && !state.wrote.some((w) => isDeepStrictEqual(w, live))) {
+      throw new ProviderError(
+        `alb router: ${where} splits ${JSON.stringify(live)} now, not ${JSON.stringify(state.wrote.at(-1))} as rollgate last set it: someone else changed its target groups or weights since, so rollgate does not put ${JSON.stringify(weightsOf(forwardOf([state.found], where).groups))} back over it; check who else manages this rule, and set its weights by hand if they should go`,
+      );
+    }
+    const next = desired(forward.groups, forward.action, state.found);
     if (isDeepStrictEqual(next, forward.action)) return;
-    await api.write(withGroups(actions, -1, []).map((a, i) => (i === forward.index ? next : a)), ctx);
     const after = forwardOf([next], where).groups;
-    ctx.recordChange({ object: api.object, field: 'forward.TargetGroups', before: weightsOf(forward.groups), after: weightsOf(after) });
+    await deps.state.put({ ...state, wrote: [live, weightsOf(after)] } satisfies Kept);
+    await api.write(withGroups(actions, -1, []).map((a, i) => (i === forward.index ? next : a)), ctx);
+    ctx.recordChange({ object: api.object, field: 'forward.TargetGroups', before: live, after: weightsOf(after) });
     // Read back: what ELB stores is what rollgate reports.
     const back = forwardOf((await api.read(ctx)).actions, where).groups;
     if (!isDeepStrictEqual(weightsOf(back), weightsOf(after))) {
@@ -109,7 +122,7 @@ export function create(config: AlbRouterConfig, deps: ProviderDeps): TrafficRout
       // Never touched: the rule is as it was found, whoever set it.
       if (kept() === undefined) return;
       check(ctx);
-      await write((_groups, _action, found) => found, ctx);
+      await write((_groups, _action, found) => found, ctx, true);
     },
   };
 }

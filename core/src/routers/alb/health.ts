@@ -9,8 +9,10 @@ import { groupName } from './forward.js';
  * Traffic goes to the candidate target group only once ELB reports a healthy target in it: the
  * candidate service's tasks take a while to register and pass their health checks, and a share
  * sent to a group with none is answered 503 by the load balancer. Targets of a group no listener
- * uses yet are `unused` (ELB checks them only once a rule forwards to it): then rollgate moves the
- * traffic and says so, as the first weight is what puts the group in use.
+ * uses yet are `unused` for the reason Target.NotInUse (ELB checks them only once a rule forwards
+ * to it): then rollgate moves the traffic and says so, as the first weight is what puts the group
+ * in use. `unused` for any other reason (a target in an Availability Zone the load balancer does
+ * not serve, a stopped instance) is a target that will not take traffic, and is waited on.
  */
 
 /** `2 healthy, 1 initial (Elb.RegistrationInProgress)` */
@@ -31,7 +33,7 @@ export async function awaitHealthyTargets(api: AlbApi, targetGroupArn: string, l
   for (;;) {
     const targets = await api.health(targetGroupArn, ctx);
     if (targets.some((t) => t.TargetHealth?.State === 'healthy')) return;
-    if (targets.length > 0 && targets.every((t) => t.TargetHealth?.State === 'unused')) {
+    if (targets.length > 0 && targets.every((t) => t.TargetHealth?.State === 'unused' && t.TargetHealth.Reason === 'Target.NotInUse')) {
       ctx.log.warn(`alb router: ${name} is not used by the load balancer yet (its ${targets.length} targets are unused, so ELB has not checked them): rollgate sends it traffic unchecked, and the analysis judges it`);
       return;
     }
