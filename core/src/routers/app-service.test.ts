@@ -63,6 +63,19 @@ describe('app-service router', () => {
     expect(azure.image('staging')).toBe('registry.local/web:0.9.0');
   });
 
+  it("names its rule after the slot, sends it to the slot's host name, and drops a leftover rule named rollgate", async () => {
+    const { route } = providers();
+    const world = azure.appService.world;
+    const host = world.slot('rg-web', 'web', 'staging').hostName;
+    world.patchConfig('rg-web', 'web', 'production', { experiments: { rampUpRules: [{ name: 'rollgate', actionHostName: host, reroutePercentage: 30 }] } });
+    expect(await route.getWeights(call().ctx)).toEqual({ canary: 30 });
+    await route.setWeights({ canary: 40 }, call().ctx);
+    const patch = azure.server.calls.filter((c) => c.method === 'PATCH' && c.path.endsWith('/sites/web/config/web')).at(-1);
+    expect(patch?.body).toEqual({ properties: { experiments: { rampUpRules: [{ name: 'staging', actionHostName: host, reroutePercentage: 40 }] } } });
+    await route.setWeights({ canary: 0 }, call().ctx);
+    expect(world.site('rg-web', 'web').rampUpRules).toEqual([]);
+  });
+
   it('needs a web app: its own, or the target of its stage', async () => {
     const route = router.create(router.configSchema.parse({ type: 'app-service' }), azure.deps(new MemoryProviderStates()));
     expect((await providerFailure(route.getWeights(call().ctx))).message).toBe(

@@ -9,7 +9,7 @@ import { PRODUCTION, Slots } from '../targets/app-service/slots.js';
 
 /*
  * The `app-service` traffic router: production's routing rule of "Testing in production"
- * (`experiments.rampUpRules`, one rule named `rollgate`) sends a share of production's requests to
+ * (`experiments.rampUpRules`, one rule named after the slot, as the portal names it) sends a share of production's requests to
  * the deployment slot. What rollgate's `blue-green` strategy (and a canary that wants its router
  * named) needs on App Service: the switch to 100 % is the rule, the promotion is the target's swap
  * (which drops the rule first), and finalize puts rollgate's share back as found (none) when a rule
@@ -50,11 +50,11 @@ export function create(config: AppServiceRouterConfig, deps: ProviderDeps): Traf
   async function share(percent: number, ctx: StepContext): Promise<void> {
     const s = await slots(ctx);
     const production = await s.read(PRODUCTION);
-    const before = shareOf(production.rules);
+    const before = shareOf(production.rules, slot);
     if (before === percent) return;
     if (!kept()) await deps.state.put({ found: before } satisfies Kept);
     const host = percent > 0 ? (await s.read(slot)).hostName : '';
-    await s.setRules(withShare(production.rules, host, percent), ctx);
+    await s.setRules(withShare(production.rules, slot, host, percent), ctx);
     ctx.recordChange({ object: s.object(PRODUCTION), field: `traffic to ${slot}`, before: `${before}%`, after: `${percent}%` });
   }
 
@@ -65,12 +65,12 @@ export function create(config: AppServiceRouterConfig, deps: ProviderDeps): Traf
       await share(Math.round(weights.canary), ctx);
     },
     async getWeights(ctx) {
-      return { canary: shareOf((await (await slots(ctx)).read(PRODUCTION)).rules) };
+      return { canary: shareOf((await (await slots(ctx)).read(PRODUCTION)).rules, slot) };
     },
     async finalize(ctx) {
       // The target's promotion drops the rule before it swaps (the slot restarts, then runs the old
       // version): with no rule left there is nothing to put back.
-      if (shareOf((await (await slots(ctx)).read(PRODUCTION)).rules) === 0) return;
+      if (shareOf((await (await slots(ctx)).read(PRODUCTION)).rules, slot) === 0) return;
       await share(kept()?.found ?? 0, ctx);
     },
   };

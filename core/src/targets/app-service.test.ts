@@ -129,7 +129,7 @@ describe('app-service target', () => {
     await c.deployCandidate('2.0.0', 1, call().ctx);
     await c.scale({ stable: 90, candidate: 10 }, call().ctx);
     expect(azure.share()).toBe(10);
-    expect(azure.appService.world.site(RESOURCE_GROUP, 'web').rampUpRules).toEqual([{ name: 'rollgate', actionHostName: azure.appService.world.slot(RESOURCE_GROUP, 'web', 'staging').hostName, reroutePercentage: 10 }]);
+    expect(azure.appService.world.site(RESOURCE_GROUP, 'web').rampUpRules).toEqual([{ name: 'staging', actionHostName: azure.appService.world.slot(RESOURCE_GROUP, 'web', 'staging').hostName, reroutePercentage: 10 }]);
     const removing = call();
     await c.removeCandidate(removing.ctx);
     expect(azure.share()).toBe(0);

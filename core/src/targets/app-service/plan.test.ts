@@ -36,11 +36,20 @@ describe('app-service target decisions', () => {
 
   it("sets rollgate's routing rule and keeps everyone else's", () => {
     const theirs = { name: 'beta', actionHostName: 'web-beta.azurewebsites.net', reroutePercentage: 5 };
-    const rules = withShare([theirs], 'web-staging.azurewebsites.net', 20);
-    expect(rules).toEqual([theirs, { name: 'rollgate', actionHostName: 'web-staging.azurewebsites.net', reroutePercentage: 20 }]);
-    expect(shareOf(rules)).toBe(20);
-    expect(withShare(rules, 'web-staging.azurewebsites.net', 0)).toEqual([theirs]);
-    expect(shareOf(undefined)).toBe(0);
+    const rules = withShare([theirs], 'staging', 'web-staging.azurewebsites.net', 20);
+    // Named after the slot, as the portal names the rule of its Traffic % column.
+    expect(rules).toEqual([theirs, { name: 'staging', actionHostName: 'web-staging.azurewebsites.net', reroutePercentage: 20 }]);
+    expect(shareOf(rules, 'staging')).toBe(20);
+    expect(shareOf(rules, 'beta')).toBe(5);
+    expect(withShare(rules, 'staging', 'web-staging.azurewebsites.net', 0)).toEqual([theirs]);
+    expect(shareOf(undefined, 'staging')).toBe(0);
+  });
+
+  it('recognises the rule earlier releases named `rollgate`: read as the share, replaced or dropped', () => {
+    const legacy = { name: 'rollgate', actionHostName: 'web-staging.azurewebsites.net', reroutePercentage: 30 };
+    expect(shareOf([legacy], 'staging')).toBe(30);
+    expect(withShare([legacy], 'staging', 'web-staging.azurewebsites.net', 10)).toEqual([{ name: 'staging', actionHostName: 'web-staging.azurewebsites.net', reroutePercentage: 10 }]);
+    expect(withShare([legacy], 'staging', '', 0)).toEqual([]);
   });
 
   it('reads a replica split as a share of 100', () => {

@@ -85,18 +85,26 @@ export interface RampUpRule {
   [more: string]: unknown;
 }
 
-/** The name of the one rule rollgate sets; every other rule is someone else's and stays. */
-export const RULE_NAME = 'rollgate';
+/**
+ * rollgate's rule is named after the slot, as the portal names the rule its Traffic % column sets
+ * (so the portal shows rollgate's share, and `?x-ms-routing-name=<slot>` reaches the slot, as
+ * Microsoft recommends). A rule named `rollgate` (earlier releases) is rollgate's too: it is
+ * replaced or dropped. Every other rule is someone else's and stays.
+ */
+export const LEGACY_RULE_NAME = 'rollgate';
 
-/** The rules with rollgate's share to `host` set (`percent` 0 removes rollgate's rule). */
-export function withShare(rules: readonly RampUpRule[], host: string, percent: number): RampUpRule[] {
-  const others = rules.filter((r) => r.name !== RULE_NAME);
-  return percent > 0 ? [...others, { actionHostName: host, reroutePercentage: percent, name: RULE_NAME }] : others;
+const ours = (rule: RampUpRule, slot: string): boolean => rule.name === LEGACY_RULE_NAME || rule.name.toLowerCase() === slot.toLowerCase();
+
+/** The rules with rollgate's share to `slot` (at `host`) set (`percent` 0 removes rollgate's rule). */
+export function withShare(rules: readonly RampUpRule[], slot: string, host: string, percent: number): RampUpRule[] {
+  const others = rules.filter((r) => !ours(r, slot));
+  return percent > 0 ? [...others, { actionHostName: host, reroutePercentage: percent, name: slot }] : others;
 }
 
-/** rollgate's share of the traffic now (0 without its rule). */
-export function shareOf(rules: readonly RampUpRule[] | null | undefined): number {
-  return (rules ?? []).find((r) => r.name === RULE_NAME)?.reroutePercentage ?? 0;
+/** rollgate's share of the traffic to `slot` now (0 without its rule). */
+export function shareOf(rules: readonly RampUpRule[] | null | undefined, slot: string): number {
+  const mine = (rules ?? []).filter((r) => ours(r, slot));
+  return (mine.find((r) => r.name !== LEGACY_RULE_NAME) ?? mine[0])?.reroutePercentage ?? 0;
 }
 
 /** The percent of traffic a replica split stands for: the target's full scale is 100, so a split is a share. */

@@ -146,10 +146,10 @@ export class Rollout {
   /** Sets rollgate's share of production's traffic to the slot (0 removes its routing rule). */
   async share(slots: Slots, percent: number, ctx: StepContext): Promise<void> {
     const production = await slots.read(PRODUCTION);
-    const before = shareOf(production.rules);
+    const before = shareOf(production.rules, this.slot);
     if (before === percent) return;
     const host = percent > 0 ? (await slots.read(this.slot)).hostName : '';
-    await slots.setRules(withShare(production.rules, host, percent), ctx);
+    await slots.setRules(withShare(production.rules, this.slot, host, percent), ctx);
     ctx.recordChange({ object: slots.object(PRODUCTION), field: `traffic to ${this.slot}`, before: `${before}%`, after: `${percent}%` });
   }
 }

@@ -25,7 +25,7 @@ export async function appServiceFixture(production = 'registry.local/web:1.0.0',
     ...arm,
     appService,
     image: (slot = 'production') => appService.world.image(RESOURCE_GROUP, 'web', slot),
-    share: () => appService.world.site(RESOURCE_GROUP, 'web').rampUpRules.find((r) => r.name === 'rollgate')?.reroutePercentage ?? 0,
+    share: () => appService.world.site(RESOURCE_GROUP, 'web').rampUpRules.find((r) => r.name === 'staging')?.reroutePercentage ?? 0,
     follow: (clock) => {
       time = clock;
     },
