@@ -254,6 +254,33 @@ describe('app-service, end to end on the App Service double', () => {
     await first.catch(() => undefined);
   });
 
+  it('rollgate dies after it journalled the swap, before the swap reached ARM: resume sees no swap in progress and goes on at once', async () => {
+    let held!: () => void;
+    const arrived = new Promise<void>((resolve) => (held = resolve));
+    azure.appService.holdWhen(/\/slotsswap$/, 'POST', () => held());
+    const store = new MemoryRunStore();
+    const dead = new AbortController();
+    const first = run({}, '2.0.0', { store, signal: dead.signal });
+    await arrived;
+    const journal = (await store.load()) as RunJournal;
+    expect(JSON.stringify(journal)).toContain('swapping');
+    expect(azure.appService.world.swapInProgress('rg-web', 'web')).toBeUndefined();
+
+    const crashed = new MemoryRunStore();
+    await crashed.save(journal);
+    const events: RunEvent[] = [];
+    const clock = createVirtualClock(journal.clock?.virtualNow as number);
+    azure.follow(clock);
+    const resumed = await resumeRun({ loaded: await load({}, '2.0.0'), store: crashed, context: { actor: 'bob', ci: 'local' }, clock, env: { PATH: '', ...azure.env }, subscribers: [(e: RunEvent) => events.push(e)] });
+    expect(resumed.status, failures(events)).toBe('rolled-back');
+    // Production never changed: nothing to swap back; the slot's candidate stays where it takes no traffic.
+    expect(azure.image()).toBe('registry.local/web:1.0.0');
+    expect(changed(events).filter((c) => c.startsWith(PROD))).toEqual([]);
+    expect(logged(events).some((l) => l.includes('looking again'))).toBe(false);
+    dead.abort();
+    await first.catch(() => undefined);
+  });
+
   it('rollgate dies after it journalled the swap and ARM began it, before the answer (no status URL kept): resume waits on the slots, then swaps back', async () => {
     // ARM carries out the swap POST, but its answer never reaches rollgate.
     let held!: () => void;
