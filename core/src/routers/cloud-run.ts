@@ -18,6 +18,16 @@ export const configSchema = z
     project: z.string().min(1).optional().describe("Its project (default: the target's, else the environment's gcp.project)"),
     candidateTag: z.string().min(1).optional().describe("The traffic tag of the candidate revision (default: the target's candidateTag, else `candidate`)"),
   })
+  .superRefine((c, issues) => {
+    // Cloud Run refuses a traffic tag and service name longer than 46 characters together.
+    if (c.service !== undefined && c.candidateTag !== undefined && c.service.length + c.candidateTag.length > 46) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['candidateTag'],
+        message: `Cloud Run refuses a traffic tag and service name longer than 46 characters together: service '${c.service}' (${c.service.length}) and candidateTag '${c.candidateTag}' (${c.candidateTag.length}) make ${c.service.length + c.candidateTag.length}; shorten candidateTag`,
+      });
+    }
+  })
   .describe(
     "Splits a Cloud Run service's traffic between its revisions by percent: the candidate revision (the one the cloud-run target tagged) gets the canary's share, the others the rest in their proportions; finalize puts back the split it found while the candidate is still tagged",
   );

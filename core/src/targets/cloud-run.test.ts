@@ -233,3 +233,31 @@ describe('cloud-run traffic after a promotion', () => {
     expect(gcp.server.run.get(PROJECT, REGION, 'web').traffic).toEqual([{ type: REVISION, revision: 'web-2-0-0', percent: 100 }]);
   });
 });
+
+describe('cloud-run traffic tag length', () => {
+  it('a service name and candidateTag longer than 46 characters together are refused in the config, naming both', () => {
+    const service = 'checkout-payments-gateway-eu'; // 28
+    const parsed = cloudRun.configSchema.safeParse({ type: 'cloud-run', service, candidateTag: 'candidate-preview-1234' }); // 22
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues).toEqual([
+      expect.objectContaining({
+        path: ['candidateTag'],
+        message: `Cloud Run refuses a traffic tag and service name longer than 46 characters together: service '${service}' (28) and candidateTag 'candidate-preview-1234' (22) make 50; shorten candidateTag`,
+      }),
+    ]);
+    expect(cloudRun.configSchema.safeParse({ type: 'cloud-run', service, candidateTag: 'candidate' }).success).toBe(true);
+    expect(router.configSchema.safeParse({ type: 'cloud-run', service, candidateTag: 'candidate-preview-1234' }).error?.issues[0]?.message).toBe(
+      `Cloud Run refuses a traffic tag and service name longer than 46 characters together: service '${service}' (28) and candidateTag 'candidate-preview-1234' (22) make 50; shorten candidateTag`,
+    );
+  });
+
+  it('the double refuses such a tag as Cloud Run does', async () => {
+    const id = 'checkout-payments-gateway-eu';
+    gcp.server.run.seed(PROJECT, REGION, id, 'europe-docker.pkg.dev/acme/web/web:1.0.0');
+    // Past the config check (a router given its own service), the API's refusal reaches the user.
+    const t = cloudRun.create({ ...cloudRun.configSchema.parse({ type: 'cloud-run', service: id, interval: '1s' }), candidateTag: 'candidate-preview-1234' }, gcp.deps(new MemoryProviderStates()));
+    expect((await failure((t.candidates as NonNullable<typeof t.candidates>).deployCandidate('2.0.0', 0, ctx()))).message).toContain(
+      `refused (HTTP 400 INVALID_ARGUMENT): Combined traffic tag and service name cannot exceed 46 characters (tag 'candidate-preview-1234', service '${id}').`,
+    );
+  });
+});

@@ -62,6 +62,16 @@ export const configSchema = z
     interval: duration('How often the operation and the revision are read while rollgate waits').prefault('2s'),
     timeout: duration('How long a revision may take to become ready before rollgate gives up on it').prefault('10m'),
   })
+  .superRefine((c, issues) => {
+    // Cloud Run refuses a traffic tag whose URL prefix would be too long: the candidate would fail mid-rollout.
+    if (c.service.length + c.candidateTag.length > 46) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['candidateTag'],
+        message: `Cloud Run refuses a traffic tag and service name longer than 46 characters together: service '${c.service}' (${c.service.length}) and candidateTag '${c.candidateTag}' (${c.candidateTag.length}) make ${c.service.length + c.candidateTag.length}; shorten candidateTag`,
+      });
+    }
+  })
   .describe('A Cloud Run service: deploy makes a revision with no traffic, waits until it is Ready, then moves the traffic to it; revert moves traffic back and keeps the revision');
 export type CloudRunTargetConfig = z.output<typeof configSchema>;
 type Config = CloudRunTargetConfig;

@@ -193,6 +193,8 @@ export class CloudRun {
     if (traffic.length > 0 && total !== 100) throw invalid(`Traffic percentages must sum to 100, but they sum to ${total}.`);
     const tags = traffic.flatMap((t) => (t.tag ? [t.tag] : []));
     if (new Set(tags).size !== tags.length) throw invalid('Traffic tags must be unique.');
+    const long = tags.find((tag) => tag.length + service.id.length > 46);
+    if (long !== undefined) throw invalid(`Combined traffic tag and service name cannot exceed 46 characters (tag '${long}', service '${service.id}').`);
     for (const t of traffic) {
       if (!Number.isInteger(t.percent ?? 0) || (t.percent ?? 0) < 0) throw invalid(`Traffic percent must be a whole number from 0 to 100.`);
       if (t.type === LATEST) continue;
