@@ -261,3 +261,28 @@ describe('cloud-run traffic tag length', () => {
     );
   });
 });
+
+describe('cloud-run revision reuse', () => {
+  it('an existing revision of the version is reused only while the template is the same; after an env change a hash-named revision runs it', async () => {
+    const states = new MemoryProviderStates();
+    const t = target({}, states);
+    await t.deploy('2.0.0', ctx());
+    await t.deploy('1.0.0', ctx());
+    // Same template: going back to 2.0.0 reuses its revision.
+    await t.deploy('2.0.0', ctx());
+    expect(gcp.server.run.get(PROJECT, REGION, 'web').revisions.map((r) => r.id)).toEqual(['web-00001-abc', 'web-2-0-0', 'web-1-0-0']);
+    // Someone sets an env var (gcloud run services update --update-env-vars): the template moved on.
+    const s = gcp.server.run.get(PROJECT, REGION, 'web');
+    gcp.server.run.update(s, { template: { ...s.template, revision: undefined, containers: [{ name: 'app', image: 'europe-docker.pkg.dev/acme/web/web:2.0.0', env: [{ name: 'FLAG', value: 'on' }] }] } });
+    gcp.clock.advance(10_000);
+    await t.deploy('1.0.0', ctx());
+    const made = gcp.server.run.get(PROJECT, REGION, 'web').revisions.at(-1);
+    expect(made?.id).toMatch(/^web-1-0-0-[0-9a-f]{7}$/);
+    expect(made?.template.containers).toEqual([{ name: 'app', image: 'europe-docker.pkg.dev/acme/web/web:1.0.0', env: [{ name: 'FLAG', value: 'on' }] }]);
+    expect(servingView(gcp.server)).toEqual([{ type: REVISION, revision: made?.id, percent: 100 }]);
+    // Deploying it again finds the same revision: nothing new is made.
+    const count = gcp.server.run.get(PROJECT, REGION, 'web').revisions.length;
+    await target({}, new MemoryProviderStates()).deploy('1.0.0', ctx());
+    expect(gcp.server.run.get(PROJECT, REGION, 'web').revisions).toHaveLength(count);
+  });
+});

@@ -1,7 +1,7 @@
 import { ProviderError } from '../../errors.js';
 import type { StepContext } from '../../ports/step-context.js';
 import { imageFor, repositoryOf } from '../../util/image-ref.js';
-import { notReady, readyOf, type RunService, type RunServiceBody } from './service.js';
+import { notReady, readyOf, type RevisionBody, type RunService, type RunServiceBody } from './service.js';
 import { explicit, REVISION, revisionName, sameTraffic, type TrafficEntry } from './traffic.js';
 
 /*
@@ -46,7 +46,9 @@ export async function planRevision(service: RunService, config: RevisionConfig, 
   const live = await service.read(ctx);
   if (!live) return undefined;
   const image = imageOf(version, live.template, config, service.label);
-  return { name: await nameFor(service, config.service, version, image, ctx), image };
+  const wanted = structuredClone(live.template ?? {});
+  containerOf(wanted, config, service.label).image = image;
+  return { name: await nameFor(service, config.service, version, wanted, ctx), image };
 }
 
 /**
@@ -94,12 +96,41 @@ export async function ensureRevision(
   return created;
 }
 
-/** The revision name of `version`; when another image already holds that name (1.0.0 and 1-0-0), one with a hash of the version. */
-async function nameFor(service: RunService, serviceId: string, version: string, image: string, ctx: StepContext): Promise<string> {
+/**
+ * The revision name of `version`. A revision is immutable: when one of that name exists with another
+ * configuration (another image: 1.0.0 and 1-0-0; or the service's template changed since: env,
+ * secrets, limits), the name gets a hash of the version and the template, so the revision made runs
+ * the template as it is now, and a retried or resumed step finds the same name.
+ */
+async function nameFor(service: RunService, serviceId: string, version: string, wanted: Template, ctx: StepContext): Promise<string> {
   const name = revisionName(serviceId, version);
   const existing = await service.revision(name, ctx);
-  const same = existing === undefined || (existing.containers ?? []).some((c) => c.image === image);
-  if (same) return name;
+  if (existing === undefined || sameConfig(wanted, existing)) return name;
   const { createHash } = await import('node:crypto');
-  return `${name.slice(0, 55).replace(/-+$/, '')}-${createHash('sha256').update(version).digest('hex').slice(0, 7)}`;
+  const hash = createHash('sha256').update(`${version}\n${canonical(withoutName(wanted))}`).digest('hex').slice(0, 7);
+  return `${name.slice(0, 55).replace(/-+$/, '')}-${hash}`;
+}
+
+/** Fields of a template that are not the revision's configuration (its name; labels and annotations Cloud Run adds to). */
+const NOT_CONFIG = new Set(['revision', 'labels', 'annotations']);
+const withoutName = (t: Template): Record<string, unknown> => Object.fromEntries(Object.entries(t).filter(([k]) => !NOT_CONFIG.has(k)));
+
+/** Whether revision `r` runs `wanted` (a revision holds its template's fields at its top level). */
+function sameConfig(wanted: Template, r: RevisionBody): boolean {
+  const fields = r as Record<string, unknown>;
+  return Object.entries(withoutName(wanted)).every(([k, v]) => canonical(v) === canonical(fields[k]));
+}
+
+/** JSON with sorted keys, undefined fields left out: two configurations compare whatever their order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

@@ -266,7 +266,9 @@ export class CloudRun {
         : r.failure
           ? { type: 'Ready', state: 'CONDITION_FAILED', revisionReason: r.failure.reason, message: r.failure.message }
           : { type: 'Ready', state: 'CONDITION_SUCCEEDED' };
+    // A revision carries its template's fields (containers, scaling, volumes, …) at its top level, as in v2.
     return {
+      ...withoutName(r.template),
       name: `${serviceName(service)}/revisions/${r.id}`,
       service: serviceName(service),
       createTime: new Date(r.createdAt).toISOString(),
