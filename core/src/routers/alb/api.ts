@@ -1,5 +1,5 @@
 import type { Action, ElasticLoadBalancingV2Client, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { awsClient, awsSend, type SdkCommand } from '../../aws/client.js';
+import { awsClient, awsSend, type SdkCommand, sdk as awsSdk } from '../../aws/client.js';
 import { ProviderError } from '../../errors.js';
 import type { ProviderDeps } from '../../ports/provider-deps.js';
 import type { StepContext } from '../../ports/step-context.js';
@@ -24,11 +24,11 @@ export interface AlbApi {
 type Sdk = typeof import('@aws-sdk/client-elastic-load-balancing-v2');
 
 export function albApi(deps: ProviderDeps, config: { ruleArn?: string | undefined; listenerArn?: string | undefined }): AlbApi {
-  const client = awsClient<ElasticLoadBalancingV2Client>(deps, 'elbv2', async () => (await import('@aws-sdk/client-elastic-load-balancing-v2')).ElasticLoadBalancingV2Client);
+  const client = awsClient<ElasticLoadBalancingV2Client>(deps, 'elbv2', async () => (await awsSdk(import('@aws-sdk/client-elastic-load-balancing-v2'))).ElasticLoadBalancingV2Client);
   const send = async <T>(make: (m: Sdk) => unknown, what: string, ctx: StepContext): Promise<T> => {
     if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new ProviderError(`alb router: ${what} was cancelled`);
     const c = await client(ctx);
-    return awsSend<T>(c, make(await import('@aws-sdk/client-elastic-load-balancing-v2')) as SdkCommand<T>, { service: 'alb router', what, ctx });
+    return awsSend<T>(c, make(await awsSdk(import('@aws-sdk/client-elastic-load-balancing-v2'))) as SdkCommand<T>, { service: 'alb router', what, ctx });
   };
   const short = (arn: string) => arn.replace(/^arn:aws[\w-]*:elasticloadbalancing:[^:]*:\d*:/, '');
   const rule = config.ruleArn;

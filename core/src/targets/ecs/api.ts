@@ -10,7 +10,7 @@ import type {
   UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
 import { createHash } from 'node:crypto';
-import { awsClient, awsSend, type SdkCommand } from '../../aws/client.js';
+import { awsClient, awsSend, type SdkCommand, sdk as awsSdk } from '../../aws/client.js';
 import { ProviderError } from '../../errors.js';
 import type { ProviderDeps } from '../../ports/provider-deps.js';
 import type { StepContext } from '../../ports/step-context.js';
@@ -86,8 +86,8 @@ export interface EcsApi {
 }
 
 export function ecsApi(deps: ProviderDeps, cluster: string): EcsApi {
-  const client = awsClient<ECSClient>(deps, 'ecs', async () => (await import('@aws-sdk/client-ecs')).ECSClient);
-  const sdk = () => import('@aws-sdk/client-ecs');
+  const client = awsClient<ECSClient>(deps, 'ecs', async () => (await awsSdk(import('@aws-sdk/client-ecs'))).ECSClient);
+  const sdk = () => awsSdk(import('@aws-sdk/client-ecs'));
   const send = async <T>(make: (m: typeof import('@aws-sdk/client-ecs')) => unknown, what: string, ctx: StepContext): Promise<T> => {
     if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new ProviderError(`ecs target: ${what} was cancelled`);
     const c = await client(ctx);

@@ -1,4 +1,5 @@
-import { type Deployment, type EcsService, type EcsTask, EcsFault, type TaskDefinition, ACCOUNT, deploymentId, taskDefinitionView } from './types.js';
+import { ACCOUNT, type Cluster, type Deployment, EcsFault, type EcsService, type EcsTask, type TaskDefinition, deploymentId, taskDefinitionView } from './types.js';
+export type { Cluster } from './types.js';
 import { checkLoadBalancers, pick } from './create.js';
 import { advanceService, type Progress } from './progress.js';
 
@@ -23,13 +24,6 @@ export interface EcsModelOptions {
   staleReads?: boolean;
 }
 
-export interface Cluster {
-  name: string;
-  arn: string;
-  /** Tasks the cluster can place at once (undefined: unlimited). */
-  capacity?: number;
-  services: Map<string, EcsService>;
-}
 
 const TICK_MS = 1_000;
 

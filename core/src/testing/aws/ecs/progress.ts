@@ -1,5 +1,4 @@
-import type { Cluster } from './model.js';
-import type { Deployment, EcsService, EcsTask } from './types.js';
+import type { Cluster, Deployment, EcsService, EcsTask } from './types.js';
 
 /*
  * The ECS deployment controller of the double, one tick at a time: tasks are placed while the

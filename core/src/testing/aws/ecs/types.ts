@@ -106,3 +106,11 @@ export function deploymentId(n: number): string {
 export function taskDefinitionView(def: TaskDefinition): Record<string, unknown> {
   return structuredClone(def);
 }
+
+export interface Cluster {
+  name: string;
+  arn: string;
+  /** Tasks the cluster can place at once (undefined: unlimited). */
+  capacity?: number;
+  services: Map<string, EcsService>;
+}
