@@ -231,3 +231,50 @@ describe('google credentials: the project acted in', () => {
     expect(await gcpApi(fakeDeps({ clock: f.clock }, { settings: { gcp: { project: 'acme-set', endpoint: f.server.url } } }), 'cloud-run').project(ctx({ ...f.env, GOOGLE_CLOUD_PROJECT: 'acme-env' }))).toBe('acme-set');
   });
 });
+
+describe('the Google token double checks what Google checks', () => {
+  const post = async (path: string, form: Record<string, string>) => {
+    const res = await fetch(`${f.server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const audience = '//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/github/providers/github';
+  const exchange = { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', audience, subject_token: 'subject-1', subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', requested_token_type: 'urn:ietf:params:oauth:token-type:access_token', scope: 'https://www.googleapis.com/auth/cloud-platform' };
+
+  it('STS refuses an unknown subject_token_type, another requested_token_type and a missing scope, with its error bodies; rollgate says which', async () => {
+    f.server.tokens.subjects.set('subject-1', audience);
+    expect(await post('/v1/token', exchange)).toMatchObject({ status: 200 });
+    expect(await post('/v1/token', { ...exchange, requested_token_type: 'urn:ietf:params:oauth:token-type:id_token' })).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'Invalid value for "requested_token_type". Expected "urn:ietf:params:oauth:token-type:access_token".' },
+    });
+    const { scope, ...noScope } = exchange;
+    void scope;
+    expect(await post('/v1/token', noScope)).toEqual({ status: 400, body: { error: 'invalid_scope', error_description: 'The scope is missing or invalid: request https://www.googleapis.com/auth/cloud-platform.' } });
+    const file = write('wif.json', {
+      type: 'external_account',
+      audience,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:oidc',
+      token_url: `${f.server.url}/v1/token`,
+      credential_source: { file: write('oidc-token', 'subject-1') },
+    });
+    expect((await failure(googleCredentials('cloud-run').token(ctx({ GOOGLE_APPLICATION_CREDENTIALS: file })))).message).toContain(
+      'refused the exchange (HTTP 400, invalid_request: Invalid value for "subject_token_type". Supported values are: urn:ietf:params:oauth:token-type:jwt, urn:ietf:params:oauth:token-type:id_token,',
+    );
+  });
+
+  it("the token endpoint refuses a signed JWT without a scope claim (invalid_scope); a token of another scope is refused by the APIs (403)", async () => {
+    const { createSign } = await import('node:crypto');
+    const jwt = (claims: Record<string, unknown>) => {
+      const now = Math.floor(f.clock.now() / 1000);
+      const unsigned = `${Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: SERVICE_ACCOUNT, aud: `${f.server.url}/token`, iat: now, exp: now + 3600, ...claims })).toString('base64url')}`;
+      return `${unsigned}.${createSign('RSA-SHA256').update(unsigned).sign(f.privateKey).toString('base64url')}`;
+    };
+    const grant = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+    expect(await post('/token', { grant_type: grant, assertion: jwt({}) })).toEqual({ status: 400, body: { error: 'invalid_scope', error_description: 'Invalid OAuth scope or ID token audience provided.' } });
+    const narrow = await post('/token', { grant_type: grant, assertion: jwt({ scope: 'https://www.googleapis.com/auth/userinfo.email' }) });
+    expect(narrow.status).toBe(200);
+    f.server.sql.set(PROJECT, 'orders', { state: 'RUNNABLE' });
+    const res = await fetch(`${f.server.url}/v1/projects/${PROJECT}/instances/orders`, { headers: { authorization: `Bearer ${String(narrow.body.access_token)}` } });
+    expect({ status: res.status, body: await res.json() }).toEqual({ status: 403, body: { error: { code: 403, message: 'Request had insufficient authentication scopes.', status: 'PERMISSION_DENIED' } } });
+  });
+});

@@ -157,6 +157,7 @@ export class GcpServer {
     this.calls.push(call);
     try {
       if (!this.tokens.valid(bearer)) throw new GoogleFault(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+      if (!this.tokens.scoped(bearer)) throw new GoogleFault(403, 'PERMISSION_DENIED', 'Request had insufficient authentication scopes.');
       this.injectFaults(method, url.pathname);
       const first = this.interceptions.findIndex((i) => i.path.test(url.pathname) && (!i.method || i.method === method));
       if (first >= 0) this.interceptions.splice(first, 1)[0]?.run();

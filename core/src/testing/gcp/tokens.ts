@@ -27,7 +27,7 @@ export class Tokens {
   /** Service accounts a federated token may impersonate. */
   readonly impersonable = new Set<string>();
   /** Every access token handed out, with its expiry and whether it is revoked. */
-  private readonly issued = new Map<string, { expiresAt: number; revoked: boolean; federated: boolean }>();
+  private readonly issued = new Map<string, { expiresAt: number; revoked: boolean; federated: boolean; scopes: string[] }>();
   /** Grants refused from now on (a key deleted, a pool disabled): every token exchange answers 400 invalid_grant. */
   refuseGrants = false;
   /** Tokens handed out (each exchange), for tests that count refreshes. */
@@ -36,9 +36,9 @@ export class Tokens {
   constructor(private readonly options: TokenOptions) {}
 
   /** A new access token good for `seconds` of the double's clock. */
-  private issue(seconds = 3600, federated = false): { token: string; expiresIn: number } {
+  private issue(seconds = 3600, federated = false, scopes: string[] = [CLOUD_PLATFORM]): { token: string; expiresIn: number } {
     const token = `ya29.double-${randomBytes(12).toString('hex')}`;
-    this.issued.set(token, { expiresAt: this.options.now() + seconds * 1000, revoked: false, federated });
+    this.issued.set(token, { expiresAt: this.options.now() + seconds * 1000, revoked: false, federated, scopes });
     this.granted += 1;
     return { token, expiresIn: seconds };
   }
@@ -47,6 +47,11 @@ export class Tokens {
   valid(token: string | undefined): boolean {
     const t = token === undefined ? undefined : this.issued.get(token);
     return t !== undefined && !t.revoked && this.options.now() < t.expiresAt;
+  }
+
+  /** Whether `token` carries the cloud-platform scope the double's APIs need (Google answers 403 otherwise). */
+  scoped(token: string | undefined): boolean {
+    return (token === undefined ? undefined : this.issued.get(token))?.scopes.includes(CLOUD_PLATFORM) ?? false;
   }
 
   /** Every token handed out is refused from now on; with `refuseGrants`, no new one is handed out either. */
@@ -90,7 +95,10 @@ export class Tokens {
     if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number' || claims.exp <= now || claims.iat > now + 300) {
       throw new OAuthFault(400, 'invalid_grant', 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.');
     }
-    const { token, expiresIn } = this.issue();
+    // Google checks the scope claim: none (or one it does not know) is refused.
+    const scopes = scopesOf(claims.scope);
+    if (scopes === undefined) throw new OAuthFault(400, 'invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
+    const { token, expiresIn } = this.issue(3600, false, scopes);
     return { access_token: token, expires_in: expiresIn, token_type: 'Bearer' };
   }
 
@@ -98,11 +106,18 @@ export class Tokens {
   sts(form: URLSearchParams): unknown {
     if (this.refuseGrants) throw new OAuthFault(400, 'invalid_grant', 'The audience in ID Token does not match the expected audience.');
     if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:token-exchange') throw new OAuthFault(400, 'unsupported_grant_type', 'Unsupported grant type');
+    // What STS checks before the token itself: the token types and the scope.
+    if (!SUBJECT_TYPES.includes(form.get('subject_token_type') ?? '')) {
+      throw new OAuthFault(400, 'invalid_request', `Invalid value for "subject_token_type". Supported values are: ${SUBJECT_TYPES.join(', ')}.`);
+    }
+    if (form.get('requested_token_type') !== ACCESS_TOKEN_TYPE) throw new OAuthFault(400, 'invalid_request', `Invalid value for "requested_token_type". Expected "${ACCESS_TOKEN_TYPE}".`);
+    const scopes = scopesOf(form.get('scope') ?? undefined);
+    if (scopes === undefined) throw new OAuthFault(400, 'invalid_scope', 'The scope is missing or invalid: request https://www.googleapis.com/auth/cloud-platform.');
     const audience = this.subjects.get(form.get('subject_token') ?? '');
     if (audience === undefined) throw new OAuthFault(400, 'invalid_grant', 'ID Token issued at 0 is stale to sign-in.');
     if (audience.replace(/^https:/, '') !== (form.get('audience') ?? '').replace(/^https:/, '')) throw new OAuthFault(400, 'invalid_target', 'The target service indicated by the "audience" parameters is invalid.');
-    const { token, expiresIn } = this.issue(3600, true);
-    return { access_token: token, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: expiresIn };
+    const { token, expiresIn } = this.issue(3600, true, scopes);
+    return { access_token: token, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: expiresIn };
   }
 
   /** POST /v1/projects/-/serviceAccounts/SA:generateAccessToken with a federated bearer token. */
@@ -127,4 +142,21 @@ export class Tokens {
     this.subjects.set(value, audience);
     return { value };
   }
+}
+
+const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** The subject token types Google's STS accepts. */
+const SUBJECT_TYPES = [
+  'urn:ietf:params:oauth:token-type:jwt',
+  'urn:ietf:params:oauth:token-type:id_token',
+  'urn:ietf:params:aws:token-type:aws4_request',
+  'urn:ietf:params:oauth:token-type:saml2',
+  ACCESS_TOKEN_TYPE,
+];
+
+/** The space-separated scopes asked for, or `undefined` when none is, or one is not a Google scope URL. */
+function scopesOf(scope: string | undefined): string[] | undefined {
+  const scopes = (scope ?? '').split(' ').filter((x) => x !== '');
+  return scopes.length > 0 && scopes.every((x) => x.startsWith('https://www.googleapis.com/auth/')) ? scopes : undefined;
 }
