@@ -186,7 +186,7 @@ describe("someone else's traffic during a rollout", () => {
   const refusal = (who: string, doing: string) =>
     `${who}: the ${label}/web sends 90% to revision web-hotfix, which rollgate neither found there nor deployed: someone else changed its traffic during the rollout, so rollgate does not ${doing} over it; check it (gcloud run services describe web --region ${REGION} --project ${PROJECT}), then set the traffic by hand (gcloud run services update-traffic web) or move it back to what rollgate left and run again`;
 
-  it('the target refuses to set a share or to put the found traffic back over it, naming the revision and what to do', async () => {
+  it('the target refuses to set a share, to put the found traffic back or to promote over it, naming the revision and what to do', async () => {
     const states = new MemoryProviderStates();
     const t = target({}, states);
     const candidates = t.candidates as NonNullable<typeof t.candidates>;
@@ -195,6 +195,7 @@ describe("someone else's traffic during a rollout", () => {
     hotfix();
     expect((await failure(candidates.scale({ stable: 50, candidate: 50 }, ctx()))).message).toBe(refusal('cloud-run target', 'send 50% to the candidate'));
     expect((await failure(candidates.removeCandidate(ctx()))).message).toBe(refusal('cloud-run target', 'put back the traffic it found'));
+    expect((await failure(candidates.promote(ctx()))).message).toBe(refusal('cloud-run target', 'promote revision web-2-0-0'));
     expect(servingView(gcp.server)).toEqual(hotfixed);
   });
 

@@ -103,7 +103,12 @@ export function cloudRunCandidates(parts: CandidateParts): CandidateTarget {
       // LATEST when the candidate is the latest revision and the service followed LATEST before.
       const done = await setTraffic(
         service,
-        (live, s) => [...withoutTag(live, tag).filter((t) => t.tag && t.revision !== name).map((t) => ({ ...t, percent: 0 })), allTo(name, s, parts.kept().pinned)],
+        (live, s) => {
+          const { found, wrote, pinned } = parts.kept();
+          // A hotfix someone else gave traffic during the rollout is not taken off silently by the promotion either.
+          if (found) refuseTheirs('cloud-run target', service, live, [...found.map((t) => t.revision), ...(wrote ?? []), name], `promote revision ${name}`);
+          return [...withoutTag(live, tag).filter((t) => t.tag && t.revision !== name).map((t) => ({ ...t, percent: 0 })), allTo(name, s, pinned)];
+        },
         `promote revision ${name}`,
         ctx,
       );
