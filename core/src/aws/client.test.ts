@@ -97,8 +97,10 @@ describe('the AWS client of a provider', () => {
   it('says an endpoint that does not answer is unreachable, and retries it', async () => {
     await server.stop();
     const err = (await rejection(send())) as CloudError;
-    expect(err.message).toMatch(/^ecs: cannot read the service web: the endpoint is unreachable \(/);
+    expect(err.message).toMatch(/^ecs: cannot read the service web: the endpoint is unreachable \(connection refused \(nothing listens there\)\)$/);
     expect(err.retryable).toBe(true);
+    // One more call, not six: the step's own retries come on top.
+    expect(lines).toEqual([expect.stringMatching(/^ecs: read the service web: the endpoint is unreachable \(connection refused \(nothing listens there\)\), retrying in \d+ ms \(attempt 2 of 2\)$/)]);
   });
 });
 

@@ -57,7 +57,7 @@ export function awsError(err: unknown, service: string, what: string): CloudErro
   const code = awsErrorCode(err);
   if (code === undefined) {
     if (e?.name === 'AbortError') return new CloudError(`${prefix}: the call was stopped`, { cause: err });
-    return new CloudError(`${prefix}: the endpoint is unreachable (${unreachable(err)})`, { retryable: true, cause: err });
+    return new CloudError(`${prefix}: the endpoint is unreachable (${unreachable(err)})`, { retryable: true, unreachable: true, cause: err });
   }
   const status = e.$metadata?.httpStatusCode;
   const said = oneLine(e.message);

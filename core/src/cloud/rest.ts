@@ -79,7 +79,7 @@ async function send<T>(service: RestService, request: RestRequest, ctx: StepCont
       return { status: response.status, text: await response.text(), headers: response.headers };
     } catch (err) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      throw new CloudError(`${service.name}: cannot ${request.what}: ${url.host} is unreachable (${describeRequestError(err)})`, { retryable: true, cause: err });
+      throw new CloudError(`${service.name}: cannot ${request.what}: ${url.host} is unreachable (${describeRequestError(err)})`, { retryable: true, unreachable: true, cause: err });
     }
   })();
   const answer = await (ctx.clock.hold ? ctx.clock.hold(exchange) : exchange);

@@ -14,14 +14,17 @@ export class CloudError extends ProviderError {
   readonly status: number | undefined;
   readonly code: string | undefined;
   readonly retryAfterMs: number | undefined;
+  /** No answer at all (refused, unresolved, reset): worth one more try here, the rest is the step's retry policy. */
+  readonly unreachable: boolean;
   constructor(
     message: string,
-    options: { status?: number; code?: string; retryAfterMs?: number; retryable?: boolean; cause?: unknown; nothingChanged?: boolean } = {},
+    options: { status?: number; code?: string; retryAfterMs?: number; retryable?: boolean; cause?: unknown; nothingChanged?: boolean; unreachable?: boolean } = {},
   ) {
     super(message, options);
     this.status = options.status;
     this.code = options.code;
     this.retryAfterMs = options.retryAfterMs;
+    this.unreachable = options.unreachable ?? false;
   }
 }
 
@@ -41,6 +44,7 @@ export interface RetryOptions {
 }
 
 export const DEFAULT_ATTEMPTS = 6;
+const UNREACHABLE_ATTEMPTS = 2;
 const INITIAL_DELAY_MS = 500;
 const MAX_DELAY_MS = 20_000;
 
@@ -60,7 +64,10 @@ export async function callWithRetry<T>(work: (attempt: number) => Promise<T>, op
     try {
       return await work(attempt);
     } catch (err) {
-      if (!(err instanceof ProviderError) || !err.retryable || attempt >= attempts || ctx.signal.aborted) throw err;
+      // An endpoint that does not answer gets one more call here, not six: the step's own retries
+      // come on top, and a run should not spend a minute knocking on a closed port.
+      const limit = err instanceof CloudError && err.unreachable ? Math.min(attempts, UNREACHABLE_ATTEMPTS) : attempts;
+      if (!(err instanceof ProviderError) || !err.retryable || attempt >= limit || ctx.signal.aborted) throw err;
       const asked = err instanceof CloudError ? err.retryAfterMs : undefined;
       if (asked !== undefined && asked > maxDelay) {
         throw new CloudError(`${err.message}; the API asked to retry after ${Math.ceil(asked / 1000)}s, longer than rollgate waits within one call`, {
@@ -72,7 +79,7 @@ export async function callWithRetry<T>(work: (attempt: number) => Promise<T>, op
       const cap = Math.min(maxDelay, initial * 2 ** (attempt - 1));
       // Half fixed, half random: many runs throttled together do not come back together.
       const delay = asked ?? Math.round(cap / 2 + (random() * cap) / 2);
-      ctx.log.info(`${options.service}: ${options.what}: ${reasonOf(err, options)}, retrying in ${seconds(delay)} (attempt ${attempt + 1} of ${attempts})`);
+      ctx.log.info(`${options.service}: ${options.what}: ${reasonOf(err, options)}, retrying in ${seconds(delay)} (attempt ${attempt + 1} of ${limit})`);
       await ctx.clock.sleep(delay, ctx.signal);
     }
   }
