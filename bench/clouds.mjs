@@ -13,11 +13,16 @@
 //     ThrottlingException vs none, alternating. The rollout's duration is read on the virtual
 //     clock, which is what it would take against AWS (every backoff wait included), and on the wall
 //     clock (rollgate's own work); also the calls made and retries logged.
+// (3) What an AWS run costs a process: `rollgate run` (the bundled CLI) of a direct ECS deploy to a
+//     double on the wall clock (tasks start in 100 ms), spawn to exit, and its peak RSS (kernel
+//     maxRSS), against `rollgate run` of the same stage on the simulation. The AWS SDK loads only
+//     in runs that use AWS. Requirement: baseline memory < 100 MB.
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
-import { DIST, header, median, ms, percentile, ratio, requireBuild, table, verdict } from './lib.mjs';
+import { CLI, DIST, header, median, mib, ms, percentile, ratio, requireBuild, table, verdict } from './lib.mjs';
 
 requireBuild();
 // As the CLI does: the AWS SDK's notice about Node 22 would be printed in the middle of the figures.
@@ -27,7 +32,9 @@ const { takeSnapshot } = await imp('engine/snapshot.js');
 const { probes } = await imp('probes/index.js');
 const { fakeDeps, fakeStepContext } = await imp('testing/fakes.js');
 const { httpFetch } = await imp('util/http-fetch.js');
-const { awsFixture, seedWebService } = await imp('testing/aws/fixture.js');
+const { awsFixture, seedWebService, webTaskDefinition } = await imp('testing/aws/fixture.js');
+const { AwsServer } = await imp('testing/aws/server.js');
+const { ecsDouble } = await imp('testing/aws/ecs.js');
 const { rdsDouble } = await imp('testing/aws/rds.js');
 const { serviceQuotasDouble } = await imp('testing/aws/service-quotas.js');
 const { gcpFixture, PROJECT } = await imp('testing/gcp/fixture.js');
@@ -206,6 +213,60 @@ try {
     ['B 30 % throttled', `rollout ${(med(throttled, 'virtual') / 1000).toFixed(1)} s (virtual)  wall ${ms(med(throttled, 'wall'), 0)}  ${med(throttled, 'calls')} calls, ${med(throttled, 'retries')} retries logged`],
     ['B/A', `rollout ${ratio(med(throttled, 'virtual') / med(plain, 'virtual'), 3)}  wall ${ratio(med(throttled, 'wall') / med(plain, 'wall'))}`],
   ]);
+
+  // (3) A CLI run on a wall-clock ECS double vs the same stage on the simulation.
+  const live = await new AwsServer().start();
+  try {
+    const ecs = ecsDouble(live, { now: () => Date.now(), region: 'us-east-1', startMs: 100, staleReads: false });
+    ecs.cluster('prod');
+    const def = ecs.registerTaskDefinition(webTaskDefinition());
+    ecs.createService({ cluster: 'prod', serviceName: 'web', taskDefinition: def.taskDefinition.taskDefinitionArn, desiredCount: 2, launchType: 'FARGATE' });
+    ecs.settle();
+    const workflow = (name, target, extra = '') => {
+      writeFileSync(
+        join(aws.dir, name),
+        `version: 1\nname: bench\ninputs: { version: { default: '2.0.0' } }\nenvironments: { production: {} }\n${extra}stages:\n  - name: web\n    environment: production\n    target: ${target}\n`,
+      );
+      return name;
+    };
+    const ecsFile = workflow('ecs.yml', '{ type: ecs, cluster: prod, service: web, interval: 100ms }', `aws: { region: us-east-1, endpoint: '${live.url}' }\n`);
+    const simFile = workflow('sim.yml', '{ type: sim, service: web }', 'sim: { services: { web: { version: "1.0.0" } } }\n');
+    const peakAtExit = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\npeak="+process.resourceUsage().maxRSS*1024))';
+    let k = 0;
+    const cli = (file, version) =>
+      new Promise((resolve, reject) => {
+        const started = performance.now();
+        const child = spawn(process.execPath, ['--import', peakAtExit, CLI, 'run', file, '--input', `version=${version}`, '--state', `run-${++k}.json`], {
+          cwd: aws.dir,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { PATH: process.env.PATH, HOME: aws.dir, ...live.env() },
+        });
+        let err = '';
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        child.on('close', (code) => {
+          if (code !== 0) reject(new Error(`bench: rollgate run ${file} exited ${code}\n${out.slice(-1500)}\n${err.slice(-1500)}`));
+          else resolve({ ms: performance.now() - started, peak: Number(/peak=(\d+)/.exec(err)?.[1] ?? NaN) });
+        });
+      });
+    const ecsRuns = [];
+    const simRuns = [];
+    for (let i = 0; i < Math.min(RUNS, 5); i++) {
+      ecsRuns.push(await cli(ecsFile, `3.0.${i}`));
+      simRuns.push(await cli(simFile, `3.0.${i}`));
+    }
+    const peak = (rs) => Math.max(...rs.map((r) => r.peak));
+    console.log(`(3) rollgate run, a direct ECS deploy on the double (tasks start in 100 ms) vs the same stage on the simulation, ${ecsRuns.length} alternating runs`);
+    table([
+      ['ECS run', `median ${ms(median(ecsRuns.map((r) => r.ms)), 0)}  peak RSS max ${mib(peak(ecsRuns))}`],
+      ['simulation run', `median ${ms(median(simRuns.map((r) => r.ms)), 0)}  peak RSS max ${mib(peak(simRuns))}`],
+      ['peak RSS ratio', ratio(peak(ecsRuns) / peak(simRuns))],
+      ['memory', verdict(peak(ecsRuns) < 100e6, `peak RSS of an ECS run < 100 MB (${(peak(ecsRuns) / 1e6).toFixed(1)} MB)`)],
+    ]);
+  } finally {
+    await live.stop();
+  }
 } finally {
   await aws.cleanup();
   await gcp.cleanup();

@@ -7,7 +7,7 @@ import { requireBuild } from './lib.mjs';
 
 requireBuild();
 const here = dirname(fileURLToPath(import.meta.url));
-const benchmarks = ['cli-startup.mjs', 'engine-overhead.mjs', 'concurrent-workflows.mjs', 'strategies.mjs', 'audit-overhead.mjs', 'audit-query.mjs', 'notifications.mjs', 'standalone-startup.mjs', 'action-startup.mjs', 'probe-snapshot.mjs', 'postgres-probes.mjs', 'nginx-blue-green.mjs', 'kubernetes.mjs', 'swarm-update.mjs'];
+const benchmarks = ['cli-startup.mjs', 'engine-overhead.mjs', 'concurrent-workflows.mjs', 'strategies.mjs', 'audit-overhead.mjs', 'audit-query.mjs', 'notifications.mjs', 'standalone-startup.mjs', 'action-startup.mjs', 'probe-snapshot.mjs', 'postgres-probes.mjs', 'nginx-blue-green.mjs', 'kubernetes.mjs', 'swarm-update.mjs', 'clouds.mjs'];
 const failed = [];
 for (const name of benchmarks) {
   const started = Date.now();
