@@ -13,29 +13,7 @@ export function imageOfFx(fx: string | null | undefined): string {
 
 export const fxOfImage = (image: string): string => `DOCKER|${image}`;
 
-/** The version an image runs: its tag, its digest, or `latest` when untagged (as Docker reads it). */
-export function versionOfImage(image: string): string {
-  const at = image.indexOf('@');
-  if (at >= 0) return image.slice(at + 1);
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  return colon > slash ? image.slice(colon + 1) : 'latest';
-}
-
-/** The repository of an image, without tag or digest. */
-export function repositoryOf(image: string): string {
-  const at = image.indexOf('@');
-  const bare = at >= 0 ? image.slice(0, at) : image;
-  const slash = bare.lastIndexOf('/');
-  const colon = bare.lastIndexOf(':');
-  return colon > slash ? bare.slice(0, colon) : bare;
-}
-
-/** The image a version means: a whole reference as given, else the repository tagged (or pinned to a sha256 digest). */
-export function imageFor(version: string, repository: string): string {
-  if (version.includes('/') || (version.includes(':') && !version.startsWith('sha256:'))) return version;
-  return version.startsWith('sha256:') ? `${repository}@${version}` : `${repository}:${version}`;
-}
+export { imageFor, repositoryOf, versionOfImage } from '../../util/image-ref.js';
 
 /** What runs where, as read. */
 export interface Live {
