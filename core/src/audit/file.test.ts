@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ProviderError } from '../errors.js';
 import { fakeDeps } from '../testing/fakes.js';
-import { hashOf, hmacOf } from './chain.js';
-import { AUDIT_FORMAT, type AuditEntry, type UnsealedEntry } from './entry.js';
+import { hashOf } from './chain.js';
+import { type AuditEntry } from './entry.js';
 import { configSchema, create } from './file.js';
 
 const entry = testAuditEntry;

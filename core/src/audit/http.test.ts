@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../errors.js';
 import { fakeDeps } from '../testing/fakes.js';
 import { hashOf, hmacOf } from './chain.js';
-import { AUDIT_FORMAT, type AuditEntry, type UnsealedEntry } from './entry.js';
+import { type AuditEntry } from './entry.js';
 import { configSchema, create, describeFetchError, MAX_RETRY_AFTER_MS, parseRetryAfter, safeUrl } from './http.js';
 
 const entry = testAuditEntry;

@@ -3,8 +3,7 @@ import { assertChain, testAuditEntry } from '../testing/audit.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProviderError } from '../errors.js';
 import { fakeDeps } from '../testing/fakes.js';
-import { hashOf, hmacOf } from './chain.js';
-import { AUDIT_FORMAT, type AuditEntry, type UnsealedEntry } from './entry.js';
+import { type AuditEntry } from './entry.js';
 import { configSchema, create } from './stdout.js';
 
 const entry = testAuditEntry;

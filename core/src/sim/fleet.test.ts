@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testWorld } from '../testing/sim.js';
 import { ProviderError } from '../errors.js';
-import { simConfig } from '../testing/sim-harness.js';
-import { createVirtualClock } from '../clocks/virtual.js';
-import { createSimWorld } from './world.js';
 
 const world = testWorld;
 

@@ -5,8 +5,6 @@ import { simConfig } from '../testing/sim-harness.js';
 import { createVirtualClock } from '../clocks/virtual.js';
 import { createSimWorld, DEFAULT_PROFILE, REQUESTS_PER_REPLICA, simConfigIssues } from './world.js';
 
-type Input = Parameters<typeof simConfig>[0];
-
 const world = testWorld;
 
 const thrown = thrownProviderError;
