@@ -41,6 +41,6 @@ it('every other state, a stopped instance and one that cannot be read are ok: fa
   expect(await check('missing')).toMatchObject({
     ok: false,
     value: null,
-    error: `cloud-sql: cannot read the Cloud SQL instance ${PROJECT}/missing: permission denied (HTTP 403 PERMISSION_DENIED): The client is not authorized to make this request.; grant the permission to the identity rollgate runs as`,
+    error: `cloud-sql probe: cannot read the Cloud SQL instance ${PROJECT}/missing: permission denied (HTTP 403 PERMISSION_DENIED): The client is not authorized to make this request.; grant the permission to the identity rollgate runs as`,
   });
 });

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { duration } from '../config/fields.js';
 import { gcpApi } from '../gcp/client.js';
-import type { ProbeResult } from '../model/results.js';
 import type { Probe } from '../ports/probe.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
-import { formatLimit } from '../util/command-runner.js';
+import { measureProbe } from './measure.js';
 
 export const type = 'cloud-sql';
 
@@ -31,15 +30,11 @@ export function create(config: CloudSqlProbeConfig, deps: ProviderDeps): Probe {
   const api = gcpApi(deps, 'cloud-sql');
   return {
     type,
-    async check(ctx): Promise<ProbeResult> {
-      const started = performance.now();
-      const latencyMs = () => Math.round(performance.now() - started);
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeout)]);
-      try {
-        if (ctx.signal.aborted) throw new Error('cancelled');
-        const project = await api.project(ctx, config.project);
+    check: (ctx) =>
+      measureProbe('cloud-sql probe', config.timeout, ctx, async (c) => {
+        const project = await api.project(c, config.project);
         const url = `${api.base('sqladmin')}/v1/projects/${encodeURIComponent(project)}/instances/${encodeURIComponent(config.instance)}`;
-        const { body } = await api.call<Instance>({ url, what: `read the Cloud SQL instance ${project}/${config.instance}` }, { ...ctx, signal });
+        const { body } = await api.call<Instance>({ url, what: `read the Cloud SQL instance ${project}/${config.instance}` }, c);
         const state = body.state ?? 'SQL_INSTANCE_STATE_UNSPECIFIED';
         const policy = body.settings?.activationPolicy ?? null;
         const maintenance = body.scheduledMaintenance?.startTime ?? null;
@@ -49,14 +44,11 @@ export function create(config: CloudSqlProbeConfig, deps: ProviderDeps): Probe {
         const error = ok
           ? undefined
           : stopped
-            ? `cloud-sql probe: instance ${project}/${config.instance} is stopped (activation policy NEVER); start it (gcloud sql instances patch ${config.instance} --activation-policy=ALWAYS)`
-            : `cloud-sql probe: instance ${project}/${config.instance} is ${state}, not RUNNABLE; ${nextStep(state, project, config.instance)}`;
-        return { ok, value: state, latencyMs: latencyMs(), details, ...(error ? { error } : {}) };
-      } catch (err) {
-        const why = signal.aborted && !ctx.signal.aborted ? `no answer within ${formatLimit(config.timeout)}` : ctx.signal.aborted ? 'cancelled' : (err as Error).message;
-        return { ok: false, value: null, latencyMs: latencyMs(), error: why.startsWith('cloud-sql') ? why : `cloud-sql probe: ${why}` };
-      }
-    },
+            ? `instance ${project}/${config.instance} is stopped (activation policy NEVER); start it (gcloud sql instances patch ${config.instance} --activation-policy=ALWAYS)`
+            : `instance ${project}/${config.instance} is ${state}, not RUNNABLE; ${nextStep(state, project, config.instance)}`;
+        return { ok, value: state, details, ...(error ? { error } : {}) };
+        // The API client's errors start with `cloud-sql: `, which the probe's own name replaces.
+      }, /^cloud-sql: /),
   };
 }
 

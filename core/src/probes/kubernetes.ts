@@ -8,7 +8,7 @@ import { rolloutStatus } from '../kubernetes/rollout-status.js';
 import type { ProbeResult } from '../model/results.js';
 import type { Probe } from '../ports/probe.js';
 import type { ProviderDeps } from '../ports/provider-deps.js';
-import { formatLimit } from '../util/command-runner.js';
+import { measureProbe } from './measure.js';
 
 export const type = 'kubernetes';
 
@@ -34,21 +34,11 @@ export function create(config: KubernetesProbeConfig, deps: ProviderDeps): Probe
   const client = connection(deps);
   return {
     type,
-    async check(ctx): Promise<ProbeResult> {
-      const started = performance.now();
-      const latencyMs = () => Math.round(performance.now() - started);
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeout)]);
-      try {
-        if (ctx.signal.aborted) throw new Error('cancelled');
-        const api = await client(ctx);
-        const namespace = config.namespace ?? api.namespace;
-        const measured = await measure(api, namespace, signal);
-        return { ...measured, latencyMs: latencyMs(), ...(measured.error ? { error: `kubernetes ${config.check} probe: ${measured.error}` } : {}) };
-      } catch (err) {
-        const why = signal.aborted && !ctx.signal.aborted ? `no answer within ${formatLimit(config.timeout)}` : ctx.signal.aborted ? 'cancelled' : (err as Error).message;
-        return { ok: false, value: null, latencyMs: latencyMs(), error: `kubernetes ${config.check} probe: ${why}` };
-      }
-    },
+    check: (ctx) =>
+      measureProbe(`kubernetes ${config.check} probe`, config.timeout, ctx, async (c) => {
+        const api = await client(c);
+        return measure(api, config.namespace ?? api.namespace, c.signal);
+      }),
   };
 
   async function measure(api: KubeClient, namespace: string, signal: AbortSignal): Promise<Omit<ProbeResult, 'latencyMs'>> {

@@ -6,7 +6,7 @@ import type { ProviderDeps } from '../ports/provider-deps.js';
 import type { DockerClient } from '../swarm/client.js';
 import { dockerClient } from '../swarm/endpoint.js';
 import { replicasOf, type SwarmNode, type Task } from '../swarm/types.js';
-import { formatLimit } from '../util/command-runner.js';
+import { measureProbe } from './measure.js';
 
 export const type = 'swarm';
 
@@ -38,19 +38,8 @@ export function create(config: SwarmProbeConfig, deps: ProviderDeps): Probe {
   const client = dockerClient(deps);
   return {
     type,
-    async check(ctx): Promise<ProbeResult> {
-      const started = performance.now();
-      const latencyMs = () => Math.round(performance.now() - started);
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeout)]);
-      try {
-        if (ctx.signal.aborted) throw new Error('cancelled');
-        const measured = await measure(client(ctx), signal);
-        return { ...measured, latencyMs: latencyMs(), ...(measured.error ? { error: `swarm ${config.check} probe: ${measured.error}` } : {}) };
-      } catch (err) {
-        const why = ctx.signal.aborted ? 'cancelled' : signal.aborted ? `no answer within ${formatLimit(config.timeout)}` : (err as Error).message.replace(/^swarm: /, '');
-        return { ok: false, value: null, latencyMs: latencyMs(), error: `swarm ${config.check} probe: ${why}` };
-      }
-    },
+    // The Engine client's errors start with `swarm: `, which the probe's own name replaces.
+    check: (ctx) => measureProbe(`swarm ${config.check} probe`, config.timeout, ctx, (c) => measure(client(c), c.signal), /^swarm: /),
   };
 
   async function measure(api: DockerClient, signal: AbortSignal): Promise<Measured> {

@@ -1,30 +1,18 @@
 import { CloudError } from '../../cloud/retrying.js';
 import type { ProbeResult } from '../../model/results.js';
 import type { StepContext } from '../../ports/step-context.js';
-import { formatLimit } from '../../util/command-runner.js';
+import { type Measured, measureProbe } from '../measure.js';
 
 /*
- * What the AWS probes share: one measurement within the probe's timeout and the step's signal,
- * its latency, and every failure as data (`ok: false` with the error), named by the probe's type.
- * An AccessDenied says which IAM action the role needs, whatever AWS's own message says.
+ * What the AWS probes share beyond measureProbe: an AccessDenied says which IAM action the role
+ * needs, whatever AWS's own message says, and a missing resource is read off the error's code.
  */
 
-export type Measured = Omit<ProbeResult, 'latencyMs'>;
+export type { Measured } from '../measure.js';
 
-/** Runs `measure` with a context whose signal also ends at `timeoutMs`; never throws. */
-export async function measureAws(type: string, timeoutMs: number, ctx: StepContext, measure: (ctx: StepContext) => Promise<Measured>): Promise<ProbeResult> {
-  const started = performance.now();
-  const latencyMs = () => Math.round(performance.now() - started);
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([ctx.signal, deadline]);
-  try {
-    if (ctx.signal.aborted) throw new Error('cancelled');
-    const measured = await measure({ ...ctx, signal });
-    return { ...measured, latencyMs: latencyMs(), ...(measured.error ? { error: `${type} probe: ${measured.error}` } : {}) };
-  } catch (err) {
-    const why = ctx.signal.aborted ? 'cancelled' : deadline.aborted ? `no answer within ${formatLimit(timeoutMs)}` : (err as Error).message;
-    return { ok: false, value: null, latencyMs: latencyMs(), error: `${type} probe: ${why}` };
-  }
+/** Runs `measure` within the probe's timeout and the step's signal; never throws (see measureProbe). */
+export function measureAws(type: string, timeoutMs: number, ctx: StepContext, measure: (ctx: StepContext) => Promise<Measured>): Promise<ProbeResult> {
+  return measureProbe(`${type} probe`, timeoutMs, ctx, measure);
 }
 
 /** `call`, with an AccessDenied rewritten to name `action` (rds:DescribeDBInstances…). */
