@@ -104,7 +104,8 @@ describe('deploy and revert', () => {
     expect(err.retryable).toBe(false);
     const health = await target.health(call().ctx);
     expect(health.healthy).toBe(false);
-    expect(health.message).toMatch(/^service paused: 0 of 2 tasks run localhost:1\/app:bad, 2 still on another image \(update paused: update paused due to failure/);
+    // How many old tasks Swarm stopped before it paused depends on timing: one or both still run.
+    expect(health.message).toMatch(/^service paused: 0 of 2 tasks run localhost:1\/app:bad, [12] still on another image \(update paused: update paused due to failure/);
     const reverting = call();
     await target.revert({ version: '1.0.0' }, reverting.ctx);
     expect(reverting.changes).toEqual([{ object: 'service/paused', field: 'image', before: `${REPOSITORY}:bad`, after: `${REPOSITORY}:1.0.0` }]);
