@@ -6,8 +6,8 @@ import { grantFrom, readCredentialFile } from './credential-files.js';
 import { CredentialsError, exchange, type Grant, oauthGrant } from './oauth.js';
 
 /*
- * Google's Application Default Credentials, read from the step's environment (`ctx.env`, never
- * `process.env`) in the order Google's libraries use:
+ * Google's Application Default Credentials, read from the step's environment (`ctx.env`, not the process's own
+ * variables) in the order Google's libraries use:
  * 1. GOOGLE_APPLICATION_CREDENTIALS: a credential file (service account key, workload identity
  *    federation config as google-github-actions/auth writes it, or an authorized user);
  * 2. CLOUDSDK_AUTH_ACCESS_TOKEN: a plain access token, as gcloud accepts it;
